@@ -1,0 +1,30 @@
+# The two commands of the README: `make demo` and `make test`.
+PY := .venv/bin/python
+LINT_PATHS := ari_app tests scripts/setup-models scripts/make-caller-audio scripts/demo scripts/bench.py scripts/asterisk-testbed
+
+.PHONY: setup demo test lint unit bench stop
+
+setup:
+	scripts/setup
+
+demo: setup
+	scripts/demo
+
+lint: setup
+	.venv/bin/ruff check $(LINT_PATHS)
+	.venv/bin/mypy
+
+# The integration tests start the testbed; whatever happens, it is stopped and its
+# chroot unmounted afterwards so the checkout can be removed.
+test: lint
+	@rc=0; $(PY) -m pytest -q -p no:cacheprovider tests || rc=$$?; \
+	  scripts/asterisk-testbed stop >/dev/null 2>&1 || true; exit $$rc
+
+unit: setup
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+bench: setup
+	$(PY) scripts/bench.py call
+
+stop:
+	scripts/asterisk-testbed stop

@@ -1,0 +1,185 @@
+"""The ARI application: connects to Asterisk, registers the Stasis app, routes events to
+one CallSession per call, and reconnects (with backoff) when Asterisk goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from typing import Any
+
+from ari_app.ari.client import AriClient
+from ari_app.ari.events import Backoff, EventStream
+from ari_app.config import Config
+from ari_app.engines import Engines
+from ari_app.errors import AriUnreachable
+from ari_app.persona import Persona, load_persona
+from ari_app.session import CallContext, CallSession
+from ari_app.storage import CallStore
+
+log = logging.getLogger(__name__)
+
+MEDIA_PREFIX = "secretary-media-"
+BRIDGE_PREFIX = "secretary-"
+
+
+class AnotherInstance(AriUnreachable):
+    """Another program already holds our ARI app name."""
+
+
+class SecretaryApp:
+    def __init__(self, cfg: Config, engines: Engines, store: CallStore) -> None:
+        self.cfg = cfg
+        self.engines = engines
+        self.store = store
+        self.ari = AriClient(cfg.ari.url, cfg.ari.username, cfg.ari.password, cfg.ari.app)
+        self.sessions: dict[str, CallSession] = {}  # channel id (caller or media) -> session
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._stream: EventStream | None = None
+        self._stopping = asyncio.Event()
+        self.ctx = CallContext(
+            cfg=cfg, ari=self.ari, engines=engines, store=store,
+            personas=self._persona, route=self._route,
+        )
+        self.connected = asyncio.Event()
+
+    @functools.cache  # noqa: B019 - one app per process; personas are few and immutable
+    def _persona(self, name: str) -> Persona:
+        return load_persona(self.cfg.paths.personas_dir / f"{name}.yaml")
+
+    def _route(self, channel_id: str, session: CallSession) -> None:
+        self.sessions[channel_id] = session
+
+    # --- start ---------------------------------------------------------------------------
+    async def connect(self, *, first: bool) -> EventStream:
+        """Connect REST and the events websocket, with backoff. At first start a bounded
+        number of tries (then AriUnreachable); after a drop, keep trying until stopped."""
+        a = self.cfg.ari
+        backoff = Backoff(a.retry_initial_s, a.retry_max_s)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self.ari.asterisk_info()
+                if first and await self.ari.application(a.app) is not None:
+                    raise AnotherInstance(
+                        f"another program is already connected to ARI app '{a.app}' "
+                        f"at {a.url}; stop it first (two would steal each other's calls)",
+                    )
+                stream = EventStream(self.ari)
+                await stream.connect()
+                return stream
+            except AnotherInstance:
+                raise
+            except AriUnreachable as exc:
+                if first and attempt > a.connect_retries:
+                    raise AriUnreachable(
+                        f"Asterisk is not answering at {a.url} after {attempt} tries: "
+                        "is it running? (for the testbed: scripts/asterisk-testbed start)"
+                    ) from exc
+                delay = backoff.next_delay()
+                log.warning("ARI not reachable (%s); retrying in %.1f s", exc, delay)
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                    raise AriUnreachable("stopped while connecting") from exc
+                except TimeoutError:
+                    pass
+
+    async def start(self) -> None:
+        await self.store.open()
+        closed = await self.store.close_orphans("app_restarted")
+        if closed:
+            log.warning("closed %d call record(s) left open by a previous run", closed)
+        self._stream = await self.connect(first=True)
+        await self._clean_leftovers()
+        self.connected.set()
+        log.info("connected to %s as ARI app '%s'", self.cfg.ari.url, self.cfg.ari.app)
+
+    async def _clean_leftovers(self) -> None:
+        """Bridges and media channels left by a previous run that died mid-call."""
+        for bridge in await self.ari.bridges():
+            if bridge["id"].startswith(BRIDGE_PREFIX):
+                log.warning("removing leftover bridge %s", bridge["id"])
+                await self.ari.destroy_bridge(bridge["id"])
+        for channel in await self.ari.channels():
+            if channel["id"].startswith(MEDIA_PREFIX):
+                log.warning("hanging up leftover media channel %s", channel["id"])
+                await self.ari.hangup(channel["id"])
+
+    # --- run -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Serve calls until stop(); reconnects when the events websocket drops."""
+        assert self._stream is not None, "start() first"
+        stream = self._stream
+        while not self._stopping.is_set():
+            reader = asyncio.create_task(self._read(stream))
+            stopper = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            reader.cancel()
+            await stream.close()
+            if self._stopping.is_set():
+                break
+            self.connected.clear()
+            log.warning("lost the ARI connection; reconnecting")
+            try:
+                stream = await self.connect(first=False)
+            except AriUnreachable:
+                break
+            self._stream = stream
+            await self._reconcile()
+            self.connected.set()
+            log.info("reconnected to ARI")
+
+    async def _read(self, stream: EventStream) -> None:
+        async for event in stream:
+            try:
+                self._dispatch(event)
+            except Exception:
+                log.exception("failed to handle event %s", event.get("type"))
+
+    def _dispatch(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        channel_id = (event.get("channel") or {}).get("id", "")
+        session = self.sessions.get(channel_id)
+        if session is not None:
+            session.on_event(event)
+            return
+        if kind == "StasisStart" and not channel_id.startswith(MEDIA_PREFIX):
+            self._new_call(event["channel"])
+
+    def _new_call(self, channel: dict[str, Any]) -> None:
+        if self._stopping.is_set():
+            asyncio.create_task(self.ari.hangup(channel["id"]))
+            return
+        session = CallSession(self.ctx, channel)
+        self.sessions[channel["id"]] = session
+        task = asyncio.create_task(session.run(), name=f"call-{session.call_id}")
+        self.tasks.add(task)
+        task.add_done_callback(functools.partial(self._call_done, session))
+
+    def _call_done(self, session: CallSession, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        for key in [k for k, v in self.sessions.items() if v is session]:
+            del self.sessions[key]
+
+    async def _reconcile(self) -> None:
+        """After a reconnect: calls whose channel vanished while we were away are over."""
+        for session in {s for s in self.sessions.values()}:
+            if await self.ari.channel(session.channel_id) is None:
+                session.end("lost_on_reconnect")
+
+    # --- stop ----------------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def close(self) -> None:
+        self._stopping.set()
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self._stream is not None:
+            await self._stream.close()
+        await self.ari.close()
+        await self.store.close()

@@ -1,0 +1,1 @@
+"""Asterisk REST Interface: a thin typed client (REST over httpx, events over websockets)."""

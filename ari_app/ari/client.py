@@ -1,0 +1,167 @@
+"""REST half of ARI: the few calls the secretary needs, each a typed method.
+
+A thin client of our own over httpx (see docs/decisions.md): the swagger-generated
+clients are unmaintained, and the ones that are maintained lack externalMedia.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+import httpx
+
+from ari_app.errors import AriAuthError, AriUnreachable
+
+log = logging.getLogger(__name__)
+
+
+class AriError(Exception):
+    """ARI answered with an error status."""
+
+    def __init__(self, method: str, path: str, status: int, message: str) -> None:
+        super().__init__(f"ARI {method} {path} -> {status}: {message}")
+        self.status = status
+
+
+class AriClient:
+    def __init__(
+        self, base_url: str, username: str, password: str, app: str, timeout_s: float = 5.0
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.username = username
+        self.app = app
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        self.auth_header = {"Authorization": f"Basic {token}"}
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url + "/ari", headers=self.auth_header, timeout=timeout_s
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    def websocket_url(self, path: str) -> str:
+        """ws:// URL of a websocket path on the same server (events, chan_websocket media)."""
+        scheme = "wss" if self.base_url.startswith("https") else "ws"
+        host = self.base_url.split("://", 1)[1]
+        return f"{scheme}://{host}{path}"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
+        try:
+            resp = await self._http.request(method, path, params=params, json=json)
+        except httpx.TransportError as exc:
+            raise AriUnreachable(
+                f"cannot reach Asterisk ARI at {self.base_url} ({exc.__class__.__name__}: {exc})"
+            ) from exc
+        if resp.status_code == 401:
+            raise AriAuthError(
+                f"Asterisk refused ARI user '{self.username}' at {self.base_url} (401): "
+                "check ari.username and ari.password against Asterisk's ari.conf"
+            )
+        if resp.status_code >= 400:
+            try:
+                message = resp.json().get("message", resp.text)
+            except ValueError:
+                message = resp.text
+            raise AriError(method, path, resp.status_code, message)
+        if not resp.content:
+            return None
+        return resp.json()
+
+    # --- the calls the secretary uses -------------------------------------------------
+    async def asterisk_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = await self.request("GET", "/asterisk/info")
+        return info
+
+    async def application(self, name: str) -> dict[str, Any] | None:
+        try:
+            app: dict[str, Any] = await self.request("GET", f"/applications/{name}")
+        except AriError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return app
+
+    async def channels(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.request("GET", "/channels")
+        return result
+
+    async def bridges(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.request("GET", "/bridges")
+        return result
+
+    async def channel(self, channel_id: str) -> dict[str, Any] | None:
+        try:
+            ch: dict[str, Any] = await self.request("GET", f"/channels/{channel_id}")
+        except AriError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return ch
+
+    async def answer(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/answer")
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> bool:
+        """Hang a channel up; False when it was already gone."""
+        try:
+            await self.request("DELETE", f"/channels/{channel_id}", params={"reason": reason})
+        except AriError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    async def create_bridge(self, bridge_id: str, name: str) -> None:
+        await self.request(
+            "POST", f"/bridges/{bridge_id}", params={"type": "mixing", "name": name}
+        )
+
+    async def destroy_bridge(self, bridge_id: str) -> bool:
+        try:
+            await self.request("DELETE", f"/bridges/{bridge_id}")
+        except AriError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    async def add_to_bridge(self, bridge_id: str, channel_id: str) -> None:
+        await self.request(
+            "POST", f"/bridges/{bridge_id}/addChannel", params={"channel": channel_id}
+        )
+
+    async def external_media(
+        self,
+        channel_id: str,
+        *,
+        external_host: str,
+        fmt: str,
+        transport: str = "udp",
+        encapsulation: str = "rtp",
+        connection_type: str = "client",
+    ) -> dict[str, Any]:
+        params = {
+            "app": self.app,
+            "channelId": channel_id,
+            "external_host": external_host,
+            "format": fmt,
+            "transport": transport,
+            "encapsulation": encapsulation,
+            "connection_type": connection_type,
+            "direction": "both",
+        }
+        if transport == "websocket":
+            params.pop("external_host")
+            params["external_host"] = "INCOMING"
+        channel: dict[str, Any] = await self.request(
+            "POST", "/channels/externalMedia", params=params
+        )
+        return channel

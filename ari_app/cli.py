@@ -1,0 +1,117 @@
+"""`secretary`: run the ARI application, check the installation, read call records.
+
+Exit codes: 0 ok, 1 failure, 2 bad config, 3 ARI refused credentials,
+4 Asterisk unreachable or app already taken, 5 a model or engine missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from ari_app.errors import SecretaryError
+
+DEFAULT_CONFIG = "config/secretary.yaml"
+log = logging.getLogger("ari_app")
+
+
+def _config_path(arg: str | None) -> Path:
+    return Path(arg or os.environ.get("SECRETARY_CONFIG") or DEFAULT_CONFIG)
+
+
+async def _run(config_path: Path) -> int:
+    from ari_app.app import SecretaryApp
+    from ari_app.config import load_config
+    from ari_app.engines import build_engines
+    from ari_app.storage import CallStore
+
+    cfg = load_config(config_path)
+    engines = build_engines(cfg)
+    log.info("loading speech engines")
+    await engines.load()
+    store = CallStore(cfg.storage.database)
+    app = SecretaryApp(cfg, engines, store)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, app.stop)
+    try:
+        await app.start()
+        print(f"secretary: ready, ARI app '{cfg.ari.app}' at {cfg.ari.url}", flush=True)
+        await app.run()
+    finally:
+        await app.close()
+    return 0
+
+
+async def _doctor(config_path: Path) -> int:
+    from ari_app.doctor import run_doctor
+
+    return await run_doctor(config_path)
+
+
+async def _calls(config_path: Path, limit: int, call_id: str | None) -> int:
+    from ari_app.call_report import format_call
+    from ari_app.config import load_config
+    from ari_app.storage import CallStore
+
+    cfg = load_config(config_path)
+    store = CallStore(cfg.storage.database)
+    await store.open()
+    try:
+        if call_id:
+            call = await store.get_call(call_id)
+            if call is None:
+                print(f"no call {call_id}", file=sys.stderr)
+                return 1
+            print(format_call(call))
+            return 0
+        for summary in await store.list_calls(limit):
+            full = await store.get_call(summary["call_id"])
+            print(format_call(full if full is not None else summary))
+            print()
+    finally:
+        await store.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="secretary", description=__doc__.splitlines()[0])
+    parser.add_argument("--log-level", default=os.environ.get("SECRETARY_LOG_LEVEL", "INFO"))
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (
+        ("run", "answer calls"),
+        ("doctor", "check Asterisk, ARI credentials and models"),
+        ("calls", "print call records"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("-c", "--config", help=f"YAML config (default {DEFAULT_CONFIG})")
+        if name == "calls":
+            p.add_argument("call_id", nargs="?")
+            p.add_argument("-n", "--limit", type=int, default=10)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    path = _config_path(args.config)
+    try:
+        if args.command == "run":
+            return asyncio.run(_run(path))
+        if args.command == "doctor":
+            return asyncio.run(_doctor(path))
+        return asyncio.run(_calls(path, args.limit, args.call_id))
+    except SecretaryError as exc:
+        print(f"secretary: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

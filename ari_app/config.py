@@ -1,0 +1,259 @@
+"""The secretary's configuration: one YAML file validated into frozen pydantic models.
+
+`load_config(path)` is the only entry point the app uses. Every problem (unreadable file,
+bad YAML, unknown key, wrong type, missing key, a language without a voice) becomes a
+`ConfigError` whose message names the file and the dotted key, e.g.
+``config/x.yaml: ari.password: field required``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ari_app.errors import ConfigError
+
+PASSWORD_ENV = "SECRETARY_ARI_PASSWORD"
+
+_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+
+
+def _absolute(path: Path) -> Path:
+    """Resolve a relative path against the current working directory (at validation time)."""
+    path = path.expanduser()
+    return path if path.is_absolute() else Path.cwd() / path
+
+
+def _language(value: str) -> str:
+    if not _LANG_RE.match(value):
+        raise ValueError(f"expected a language code such as 'ru' or 'en', got {value!r}")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+AbsPath = Annotated[Path, AfterValidator(_absolute)]
+Language = Annotated[str, AfterValidator(_language)]
+NonEmpty = Annotated[str, AfterValidator(_non_empty)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AriConfig(_Section):
+    url: Annotated[str, AfterValidator(_http_url)] = "http://127.0.0.1:8088"
+    username: NonEmpty = "secretary"
+    password: NonEmpty = Field(repr=False)
+    app: NonEmpty = "secretary"
+    connect_retries: int = Field(default=5, ge=0)
+    retry_initial_s: float = Field(default=0.5, gt=0)
+    retry_max_s: float = Field(default=10.0, gt=0)
+
+
+class MediaConfig(_Section):
+    transport: Literal["rtp", "websocket"] = "rtp"
+    codec: Literal["ulaw", "alaw"] = "ulaw"
+    bind_host: NonEmpty = "127.0.0.1"
+    external_host: NonEmpty = "127.0.0.1"
+
+
+class SttConfig(_Section):
+    engine: Literal["whisper"] = "whisper"
+    model: NonEmpty = "whisper-base"
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: NonEmpty = "int8"
+    threads: int = Field(default=0, ge=0)
+
+
+class VoiceConfig(_Section):
+    engine: Literal["rhvoice", "piper", "espeak"]
+    voice: NonEmpty
+
+
+def _default_voices() -> dict[str, VoiceConfig]:
+    return {
+        "ru": VoiceConfig(engine="rhvoice", voice="anna"),
+        "en": VoiceConfig(engine="piper", voice="en_US-joe-medium"),
+    }
+
+
+def _default_fallback() -> dict[str, VoiceConfig]:
+    return {
+        "ru": VoiceConfig(engine="espeak", voice="ru"),
+        "en": VoiceConfig(engine="espeak", voice="en"),
+    }
+
+
+class TtsConfig(_Section):
+    voices: dict[Language, VoiceConfig] = Field(default_factory=_default_voices)
+    fallback: dict[Language, VoiceConfig] = Field(default_factory=_default_fallback)
+
+
+class TurnConfig(_Section):
+    end_silence_ms: int = Field(default=600, gt=0)
+    min_speech_ms: int = Field(default=200, ge=0)
+    max_utterance_s: float = Field(default=15.0, gt=0)
+    no_input_timeout_s: float = Field(default=10.0, gt=0)
+    energy_threshold_dbfs: float = Field(default=-45.0, le=0)
+
+
+class StorageConfig(_Section):
+    database: AbsPath = Path("var/calls.sqlite3")
+    recordings_dir: AbsPath = Path("var/recordings")
+    record_audio: bool = True
+
+
+class PathsConfig(_Section):
+    models_dir: AbsPath = Path("models")
+    personas_dir: AbsPath = Path("config/personas")
+
+
+class LineConfig(_Section):
+    """Per-line overrides; a line is the name the dialplan passes to Stasis (first app arg)."""
+
+    language: Language | None = None
+    persona: NonEmpty | None = None
+
+
+class Config(_Section):
+    ari: AriConfig
+    media: MediaConfig = Field(default_factory=MediaConfig)
+    stt: SttConfig = Field(default_factory=SttConfig)
+    tts: TtsConfig = Field(default_factory=TtsConfig)
+    turn: TurnConfig = Field(default_factory=TurnConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+    persona: NonEmpty = "default"
+    default_language: Language = "ru"
+    lines: dict[str, LineConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _languages_have_voices(self) -> Config:
+        used = {"default_language": self.default_language}
+        for name, line in self.lines.items():
+            if line.language is not None:
+                used[f"lines.{name}.language"] = line.language
+        for key, lang in used.items():
+            if lang not in self.tts.voices:
+                have = ", ".join(sorted(self.tts.voices)) or "none"
+                raise ValueError(
+                    f"tts.voices: no voice for language {lang!r} used by {key} (tts.voices has: {have})"
+                )
+        return self
+
+    def language_for(self, line: str | None) -> str:
+        """The language of calls on `line` (the line's own, else default_language)."""
+        if line is not None:
+            cfg = self.lines.get(line)
+            if cfg is not None and cfg.language is not None:
+                return cfg.language
+        return self.default_language
+
+    def persona_for(self, line: str | None) -> str:
+        """The persona name for calls on `line` (the line's own, else `persona`)."""
+        if line is not None:
+            cfg = self.lines.get(line)
+            if cfg is not None and cfg.persona is not None:
+                return cfg.persona
+        return self.persona
+
+    def persona_path(self, line: str | None) -> Path:
+        """The YAML file of the persona for `line`: personas_dir/<name>.yaml."""
+        return self.paths.personas_dir / f"{self.persona_for(line)}.yaml"
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind == "missing":
+        return "field required"
+    if kind == "extra_forbidden":
+        return "unknown key (not part of the schema)"
+    msg = str(err.get("msg", "invalid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix) :]
+    return msg[:1].lower() + msg[1:]
+
+
+def format_validation_error(source: str, exc: ValidationError) -> str:
+    """One line per problem: ``<source>: <dotted.key>: <message>``."""
+    lines = []
+    for err in exc.errors():
+        key = _loc(tuple(err.get("loc", ())))
+        msg = _message(err)
+        lines.append(f"{source}: {key}: {msg}" if key else f"{source}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str, env: Mapping[str, str] | None = None) -> Config:
+    """Validate already-parsed YAML data; `source` names it in error messages."""
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {kind}")
+    data = dict(data)
+    environ = os.environ if env is None else env
+    password = environ.get(PASSWORD_ENV)
+    ari = data.get("ari", {})
+    if ari is None:
+        ari = {}
+    if isinstance(ari, dict):
+        ari = dict(ari)
+        if password:
+            ari["password"] = password
+        data["ari"] = ari
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(source, exc)) from None
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the YAML config at `path`.
+
+    `env` (default: os.environ) may provide SECRETARY_ARI_PASSWORD, which overrides
+    ari.password. Relative paths are made absolute against the current directory.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 text: {exc.reason}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f"line {mark.line + 1} column {mark.column + 1}: "
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{source}: invalid YAML: {where}{problem}") from None
+    return parse_config(data, source, env)

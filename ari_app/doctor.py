@@ -1,0 +1,87 @@
+"""`secretary doctor`: checks what a call needs and says in plain words what is wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ari_app.errors import SecretaryError
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+async def _ari_checks(cfg: object) -> list[Check]:
+    from ari_app.ari.client import AriClient
+    from ari_app.config import Config
+
+    assert isinstance(cfg, Config)
+    a = cfg.ari
+    client = AriClient(a.url, a.username, a.password, a.app, timeout_s=3.0)
+    checks: list[Check] = []
+    try:
+        info = await client.asterisk_info()
+        version = (info.get("system") or {}).get("version", "?")
+        checks.append(Check("Asterisk ARI reachable", True, f"{a.url}, Asterisk {version}"))
+        checks.append(Check("ARI credentials", True, f"user '{a.username}' accepted"))
+        app = await client.application(a.app)
+        if app is None:
+            checks.append(Check("ARI app name free", True, f"'{a.app}' not in use"))
+        else:
+            checks.append(Check(
+                "ARI app name free", False, f"'{a.app}' is already connected",
+                "another secretary (or program) is running on this app name",
+            ))
+    except SecretaryError as exc:
+        name = "ARI credentials" if exc.exit_code == 3 else "Asterisk ARI reachable"
+        fix = (
+            "set ari.username/ari.password (or SECRETARY_ARI_PASSWORD) to a user in ari.conf"
+            if exc.exit_code == 3
+            else "start Asterisk (testbed: scripts/asterisk-testbed start) and check ari.url"
+        )
+        checks.append(Check(name, False, str(exc), fix))
+    finally:
+        await client.close()
+    return checks
+
+
+def _model_checks(cfg: object) -> list[Check]:
+    from ari_app.config import Config
+    from ari_app.models import check_models
+
+    assert isinstance(cfg, Config)
+    return [
+        Check(m.name, m.ok, m.detail, m.fix)
+        for m in check_models(cfg.paths.models_dir, stt_model=cfg.stt.model)
+    ]
+
+
+def print_checks(checks: list[Check]) -> None:
+    width = max(len(c.name) for c in checks)
+    for c in checks:
+        mark = "ok  " if c.ok else "FAIL"
+        print(f"{mark}  {c.name.ljust(width)}  {c.detail}")
+        if not c.ok and c.fix:
+            print(f"      {' ' * width}  -> {c.fix}")
+
+
+async def run_doctor(config_path: Path) -> int:
+    from ari_app.config import load_config
+
+    try:
+        cfg = load_config(config_path)
+    except SecretaryError as exc:
+        print_checks([Check("configuration", False, str(exc), "fix the key named above")])
+        return 1
+    checks = [Check("configuration", True, str(config_path))]
+    checks += await _ari_checks(cfg)
+    checks += _model_checks(cfg)
+    print_checks(checks)
+    failed = [c for c in checks if not c.ok]
+    print(f"\n{len(failed)} problem(s) found." if failed else "\nAll checks passed.")
+    return 1 if failed else 0

@@ -1,0 +1,96 @@
+"""End-of-turn detection on the caller's audio: an energy endpointer.
+
+Frames arrive only while Asterisk has audio to send, so time without a frame counts
+as silence: `tick(now)` lets the listener end a turn when the caller's side goes quiet
+and Asterisk stops sending.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def frame_dbfs(pcm: bytes) -> float:
+    """RMS level of s16le PCM in dBFS (-120 for silence)."""
+    if len(pcm) < 2:
+        return -120.0
+    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32)
+    rms = float(np.sqrt(np.mean(samples * samples)))
+    if rms < 1.0:
+        return -120.0
+    return 20.0 * math.log10(rms / 32768.0)
+
+
+@dataclass
+class Utterance:
+    pcm: bytes
+    speech_start: float  # clock time of the first voiced frame
+    speech_end: float  # clock time of the end of the last voiced frame
+    detected_at: float  # clock time the end of turn was decided
+
+
+class EnergyEndpointer:
+    """Collects one utterance: speech starts after `min_speech_s` of voiced frames and
+    ends after `end_silence_s` with no voiced frame (or at `max_utterance_s`)."""
+
+    def __init__(
+        self,
+        sample_rate: int,
+        threshold_dbfs: float = -45.0,
+        end_silence_s: float = 0.6,
+        min_speech_s: float = 0.2,
+        max_utterance_s: float = 15.0,
+        preroll_s: float = 0.2,
+    ) -> None:
+        self.sample_rate = sample_rate
+        self.threshold_dbfs = threshold_dbfs
+        self.end_silence_s = end_silence_s
+        self.min_speech_s = min_speech_s
+        self.max_utterance_s = max_utterance_s
+        self._preroll_bytes = int(preroll_s * sample_rate) * 2
+        self.reset()
+
+    def reset(self) -> None:
+        self._buf = bytearray()
+        self._voiced_s = 0.0
+        self._first_voice: float | None = None
+        self._last_voice_end: float | None = None
+        self.in_speech = False
+
+    def push(self, pcm: bytes, now: float) -> Utterance | None:
+        """Feed a frame received at `now` (clock time of its arrival)."""
+        duration = len(pcm) / 2 / self.sample_rate
+        voiced = frame_dbfs(pcm) >= self.threshold_dbfs
+        self._buf += pcm
+        if voiced:
+            if self._first_voice is None:
+                self._first_voice = now - duration
+            self._voiced_s += duration
+            self._last_voice_end = now
+            if not self.in_speech and self._voiced_s >= self.min_speech_s:
+                self.in_speech = True
+        if not self.in_speech:
+            # keep a short pre-roll only, so a turn starts just before the speech
+            if len(self._buf) > self._preroll_bytes:
+                del self._buf[: len(self._buf) - self._preroll_bytes]
+            if not voiced and self._last_voice_end is not None:
+                if now - self._last_voice_end > self.end_silence_s:
+                    self._voiced_s = 0.0  # a click, not speech
+                    self._first_voice = None
+            return None
+        return self.tick(now)
+
+    def tick(self, now: float) -> Utterance | None:
+        """Check the clock: has the caller been quiet long enough to end the turn?"""
+        if not self.in_speech or self._last_voice_end is None or self._first_voice is None:
+            return None
+        quiet = now - self._last_voice_end
+        too_long = now - self._first_voice >= self.max_utterance_s
+        if quiet < self.end_silence_s and not too_long:
+            return None
+        utt = Utterance(bytes(self._buf), self._first_voice, self._last_voice_end, now)
+        self.reset()
+        return utt

@@ -1,0 +1,36 @@
+"""The speech-to-text contract shared by every STT engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+
+@dataclass
+class Transcript:
+    """What an engine heard in one utterance."""
+
+    text: str
+    language: str
+    audio_s: float
+    elapsed_s: float
+
+    @property
+    def rtf(self) -> float:
+        """Real-time factor: inference time over audio duration (0 for empty audio)."""
+        return self.elapsed_s / self.audio_s if self.audio_s > 0 else 0.0
+
+
+@runtime_checkable
+class SpeechToText(Protocol):
+    """An engine that turns s16le mono PCM at `sample_rate` into text.
+
+    Engines raise `ari_app.errors.EngineUnavailable` with a fix a person can act on when
+    their model or library is missing.
+    """
+
+    sample_rate: int
+
+    async def load(self) -> None: ...
+
+    async def transcribe(self, pcm: bytes, language: str) -> Transcript: ...

@@ -1,0 +1,122 @@
+"""faster-whisper STT: greedy, deterministic decoding in one worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ari_app.errors import EngineUnavailable
+from ari_app.models import whisper_dir_problem
+from ari_app.stt.base import Transcript
+
+log = logging.getLogger(__name__)
+
+
+class WhisperStt:
+    """Whisper through faster-whisper (CTranslate2).
+
+    Input is s16le mono PCM at 16 kHz. Decoding is beam 1, temperature 0, no conditioning
+    on previous text and no VAD filter: the endpointer already cut the utterance.
+    """
+
+    name = "whisper"
+    sample_rate = 16000
+
+    def __init__(
+        self,
+        model_dir: Path,
+        device: str = "cpu",
+        compute_type: str = "int8",
+        threads: int = 0,
+    ) -> None:
+        self.model_dir = Path(model_dir)
+        self.device = device
+        self.compute_type = compute_type
+        self.threads = threads
+        self.load_s: float | None = None
+        self._model: Any = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt-whisper")
+        self._load_lock = asyncio.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    async def load(self) -> None:
+        """Load the model in the worker thread; a second call is a no-op."""
+        async with self._load_lock:
+            if self._model is not None:
+                return
+            problem = whisper_dir_problem(self.model_dir)
+            if problem is not None:
+                raise EngineUnavailable(
+                    f"Whisper model not found at {self.model_dir} ({problem}); "
+                    "run scripts/setup-models"
+                )
+            loop = asyncio.get_running_loop()
+            started = time.perf_counter()
+            self._model = await loop.run_in_executor(self._executor, self._load_sync)
+            self.load_s = time.perf_counter() - started
+            log.info("whisper loaded from %s in %.2f s", self.model_dir, self.load_s)
+
+    def _load_sync(self) -> Any:
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:
+            raise EngineUnavailable(
+                "faster-whisper is not installed; run scripts/setup"
+            ) from exc
+        try:
+            return WhisperModel(
+                str(self.model_dir),
+                device=self.device,
+                compute_type=self.compute_type,
+                cpu_threads=self.threads,
+                num_workers=1,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise EngineUnavailable(
+                f"Whisper model at {self.model_dir} failed to load ({exc}); "
+                "run scripts/setup-models"
+            ) from exc
+
+    async def transcribe(self, pcm: bytes, language: str) -> Transcript:
+        """Transcribe one utterance; `language` is an ISO code such as "ru" or "en"."""
+        lang = language.split("-")[0].split("_")[0].lower()
+        usable = len(pcm) - (len(pcm) % 2)
+        audio_s = usable / 2 / self.sample_rate
+        if usable == 0:
+            return Transcript(text="", language=lang, audio_s=0.0, elapsed_s=0.0)
+        if self._model is None:
+            await self.load()
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        text = await loop.run_in_executor(self._executor, self._transcribe_sync, pcm[:usable], lang)
+        elapsed = time.perf_counter() - started
+        return Transcript(text=text, language=lang, audio_s=audio_s, elapsed_s=elapsed)
+
+    def _transcribe_sync(self, pcm: bytes, language: str) -> str:
+        audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        segments, _info = self._model.transcribe(
+            audio,
+            language=language,
+            task="transcribe",
+            beam_size=1,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            without_timestamps=True,
+        )
+        # segments is lazy: decoding happens while iterating, so do it here, in the worker.
+        return " ".join(seg.text.strip() for seg in segments).strip()
+
+    def close(self) -> None:
+        """Release the worker thread (the model is freed with the object)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._model = None

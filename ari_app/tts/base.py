@@ -1,0 +1,105 @@
+"""The text-to-speech contract, and a streaming WAV reader for subprocess engines."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class TextToSpeech(Protocol):
+    """An engine that speaks text as s16le mono PCM at `sample_rate`.
+
+    `synthesize` is an async generator: chunks (any length, whole samples) are yielded as soon
+    as they exist, so the first sentence can play while the rest is synthesized. Missing
+    binaries or voices raise `ari_app.errors.EngineUnavailable` saying what to install.
+    """
+
+    name: str
+    sample_rate: int
+
+    def synthesize(self, text: str) -> AsyncIterator[bytes]: ...
+
+    async def load(self) -> None: ...
+
+
+class WavFormatError(ValueError):
+    """The engine's output is not 16-bit PCM mono WAV."""
+
+
+@dataclass(frozen=True)
+class WavFormat:
+    sample_rate: int
+    channels: int
+    bits_per_sample: int
+
+
+class WavStreamReader:
+    """Strips the RIFF/WAVE header from a streamed WAV and returns whole s16le samples.
+
+    Works with streaming headers whose sizes are placeholders (RHVoice and espeak-ng write
+    0x7ffff000): the data chunk is read until end of stream, whatever its stated size.
+    """
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._in_data = False
+        self._carry = b""
+        self.format: WavFormat | None = None
+
+    @property
+    def header_done(self) -> bool:
+        return self._in_data
+
+    def feed(self, data: bytes) -> bytes:
+        """Add bytes from the stream; return the PCM (even length) now available."""
+        if self._in_data:
+            return self._whole_samples(data)
+        self._buf.extend(data)
+        return self._parse_header()
+
+    def finish(self) -> None:
+        """Call at end of stream: raises WavFormatError if the header never completed."""
+        if not self._in_data:
+            raise WavFormatError(f"stream ended inside the WAV header ({len(self._buf)} bytes)")
+
+    def _whole_samples(self, data: bytes) -> bytes:
+        data = self._carry + data
+        cut = len(data) - (len(data) % 2)
+        self._carry = data[cut:]
+        return data[:cut]
+
+    def _parse_header(self) -> bytes:
+        buf = self._buf
+        if len(buf) < 12:
+            return b""
+        if buf[0:4] != b"RIFF" or buf[8:12] != b"WAVE":
+            raise WavFormatError("output is not a RIFF/WAVE stream")
+        pos = 12
+        while True:
+            if len(buf) < pos + 8:
+                return b""
+            chunk_id = bytes(buf[pos : pos + 4])
+            (size,) = struct.unpack_from("<I", buf, pos + 4)
+            body = pos + 8
+            if chunk_id == b"data":
+                if self.format is None:
+                    raise WavFormatError("WAV data chunk before the fmt chunk")
+                self._in_data = True
+                rest = bytes(buf[body:])
+                self._buf = bytearray()
+                return self._whole_samples(rest)
+            if len(buf) < body + size:
+                return b""
+            if chunk_id == b"fmt ":
+                audio_format, channels, rate = struct.unpack_from("<HHI", buf, body)
+                (bits,) = struct.unpack_from("<H", buf, body + 14)
+                if audio_format not in (1, 0xFFFE) or bits != 16 or channels != 1:
+                    raise WavFormatError(
+                        f"need 16-bit PCM mono WAV, got format={audio_format} "
+                        f"channels={channels} bits={bits}"
+                    )
+                self.format = WavFormat(rate, channels, bits)
+            pos = body + size + (size & 1)
