@@ -43,6 +43,14 @@ _GOODBYE_PHRASES: dict[str, tuple[str, ...]] = {
 # since Russian "пока" also means "for now / while".
 _GOODBYE_TAIL = {"ru": ("пока",), "en": ("cheers",)}
 
+# An utterance made only of these words, with a thanks among them, closes the call
+# ("Спасибо большое", "Ok, thank you very much").
+_THANKS = {"спасибо", "благодарю", "thank", "thanks"}
+_THANKS_FILLER = {
+    "большое", "огромное", "вам", "ну", "ок", "окей", "хорошо", "понятно", "ясно", "да", "все",
+    "you", "very", "much", "a", "lot", "ok", "okay", "great", "so", "yes", "alright", "fine",
+}  # fmt: skip
+
 # Whisper's well-known hallucinations on silence or noise: treated as not understood.
 _HALLUCINATIONS = (
     "продолжение следует", "субтитры", "спасибо за просмотр", "подписывайтесь",
@@ -86,6 +94,8 @@ def classify(caller_text: str, language: str) -> Intent:
             return "goodbye"
         if words[-1] in _GOODBYE_TAIL.get(lang, ()):
             return "goodbye"
+    if any(w in _THANKS for w in words) and all(w in _THANKS | _THANKS_FILLER for w in words):
+        return "goodbye"
     for lang in langs:
         stems = _HOURS_STEMS.get(lang, ())
         if any(word.startswith(stem) for word in words for stem in stems):

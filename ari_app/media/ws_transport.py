@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 SLIN16_RATE = 16000
 MAX_MESSAGE_BYTES = 65500
+_SEND_CHUNK = MAX_MESSAGE_BYTES - MAX_MESSAGE_BYTES % 640  # whole 20 ms slin16 frames
 
 
 def parse_control(text: str) -> dict[str, Any]:
@@ -135,8 +136,8 @@ class WebSocketTransport:
         if not pcm:
             return
         try:
-            for start in range(0, len(pcm), MAX_MESSAGE_BYTES - MAX_MESSAGE_BYTES % 640):
-                await ws.send(pcm[start : start + MAX_MESSAGE_BYTES - MAX_MESSAGE_BYTES % 640])
+            for start in range(0, len(pcm), _SEND_CHUNK):
+                await ws.send(pcm[start : start + _SEND_CHUNK])
         except (ConnectionClosed, OSError) as exc:
             self.stats.drop("closed")
             log.debug("media websocket send failed: %s", exc)
@@ -153,10 +154,10 @@ class WebSocketTransport:
             return False
         return True
 
-    async def wait_media_start(self, timeout: float) -> dict[str, Any] | None:
-        """The MEDIA_START message, or None if it did not come within ``timeout`` seconds."""
+    async def wait_media_start(self, wait_s: float) -> dict[str, Any] | None:
+        """The MEDIA_START message, or None if it did not come within ``wait_s`` seconds."""
         try:
-            await asyncio.wait_for(self.media_started.wait(), timeout)
+            await asyncio.wait_for(self.media_started.wait(), wait_s)
         except TimeoutError:
             return None
         return next(m for m in self.control_messages if m.get("event") == "MEDIA_START")

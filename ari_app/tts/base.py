@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -103,3 +104,56 @@ class WavStreamReader:
                     )
                 self.format = WavFormat(rate, channels, bits)
             pos = body + size + (size & 1)
+
+
+class SubprocessTtsError(RuntimeError):
+    """A TTS subprocess failed; the message carries its exit status and stderr."""
+
+
+async def stream_wav_subprocess(
+    argv: list[str], stdin_text: str, read_size: int = 8192
+) -> AsyncIterator[tuple[WavFormat, bytes]]:
+    """Run `argv`, write `stdin_text` (UTF-8) to it, stream its WAV stdout as PCM chunks.
+
+    Yields (format, pcm) as stdout arrives; header bytes are never yielded. The process is
+    killed if the consumer stops early. Raises SubprocessTtsError if it exits non-zero or
+    writes no WAV.
+    """
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    stderr_task = asyncio.ensure_future(proc.stderr.read())
+    try:
+        try:
+            proc.stdin.write(stdin_text.encode("utf-8"))
+            await proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            proc.stdin.close()
+        reader = WavStreamReader()
+        while True:
+            data = await proc.stdout.read(read_size)
+            if not data:
+                break
+            pcm = reader.feed(data)
+            if pcm and reader.format is not None:
+                yield reader.format, pcm
+        rc = await proc.wait()
+        err = (await stderr_task).decode("utf-8", "replace").strip()
+        if rc != 0:
+            raise SubprocessTtsError(f"{argv[0]} exited with status {rc}: {err[:300]}")
+        try:
+            reader.finish()
+        except WavFormatError as exc:
+            raise SubprocessTtsError(f"{argv[0]} wrote no WAV audio: {exc}; {err[:300]}") from exc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        if not stderr_task.done():
+            stderr_task.cancel()
