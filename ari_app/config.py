@@ -154,7 +154,8 @@ class Config(_Section):
             if lang not in self.tts.voices:
                 have = ", ".join(sorted(self.tts.voices)) or "none"
                 raise ValueError(
-                    f"tts.voices: no voice for language {lang!r} used by {key} (tts.voices has: {have})"
+                    f"tts.voices: no voice for language {lang!r} used by {key} "
+                    f"(tts.voices has: {have})"
                 )
         return self
 

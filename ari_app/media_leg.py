@@ -24,6 +24,12 @@ class MediaLeg:
     channel_id: str
     transport: MediaTransport
 
+    def describe(self) -> str:
+        """For the log: which transport, and our local RTP port when there is one."""
+        if isinstance(self.transport, RtpTransport):
+            return f"rtp local_port={self.transport.local_port}"
+        return f"websocket {getattr(self.transport, 'url', '')}"
+
 
 async def open_media_leg(
     ari: AriClient,

@@ -187,9 +187,7 @@ def rhvoice_voices(voices_dir: Path = RHVOICE_VOICES_DIR) -> set[str]:
     """Installed RHVoice voices, lower-case (as `RHVoice-test -p` takes them)."""
     if not voices_dir.is_dir():
         return set()
-    return {
-        d.name.lower() for d in voices_dir.iterdir() if (d / "voice.info").is_file()
-    }
+    return {d.name.lower() for d in voices_dir.iterdir() if (d / "voice.info").is_file()}
 
 
 def rhvoice_fix(voice: str) -> str:
@@ -232,8 +230,10 @@ def check_models(
         size_mb = (wdir / "model.bin").stat().st_size / 1e6
         statuses.append(ModelStatus(f"whisper:{whisper_name}", True, f"{wdir} ({size_mb:.0f} MB)"))
     else:
-        fix = SETUP_FIX if whisper_name == DEFAULT_WHISPER else (
-            f"place a faster-whisper model directory at {wdir}"
+        fix = (
+            SETUP_FIX
+            if whisper_name == DEFAULT_WHISPER
+            else (f"place a faster-whisper model directory at {wdir}")
         )
         statuses.append(ModelStatus(f"whisper:{whisper_name}", False, problem, fix))
 
@@ -241,9 +241,7 @@ def check_models(
         path = piper_voice_path(piper_voice)
         statuses.append(ModelStatus(f"piper:{piper_voice}", True, str(path)))
     except EngineUnavailable as exc:
-        statuses.append(
-            ModelStatus(f"piper:{piper_voice}", False, str(exc), "run scripts/setup")
-        )
+        statuses.append(ModelStatus(f"piper:{piper_voice}", False, str(exc), "run scripts/setup"))
 
     have_rhvoice = shutil.which("RHVoice-test") is not None
     installed = rhvoice_voices()
@@ -264,7 +262,8 @@ def check_models(
         if shutil.which("espeak-ng") is None:
             statuses.append(ModelStatus(name, False, "espeak-ng not found", espeak_fix))
         elif not espeak_voice_ok(voice):
-            statuses.append(ModelStatus(name, False, f"espeak-ng has no voice {voice!r}", espeak_fix))
+            detail = f"espeak-ng has no voice {voice!r}"
+            statuses.append(ModelStatus(name, False, detail, espeak_fix))
         else:
             statuses.append(ModelStatus(name, True, "espeak-ng"))
     return statuses

@@ -139,6 +139,7 @@ class CallSession:
         self.leg = await open_media_leg(
             ari, cfg.media, self.media_channel_id, self.bridge_id, self._media_started
         )
+        log.info("call %s: media leg %s", self.call_id, self.leg.describe())
         if cfg.storage.record_audio:
             self.recorder = CallRecorder(
                 cfg.storage.recordings_dir, self.call_id, self.leg.transport.sample_rate
@@ -223,6 +224,7 @@ class CallSession:
             if self.recorder is not None:
                 self.recorder.secretary(frame, now)
 
+        completed = False
         try:
             async for chunk in tts.synthesize(text):
                 if resampler is None:
@@ -232,15 +234,20 @@ class CallSession:
             tail = resampler.flush() if resampler is not None else b""
             for frame in [*splitter.push(tail), *splitter.flush()]:
                 await send(frame)
+            completed = True
         finally:
             self._ignore_until = self._loop.time() + ECHO_GUARD_S
-        ended = self._loop.time()
-        if first_audio is not None:
-            base = reply_ready if reply_ready is not None else started
-            timings["tts_first_audio_ms"] = (first_audio - base) * 1000
-            if speech_end is not None:
-                timings["v2v_ms"] = (first_audio - speech_end) * 1000
-        await self._store_turn("secretary", text, started, ended, timings)
+            # the turn is recorded even when the caller hung up in the middle of it
+            if first_audio is not None:
+                base = reply_ready if reply_ready is not None else started
+                timings["tts_first_audio_ms"] = (first_audio - base) * 1000
+                if speech_end is not None:
+                    timings["v2v_ms"] = (first_audio - speech_end) * 1000
+            if not completed:
+                timings["interrupted"] = 1.0
+            await asyncio.shield(
+                self._store_turn("secretary", text, started, self._loop.time(), timings)
+            )
 
     # --- audio in ------------------------------------------------------------------------
     async def _pump(self) -> None:
@@ -307,6 +314,11 @@ class CallSession:
         ari = self.ctx.ari
         steps: list[tuple[str, Any]] = []
         if self.leg is not None:
+            stats = self.leg.transport.stats
+            log.info(
+                "call %s: media stats received=%d sent=%d dropped=%s", self.call_id,
+                stats.received, stats.sent, dict(stats.dropped),
+            )
             steps.append(("close media transport", self.leg.transport.close()))
         steps.append(("hang up media channel", ari.hangup(self.media_channel_id)))
         steps.append(("destroy bridge", ari.destroy_bridge(self.bridge_id)))

@@ -110,6 +110,7 @@ class WebSocketTransport:
         self._closed = False
 
     async def start(self) -> None:
+        """Connect; raises ConnectionError (e.g. HTTP 404 for an unknown connection id)."""
         kwargs: dict[str, Any] = {
             "additional_headers": self.headers or None,
             "open_timeout": self._open_timeout,
@@ -118,7 +119,10 @@ class WebSocketTransport:
         }
         if int(websockets.__version__.split(".")[0]) >= 15:
             kwargs["proxy"] = None  # never route the local media socket through a proxy
-        self._ws = await connect(self.url, **kwargs)
+        try:
+            self._ws = await connect(self.url, **kwargs)
+        except (WebSocketException, OSError, TimeoutError) as exc:
+            raise ConnectionError(f"media websocket {self.url}: {exc}") from exc
         self._reader = asyncio.create_task(self._read_loop(self._ws), name="ws-media-reader")
 
     async def read_frame(self) -> bytes | None:

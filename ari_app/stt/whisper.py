@@ -69,9 +69,7 @@ class WhisperStt:
         try:
             from faster_whisper import WhisperModel
         except ImportError as exc:
-            raise EngineUnavailable(
-                "faster-whisper is not installed; run scripts/setup"
-            ) from exc
+            raise EngineUnavailable("faster-whisper is not installed; run scripts/setup") from exc
         try:
             return WhisperModel(
                 str(self.model_dir),

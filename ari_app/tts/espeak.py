@@ -33,8 +33,13 @@ class EspeakTts:
         if exe is None:
             raise EngineUnavailable(f"{self._binary} not found; {_FIX}")
         proc = await asyncio.create_subprocess_exec(
-            exe, "-q", "-v", self.voice, "x",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            exe,
+            "-q",
+            "-v",
+            self.voice,
+            "x",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         if await proc.wait() != 0:
             raise EngineUnavailable(f"espeak-ng has no voice {self.voice!r}; {_FIX}")

@@ -11,23 +11,16 @@ import re
 
 # Abbreviations after which a period never ends a sentence (a name or number follows).
 _NEVER_END = frozenset(
-    {
-        # English titles and references
-        "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "vs", "mt", "ft",
-        "vol", "fig", "approx", "dept", "ext", "tel",
-        # Russian: town, street, house, flat, page, named-after, professor, extension, phone...
-        "г", "гг", "ул", "пр", "пер", "просп", "д", "кв", "корп", "стр", "им", "проф",
-        "акад", "доб", "тел", "см", "напр", "рис", "табл", "илл", "св",
-    }
+    # English titles and references
+    "mr mrs ms dr prof st sr jr vs mt ft vol fig approx dept ext tel "
+    # Russian: town, street, avenue, house, flat, building, page, named-after, professor,
+    # academician, extension, phone, see, e.g., figure, table, saint
+    "г гг ул пр пер просп д кв корп стр им проф акад доб тел см напр рис табл илл св".split()
 )
 # Abbreviations that may end a sentence: split only if the next word starts upper-case.
 _MAY_END = frozenset(
-    {
-        "etc", "e.g", "i.e", "a.m", "p.m", "inc", "ltd", "co", "jan", "feb", "mar", "apr",
-        "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-        "т.е", "т.д", "т.п", "т.к", "др", "руб", "коп", "тыс", "млн", "млрд", "мин",
-        "сек", "ч", "н.э", "до н.э",
-    }
+    "etc e.g i.e a.m p.m inc ltd co jan feb mar apr jun jul aug sep sept oct nov dec "
+    "т.е т.д т.п т.к др руб коп тыс млн млрд мин сек ч н.э".split()
 )
 
 # A terminator run (. ! ? … possibly repeated), closing quotes/brackets, then whitespace.

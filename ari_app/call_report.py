@@ -1,0 +1,95 @@
+"""A readable transcript of one stored call (a dict from `CallStore.get_call`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+_ENDINGS = {
+    "caller_hangup": "the caller hung up",
+    "app_hangup": "the secretary hung up",
+    "media_lost": "the audio connection was lost",
+    "lost_on_reconnect": "lost while reconnecting to Asterisk",
+    "app_restarted": "the app restarted during the call",
+    "error": "an error",
+}
+_WHO = {"caller": "Caller", "secretary": "Secretary"}
+# Latency figures shown in this order first; any others follow alphabetically.
+_TIMING_ORDER = ("stt", "reply", "tts", "tts_first", "first_audio", "playback")
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _local_time(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(ts)).strip()
+
+
+def _label(key: str) -> str:
+    return key[:-2] if key.endswith("_s") else key
+
+
+def format_timings(timings: Mapping[str, Any]) -> str:
+    """`v2v 1.2 s (stt 0.4, reply 0.0, tts 0.3)`; keys may carry an `_s` suffix."""
+    values = {_label(k): v for k, v in timings.items() if _number(v) is not None}
+    if not values:
+        return ""
+    rest_keys = [k for k in _TIMING_ORDER if k in values and k != "v2v"]
+    rest_keys += sorted(k for k in values if k not in _TIMING_ORDER and k != "v2v")
+    rest = ", ".join(f"{k} {float(values[k]):.1f}" for k in rest_keys)
+    if "v2v" in values:
+        head = f"v2v {float(values['v2v']):.1f} s"
+        return f"{head} ({rest})" if rest else head
+    return f"{rest} s"
+
+
+def format_call(call: Mapping[str, Any]) -> str:
+    """Header (id, line, caller, start, duration, ending), the turns, the recordings."""
+    started = _number(call.get("started_at"))
+    ended = _number(call.get("ended_at"))
+    lines = [f"Call {call.get('call_id', '?')}"]
+    lines.append(f"  Line:      {call.get('line') or '-'}")
+    caller_id = call.get("caller_id") or "unknown"
+    lines.append(f"  Caller:    {caller_id}")
+    if call.get("language"):
+        lines.append(f"  Language:  {call['language']}")
+    lines.append(f"  Started:   {_local_time(started) if started is not None else '-'}")
+    if ended is not None and started is not None:
+        lines.append(f"  Duration:  {ended - started:.1f} s")
+    ended_by = call.get("ended_by")
+    if ended is None:
+        ending = "still in progress (or not closed)"
+    else:
+        ending = _ENDINGS.get(str(ended_by), str(ended_by or "unknown"))
+    if call.get("error"):
+        ending += f": {call['error']}"
+    lines.append(f"  Ended:     {ending}")
+    lines.append("")
+
+    turns = list(call.get("turns") or [])
+    if not turns:
+        lines.append("  (no turns)")
+    for turn in turns:
+        t0 = _number(turn.get("started_at"))
+        offset = f"+{t0 - started:.1f}s" if t0 is not None and started is not None else "+?s"
+        who = _WHO.get(str(turn.get("who")), str(turn.get("who")))
+        lines.append(f"[{offset}] {who}: {turn.get('text', '')}")
+        timings = turn.get("timings")
+        if isinstance(timings, Mapping):
+            figures = format_timings(timings)
+            if figures:
+                lines.append(f"          {figures}")
+
+    caller_wav, secretary_wav = call.get("caller_wav"), call.get("secretary_wav")
+    lines.append("")
+    if caller_wav or secretary_wav:
+        lines.append("Recordings:")
+        lines.append(f"  caller:    {caller_wav or '-'}")
+        lines.append(f"  secretary: {secretary_wav or '-'}")
+    else:
+        lines.append("Recordings: none")
+    return "\n".join(lines)

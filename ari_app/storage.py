@@ -1,0 +1,309 @@
+"""The call record: one SQLite database (WAL) with calls and their turns.
+
+All times are unix timestamps (float seconds). Every database failure (full disk, locked
+database, closed store) is raised as `StorageError`; the call session decides whether to
+carry on without a record, nothing is swallowed here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from ari_app.errors import SecretaryError
+
+SCHEMA_VERSION = 1
+
+Who = Literal["caller", "secretary"]
+ENDED_BY = frozenset(
+    {"caller_hangup", "app_hangup", "media_lost", "lost_on_reconnect", "app_restarted", "error"}
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    call_id       TEXT PRIMARY KEY,
+    channel_id    TEXT,
+    line          TEXT,
+    endpoint      TEXT,
+    caller_id     TEXT,
+    language      TEXT,
+    started_at    REAL NOT NULL,
+    ended_at      REAL,
+    ended_by      TEXT,
+    error         TEXT,
+    caller_wav    TEXT,
+    secretary_wav TEXT
+);
+CREATE INDEX IF NOT EXISTS calls_started_at ON calls(started_at);
+CREATE TABLE IF NOT EXISTS turns (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id    TEXT NOT NULL REFERENCES calls(call_id) ON DELETE CASCADE,
+    idx        INTEGER NOT NULL,
+    who        TEXT NOT NULL CHECK (who IN ('caller', 'secretary')),
+    text       TEXT NOT NULL,
+    started_at REAL,
+    ended_at   REAL,
+    timings    TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (call_id, idx)
+);
+"""
+
+_CALL_COLUMNS = (
+    "call_id, channel_id, line, endpoint, caller_id, language, started_at, ended_at, "
+    "ended_by, error, caller_wav, secretary_wav"
+)
+
+
+class StorageError(SecretaryError):
+    """The call database could not be read or written; the message says what and why."""
+
+
+class CallStore:
+    """Async access to the call database. Use `await open()` / `await close()` or `async with`."""
+
+    def __init__(self, path: Path | str, *, busy_timeout_ms: int = 5000) -> None:
+        self.path = Path(path)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> CallStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._db is not None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(self.path, timeout=self._busy_timeout_ms / 1000)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"{self.path}: cannot open the call database: {exc}") from exc
+        try:
+            db.row_factory = aiosqlite.Row
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            async with db.execute("PRAGMA user_version") as cur:
+                row = await cur.fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise StorageError(
+                    f"{self.path}: database schema version {version} is newer than this "
+                    f"program's ({SCHEMA_VERSION}); upgrade the secretary or use another file"
+                )
+            await db.executescript(_SCHEMA)
+            if version < SCHEMA_VERSION:
+                await db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            await db.commit()
+        except sqlite3.Error as exc:
+            await db.close()
+            raise StorageError(f"{self.path}: cannot prepare the call database: {exc}") from exc
+        except StorageError:
+            await db.close()
+            raise
+        self._db = db
+
+    async def close(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            try:
+                await db.close()
+            except sqlite3.Error as exc:
+                raise StorageError(f"{self.path}: error closing the call database: {exc}") from exc
+
+    def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StorageError(f"{self.path}: the call store is not open")
+        return self._db
+
+    async def _write(self, what: str, sql: str, params: tuple[Any, ...]) -> int:
+        """Run one statement and commit; returns the number of rows changed."""
+        db = self._conn()
+        async with self._lock:
+            try:
+                cur = await db.execute(sql, params)
+                changed = cur.rowcount
+                await cur.close()
+                await db.commit()
+            except sqlite3.Error as exc:
+                await self._rollback(db)
+                raise StorageError(f"{self.path}: cannot {what}: {exc}") from exc
+        return changed
+
+    async def _rollback(self, db: aiosqlite.Connection) -> None:
+        try:
+            await db.rollback()
+        except sqlite3.Error:
+            pass  # the original error is the one worth reporting
+
+    async def _read(self, what: str, sql: str, params: tuple[Any, ...]) -> list[aiosqlite.Row]:
+        db = self._conn()
+        try:
+            async with db.execute(sql, params) as cur:
+                return list(await cur.fetchall())
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path}: cannot {what}: {exc}") from exc
+
+    # --- writes ------------------------------------------------------------------------
+
+    async def close_orphans(self, reason: str = "app_restarted") -> int:
+        """Mark every call without an end as ended by `reason`; returns how many."""
+        _check_ended_by(reason)
+        return await self._write(
+            "close orphaned calls",
+            "UPDATE calls SET ended_at = ?, ended_by = ? WHERE ended_at IS NULL",
+            (time.time(), reason),
+        )
+
+    async def start_call(
+        self,
+        call_id: str,
+        channel_id: str,
+        line: str | None,
+        endpoint: str | None,
+        caller_id: str | None,
+        language: str,
+        started_at: float | None = None,
+    ) -> None:
+        await self._write(
+            f"record the start of call {call_id}",
+            "INSERT INTO calls (call_id, channel_id, line, endpoint, caller_id, language, "
+            "started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (call_id, channel_id, line, endpoint, caller_id, language,
+             time.time() if started_at is None else started_at),
+        )  # fmt: skip
+
+    async def add_turn(
+        self,
+        call_id: str,
+        who: Who,
+        text: str,
+        started_at: float,
+        ended_at: float,
+        timings: dict[str, float] | None = None,
+    ) -> int:
+        """Append a turn to the call; returns its index (0, 1, ...) within the call."""
+        if who not in ("caller", "secretary"):
+            raise ValueError(f"who must be 'caller' or 'secretary', got {who!r}")
+        timings_json = json.dumps(timings or {}, sort_keys=True)
+        db = self._conn()
+        async with self._lock:
+            try:
+                async with db.execute(
+                    "SELECT COALESCE(MAX(idx) + 1, 0) FROM turns WHERE call_id = ?", (call_id,)
+                ) as cur:
+                    row = await cur.fetchone()
+                idx = int(row[0]) if row else 0
+                await db.execute(
+                    "INSERT INTO turns (call_id, idx, who, text, started_at, ended_at, timings) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (call_id, idx, who, text, started_at, ended_at, timings_json),
+                )
+                await db.commit()
+            except sqlite3.Error as exc:
+                await self._rollback(db)
+                raise StorageError(
+                    f"{self.path}: cannot add a turn to call {call_id}: {exc}"
+                ) from exc
+        return idx
+
+    async def end_call(
+        self,
+        call_id: str,
+        ended_by: str,
+        error: str | None = None,
+        ended_at: float | None = None,
+    ) -> bool:
+        """Record the end of a call. The first end wins: an already ended call is left as is.
+
+        Returns whether the call was updated.
+        """
+        _check_ended_by(ended_by)
+        changed = await self._write(
+            f"record the end of call {call_id}",
+            "UPDATE calls SET ended_at = ?, ended_by = ?, error = ? "
+            "WHERE call_id = ? AND ended_at IS NULL",
+            (time.time() if ended_at is None else ended_at, ended_by, error, call_id),
+        )
+        return changed > 0
+
+    async def set_recordings(
+        self, call_id: str, caller_wav: Path | str | None, secretary_wav: Path | str | None
+    ) -> None:
+        await self._write(
+            f"record the recordings of call {call_id}",
+            "UPDATE calls SET caller_wav = ?, secretary_wav = ? WHERE call_id = ?",
+            (
+                None if caller_wav is None else str(caller_wav),
+                None if secretary_wav is None else str(secretary_wav),
+                call_id,
+            ),
+        )
+
+    # --- reads -------------------------------------------------------------------------
+
+    async def turns(self, call_id: str) -> list[dict[str, Any]]:
+        rows = await self._read(
+            f"read the turns of call {call_id}",
+            "SELECT id, call_id, idx, who, text, started_at, ended_at, timings FROM turns "
+            "WHERE call_id = ? ORDER BY idx",
+            (call_id,),
+        )
+        out = []
+        for row in rows:
+            item = dict(row)
+            try:
+                item["timings"] = json.loads(item["timings"] or "{}")
+            except ValueError:
+                item["timings"] = {}
+            out.append(item)
+        return out
+
+    async def get_call(self, call_id: str) -> dict[str, Any]:
+        """The call's row as a dict plus `duration_s` and `turns`; KeyError if unknown."""
+        rows = await self._read(
+            f"read call {call_id}",
+            f"SELECT {_CALL_COLUMNS} FROM calls WHERE call_id = ?",
+            (call_id,),
+        )
+        if not rows:
+            raise KeyError(f"no call {call_id!r} in {self.path}")
+        call = _call_dict(rows[0])
+        call["turns"] = await self.turns(call_id)
+        return call
+
+    async def list_calls(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest calls first, each with `duration_s` and `turn_count` (no turns)."""
+        rows = await self._read(
+            "list calls",
+            f"SELECT {_CALL_COLUMNS}, "
+            "(SELECT COUNT(*) FROM turns t WHERE t.call_id = calls.call_id) AS turn_count "
+            "FROM calls ORDER BY started_at DESC LIMIT ?",
+            (int(limit),),
+        )
+        return [_call_dict(row) for row in rows]
+
+
+def _call_dict(row: aiosqlite.Row) -> dict[str, Any]:
+    call = dict(row)
+    ended, started = call.get("ended_at"), call.get("started_at")
+    call["duration_s"] = None if ended is None or started is None else ended - started
+    return call
+
+
+def _check_ended_by(value: str) -> None:
+    if value not in ENDED_BY:
+        raise ValueError(f"ended_by must be one of {', '.join(sorted(ENDED_BY))}; got {value!r}")

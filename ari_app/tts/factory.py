@@ -1,0 +1,139 @@
+"""Build TTS engines by name, and chain them with a fallback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+import numpy as np
+import soxr
+
+from ari_app.errors import EngineUnavailable
+from ari_app.tts.base import TextToSpeech
+
+log = logging.getLogger(__name__)
+
+TTS_ENGINES = ("rhvoice", "piper", "espeak")
+
+
+def build_tts(engine: str, voice: str) -> TextToSpeech:
+    """Return an (unloaded) engine.
+
+    engine: rhvoice (voice: anna, aleksandr, slt, ...), piper (voice: the packaged voice name
+    en_US-joe-medium, or a path to an .onnx voice), espeak (voice: ru, en, ...).
+    """
+    if engine == "rhvoice":
+        from ari_app.tts.rhvoice import RhvoiceTts
+
+        return RhvoiceTts(voice)
+    if engine == "piper":
+        from ari_app.models import piper_voice_path
+        from ari_app.tts.piper import PiperTts
+
+        return PiperTts(piper_voice_path(voice))
+    if engine == "espeak":
+        from ari_app.tts.espeak import EspeakTts
+
+        return EspeakTts(voice)
+    raise EngineUnavailable(
+        f"unknown TTS engine {engine!r}; known engines: {', '.join(TTS_ENGINES)}"
+    )
+
+
+class _Rechunker:
+    """Resamples s16le between rates in a stream (identity when the rates are equal)."""
+
+    def __init__(self, in_rate: int, out_rate: int) -> None:
+        self._stream = (
+            None if in_rate == out_rate else soxr.ResampleStream(in_rate, out_rate, 1, "int16")
+        )
+
+    def process(self, pcm: bytes, last: bool = False) -> bytes:
+        if self._stream is None:
+            return pcm
+        samples = np.frombuffer(pcm, dtype="<i2")
+        out = self._stream.resample_chunk(samples, last=last)
+        return np.asarray(out, dtype="<i2").tobytes()
+
+
+class FallbackTts:
+    """Tries engines in order; moves to the next only if one fails before any audio.
+
+    Once an engine has yielded audio, its later errors propagate (switching voices mid-
+    sentence would be worse than stopping). All output is at `sample_rate` (the first
+    engine's rate unless given): audio from an engine at another rate is resampled.
+    `last_engine` is the engine that spoke last; `failures` lists what was skipped and why.
+    """
+
+    def __init__(self, engines: Sequence[TextToSpeech], sample_rate: int | None = None) -> None:
+        if not engines:
+            raise ValueError("FallbackTts needs at least one engine")
+        self.engines = list(engines)
+        self._rate = sample_rate
+        self.last_engine: TextToSpeech | None = None
+        self.failures: list[tuple[str, str]] = []
+
+    @property
+    def name(self) -> str:
+        return " > ".join(e.name for e in self.engines)
+
+    @property
+    def sample_rate(self) -> int:
+        return self._rate if self._rate is not None else self.engines[0].sample_rate
+
+    async def load(self) -> None:
+        """Load every engine; fails only if none of them can be loaded."""
+        errors: list[str] = []
+        for engine in self.engines:
+            try:
+                await engine.load()
+            except Exception as exc:
+                log.warning("TTS engine %s unavailable: %s", engine.name, exc)
+                errors.append(f"{engine.name}: {exc}")
+        if len(errors) == len(self.engines):
+            raise EngineUnavailable("no TTS engine could be loaded: " + "; ".join(errors))
+        if self._rate is None:
+            # Freeze the output rate now that the first engine knows its real rate.
+            self._rate = self.engines[0].sample_rate
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        self.failures = []
+        for engine in self.engines:
+            started = False
+            gen = engine.synthesize(text)
+            try:
+                resampler: _Rechunker | None = None
+                async for chunk in gen:
+                    if not chunk:
+                        continue
+                    if resampler is None:
+                        resampler = _Rechunker(engine.sample_rate, self.sample_rate)
+                        self.last_engine = engine
+                    started = True
+                    out = resampler.process(chunk)
+                    if out:
+                        yield out
+                if resampler is not None:
+                    tail = resampler.process(b"", last=True)
+                    if tail:
+                        yield tail
+                if started:
+                    return
+                self.failures.append((engine.name, "no audio"))
+            except Exception as exc:
+                if started:
+                    raise
+                log.warning(
+                    "TTS engine %s failed before audio, trying the next: %s", engine.name, exc
+                )
+                self.failures.append((engine.name, str(exc)))
+            finally:
+                aclose = getattr(gen, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+        if not self.failures or all(reason == "no audio" for _, reason in self.failures):
+            return  # nothing to say (e.g. text was only punctuation)
+        raise EngineUnavailable(
+            "every TTS engine failed: "
+            + "; ".join(f"{name}: {reason}" for name, reason in self.failures)
+        )

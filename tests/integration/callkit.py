@@ -1,0 +1,69 @@
+"""Shared helpers of the call tests: ARI checks, transcription of what the caller heard,
+and reading call records straight from the app's SQLite file."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import soxr
+
+ARI = "http://127.0.0.1:8088/ari"
+AUTH = ("secretary", "testbed-secret")
+
+
+def ari_get(path: str) -> Any:
+    resp = httpx.get(ARI + path, auth=AUTH, timeout=5)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def wait_asterisk_clean(timeout_s: float = 8.0) -> tuple[list[Any], list[Any]]:
+    """Channels and bridges left in Asterisk, after waiting up to `timeout_s` for teardown."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        channels, bridges = ari_get("/channels"), ari_get("/bridges")
+        if (not channels and not bridges) or time.monotonic() > deadline:
+            return channels, bridges
+        time.sleep(0.2)
+
+
+def pcm8k_to_16k_float(pcm: bytes) -> np.ndarray:
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+    return soxr.resample(samples, 8000, 16000).astype(np.float32)
+
+
+def normalise(text: str) -> str:
+    text = text.lower().replace("ё", "е")
+    return re.sub(r"[^\w\s]", " ", text)
+
+
+def call_records(db: Path) -> list[dict[str, Any]]:
+    with sqlite3.connect(db) as con:
+        con.row_factory = sqlite3.Row
+        calls = [dict(r) for r in con.execute("SELECT * FROM calls ORDER BY started_at")]
+        for call in calls:
+            call["turns"] = [
+                dict(r)
+                for r in con.execute(
+                    "SELECT * FROM turns WHERE call_id = ? ORDER BY started_at", (call["call_id"],)
+                )
+            ]
+    return calls
+
+
+def wait_call_ended(db: Path, count: int, timeout_s: float = 15.0) -> list[dict[str, Any]]:
+    """The records once `count` calls exist and all have ended."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        calls = call_records(db) if db.exists() else []
+        if len(calls) >= count and all(c["ended_at"] for c in calls):
+            return calls
+        if time.monotonic() > deadline:
+            return calls
+        time.sleep(0.2)

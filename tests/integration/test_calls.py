@@ -1,0 +1,103 @@
+"""End-to-end calls: sipp dials the real Asterisk testbed, the real app answers with the real
+models, and we check what the caller heard on the wire (transcribed with Whisper) and what
+the call record holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from callkit import normalise, wait_asterisk_clean, wait_call_ended
+
+from ari_app.testcall.runner import place_call
+from ari_app.testcall.scenario import Utterance
+
+pytestmark = pytest.mark.integration
+
+# The greeting lasts ~4-5 s and the hours answer ~9-11 s; the app is half-duplex, so the
+# caller waits for each to finish before speaking.
+GREETING_WAIT_MS = 7000
+ANSWER_WAIT_MS = 14000
+
+CASES = {
+    "ru": {
+        "exten": "100",
+        "greeting": ["ромашк", "анна", "здравствуйте"],
+        "answer": ["понедельник", "девят", "пятниц"],
+        "caller": ["час", "работ", "подскаж"],
+    },
+    "en": {
+        "exten": "101",
+        "greeting": ["romashka", "anna", "hello"],
+        "answer": ["monday", "nine", "friday"],
+        "caller": ["hour", "open"],
+    },
+}
+
+
+def found(words: list[str], text: str) -> list[str]:
+    return [w for w in words if w in normalise(text)]
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_call_end_to_end(
+    lang: str, secretary_app: Any, caller_audio: dict[str, Path], transcribe: Any, tmp_path: Path
+) -> None:
+    case = CASES[lang]
+    result = place_call(
+        exten=str(case["exten"]),
+        utterances=[
+            Utterance(caller_audio[f"{lang}_hours"], pause_before_ms=GREETING_WAIT_MS),
+            Utterance(caller_audio[f"{lang}_bye"], pause_before_ms=ANSWER_WAIT_MS),
+        ],
+        workdir=tmp_path,
+        hangup="remote",
+        hangup_wait_ms=15000,
+    )
+    log = secretary_app.app.output
+    assert result.sipp_rc == 0, result.sipp_log + log
+    heard = transcribe(result.received_pcm, lang)
+    assert found(case["greeting"], heard), f"no greeting in what the caller heard: {heard!r}"
+    assert len(found(case["answer"], heard)) >= 2, f"no hours answer in: {heard!r}"
+    # the app said goodbye and hung up itself
+    assert result.hung_up_by == "remote", log[-3000:]
+
+    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
+    call = calls[-1]
+    secretary_app.calls_before = len(calls)
+    assert call["ended_by"] == "app_hangup"
+    assert call["language"] == lang
+    caller_turns = [t for t in call["turns"] if t["who"] == "caller"]
+    assert len(caller_turns) == 2
+    assert found(case["caller"], caller_turns[0]["text"]), caller_turns
+    replies = [t for t in call["turns"] if t["who"] == "secretary"]
+    assert len(replies) == 3  # greeting, hours, goodbye
+    assert '"v2v_ms"' in replies[1]["timings"]
+    assert Path(call["caller_wav"]).stat().st_size > 8000
+    assert Path(call["secretary_wav"]).stat().st_size > 8000
+    channels, bridges = wait_asterisk_clean()
+    assert channels == [] and bridges == []
+
+
+def test_caller_hangs_up_mid_reply(
+    secretary_app: Any, caller_audio: dict[str, Path], tmp_path: Path
+) -> None:
+    result = place_call(
+        exten="100",
+        utterances=[Utterance(caller_audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS)],
+        workdir=tmp_path,
+        hangup="caller",
+        hangup_wait_ms=4500,  # the answer starts ~2.5 s after the question and lasts ~10 s
+    )
+    assert result.sipp_rc == 0, result.sipp_log
+    assert result.hung_up_by == "caller"
+    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
+    call = calls[-1]
+    secretary_app.calls_before = len(calls)
+    assert call["ended_by"] == "caller_hangup", secretary_app.app.output[-3000:]
+    # it was cut mid-reply: the hours answer was started and the caller had heard some of it
+    assert any(t["who"] == "secretary" and "понедельник" in t["text"] for t in call["turns"])
+    channels, bridges = wait_asterisk_clean()
+    assert channels == [] and bridges == []
+    assert secretary_app.app.proc.poll() is None, "the app must survive a hangup"
