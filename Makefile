@@ -8,7 +8,7 @@ setup:
 	scripts/setup
 
 demo: setup
-	scripts/demo
+	$(PY) scripts/demo
 
 lint: setup
 	.venv/bin/ruff check $(LINT_PATHS)

@@ -22,9 +22,10 @@ channels/chan_websocket.c, Asterisk 22.6+; checked 2026):
   FLUSH_MEDIA, PAUSE_MEDIA, CONTINUE_MEDIA, GET_STATUS, REPORT_QUEUE_DRAINED (``send_control``).
 
 Every control message is parsed into a dict (``{"event": NAME, key: value, ..., "raw": text}``;
-numeric values become ints) and appended to ``control_messages``; it never reaches
-``read_frame()``. While Asterisk has signalled MEDIA_XOFF, ``write_frame`` drops frames
-(counted as ``xoff``) rather than feed a queue that will discard them anyway.
+the size/level fields become ints, everything else stays text as sent) and appended to
+``control_messages``; it never reaches ``read_frame()``. While Asterisk has signalled
+MEDIA_XOFF, ``write_frame`` drops frames (counted as ``xoff``) rather than feed a queue that
+will discard them anyway.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 SLIN16_RATE = 16000
 MAX_MESSAGE_BYTES = 65500
+_INT_FIELDS = frozenset({"optimal_frame_size", "ptime", "queue_length", "xon_level", "xoff_level"})
 _SEND_CHUNK = MAX_MESSAGE_BYTES - MAX_MESSAGE_BYTES % 640  # whole 20 ms slin16 frames
 
 
@@ -73,9 +75,9 @@ def parse_control(text: str) -> dict[str, Any]:
             msg[key] = f"{msg[key]} {token}"
         else:
             args.append(token)
-    for k, v in msg.items():
-        if k != "event" and isinstance(v, str) and v.isdigit():
-            msg[k] = int(v)
+    for k in _INT_FIELDS.intersection(msg):
+        if msg[k].isdigit():
+            msg[k] = int(msg[k])
     if args:
         msg["args"] = args
     msg["raw"] = text

@@ -43,7 +43,8 @@ def _is_boundary(before: str, terminator: str, after: str) -> bool:
         # "Wait... what" continues in lower case; otherwise these end a sentence.
         return not nxt.islower()
     match = _WORD_BEFORE.search(before)
-    word = match.group(1).lower() if match else ""
+    original = match.group(1) if match else ""
+    word = original.lower()
     last = word.rsplit(".", 1)[-1]
     if last in _NEVER_END and "." not in word:
         return False
@@ -52,7 +53,7 @@ def _is_boundary(before: str, terminator: str, after: str) -> bool:
         return False
     if word in _MAY_END or last in _MAY_END:
         return True
-    if len(last) == 1 and last.isalpha() and last.isupper():
+    if len(last) == 1 and last.isalpha() and original[-1:].isupper():
         # An initial: "A. S. Pushkin", "А. С. Пушкин".
         return False
     return not (last.isdigit() and nxt.isdigit())

@@ -25,7 +25,11 @@ def header(
 def test_minimal_packet() -> None:
     p = parse_rtp(header(pt=8, seq=7, ts=1234, marker=True) + b"abc")
     assert (p.payload_type, p.sequence, p.timestamp, p.ssrc, p.marker) == (
-        8, 7, 1234, 0x11223344, True
+        8,
+        7,
+        1234,
+        0x11223344,
+        True,
     )
     assert p.payload == b"abc"
     assert p.csrcs == ()

@@ -42,7 +42,7 @@ from ari_app.tts.text import split_sentences
             ["We open at 9 a.m. sharp.", "The price is 3.50 dollars."],
         ),
         ('He said "Wait!" Then he left.', ['He said "Wait!"', "Then he left."]),
-        ("Really?! Yes, really.", ["Really?! Yes, really."]),
+        ("Really?! Yes, really.", ["Really?!", "Yes, really."]),
         ("No full stop at the end", ["No full stop at the end"]),
     ],
 )

@@ -1,6 +1,5 @@
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,8 +16,9 @@ class FakeChanWebsocket:
     """Plays Asterisk's chan_websocket: accepts /media/<id>, announces MEDIA_START, streams
     slin16 in uneven chunks with control messages in between, records what the app sends."""
 
-    def __init__(self, chunks: list[bytes], extra_text: list[str] | None = None,
-                 close_after: bool = False) -> None:
+    def __init__(
+        self, chunks: list[bytes], extra_text: list[str] | None = None, close_after: bool = False
+    ) -> None:
         self.chunks = chunks
         self.extra_text = extra_text or []
         self.close_after = close_after
@@ -112,7 +112,7 @@ async def test_audio_only_through_read_frame(audio_chunks: list[bytes]) -> None:
     assert start["format"] == "slin16"
     assert start["connection_id"] == CONNECTION_ID
     assert start["channel"] == "WebSocket/INCOMING/0x7f00"
-    assert t.control_messages[1]["digit"] == 5
+    assert t.control_messages[1]["digit"] == "5"
     assert t.optimal_frame_size == 640
     assert t.xoff is False
     assert fake.paths == [f"/media/{CONNECTION_ID}"]
@@ -167,7 +167,7 @@ async def test_close_wakes_a_blocked_reader() -> None:
 
 
 async def test_connect_failure_raises_connection_error() -> None:
-    t = WebSocketTransport("ws://127.0.0.1:1/media/nope", )
+    t = WebSocketTransport("ws://127.0.0.1:1/media/nope")
     with pytest.raises(ConnectionError):
         await t.start()
 

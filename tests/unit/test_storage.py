@@ -1,0 +1,142 @@
+"""CallStore on a real SQLite file: WAL, roundtrip, orphans, concurrency, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ari_app.call_report import format_call
+from ari_app.storage import SCHEMA_VERSION, CallStore, StorageError
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[CallStore]:
+    s = CallStore(tmp_path / "sub" / "calls.sqlite3")
+    await s.open()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def test_wal_mode_and_schema_version(store: CallStore) -> None:
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"calls", "turns"} <= tables
+
+
+async def test_roundtrip(store: CallStore) -> None:
+    await store.start_call("c1", "chan-1", "ru", "PJSIP/alice", "+79990001122", "ru", started_at=100.0)
+    i0 = await store.add_turn("c1", "secretary", "Здравствуйте!", 100.5, 102.0, {"tts": 0.2})
+    i1 = await store.add_turn(
+        "c1", "caller", "Когда вы работаете?", 103.0, 104.5,
+        {"v2v": 1.2, "stt": 0.4, "reply": 0.0, "tts": 0.3},
+    )  # fmt: skip
+    assert (i0, i1) == (0, 1)
+    await store.set_recordings("c1", Path("/r/c1-caller.wav"), "/r/c1-secretary.wav")
+    assert await store.end_call("c1", "caller_hangup", ended_at=110.0)
+    # the first end wins
+    assert not await store.end_call("c1", "app_hangup", ended_at=120.0)
+
+    call = await store.get_call("c1")
+    assert call["call_id"] == "c1" and call["channel_id"] == "chan-1"
+    assert call["caller_id"] == "+79990001122" and call["endpoint"] == "PJSIP/alice"
+    assert call["ended_by"] == "caller_hangup" and call["ended_at"] == 110.0
+    assert call["duration_s"] == pytest.approx(10.0)
+    assert call["caller_wav"] == "/r/c1-caller.wav"
+    assert [t["who"] for t in call["turns"]] == ["secretary", "caller"]
+    assert call["turns"][1]["text"] == "Когда вы работаете?"
+    assert call["turns"][1]["timings"]["v2v"] == pytest.approx(1.2)
+    assert await store.turns("c1") == call["turns"]
+
+    listed = await store.list_calls(10)
+    assert len(listed) == 1 and listed[0]["turn_count"] == 2
+
+    report = format_call(call)
+    assert "c1" in report and "+79990001122" in report and "hung up" in report
+    assert "[+3.0s] Caller: Когда вы работаете?" in report
+    assert "v2v 1.2 s (stt 0.4, reply 0.0, tts 0.3)" in report
+    assert "/r/c1-secretary.wav" in report
+
+
+async def test_get_unknown_call(store: CallStore) -> None:
+    with pytest.raises(KeyError):
+        await store.get_call("nope")
+
+
+async def test_close_orphans(tmp_path: Path) -> None:
+    path = tmp_path / "calls.sqlite3"
+    async with CallStore(path) as s:
+        await s.start_call("open1", "ch1", None, None, None, "ru")
+        await s.start_call("open2", "ch2", None, None, None, "en")
+        await s.start_call("done", "ch3", None, None, None, "ru")
+        await s.end_call("done", "app_hangup")
+    # "restart"
+    async with CallStore(path) as s:
+        assert await s.close_orphans() == 2
+        assert (await s.get_call("open1"))["ended_by"] == "app_restarted"
+        assert (await s.get_call("done"))["ended_by"] == "app_hangup"
+        assert await s.close_orphans() == 0
+
+
+async def test_concurrent_writes(store: CallStore) -> None:
+    await store.start_call("a", "ch-a", None, None, None, "ru")
+    await store.start_call("b", "ch-b", None, None, None, "ru")
+
+    async def talk(call_id: str) -> None:
+        for n in range(25):
+            await store.add_turn(call_id, "caller", f"{call_id}{n}", float(n), n + 0.5, {})
+            await asyncio.sleep(0)
+
+    await asyncio.gather(talk("a"), talk("b"), talk("a"))
+    turns_a = await store.turns("a")
+    assert len(turns_a) == 50
+    assert [t["idx"] for t in turns_a] == list(range(50))
+    assert len(await store.turns("b")) == 25
+
+
+async def test_second_connection_sees_writes(tmp_path: Path) -> None:
+    path = tmp_path / "calls.sqlite3"
+    async with CallStore(path) as one, CallStore(path) as two:
+        await asyncio.gather(
+            one.start_call("x", "c", None, None, None, "ru"),
+            two.start_call("y", "c", None, None, None, "ru"),
+        )
+        assert {c["call_id"] for c in await one.list_calls(5)} == {"x", "y"}
+
+
+async def test_errors_are_storage_errors(store: CallStore, tmp_path: Path) -> None:
+    await store.start_call("dup", "c", None, None, None, "ru")
+    with pytest.raises(StorageError, match="dup"):
+        await store.start_call("dup", "c", None, None, None, "ru")
+    with pytest.raises(StorageError):  # foreign key: no such call
+        await store.add_turn("ghost", "caller", "hi", 0.0, 1.0)
+    with pytest.raises(ValueError):
+        await store.end_call("dup", "whatever")
+    # the store keeps working after an error
+    await store.add_turn("dup", "caller", "hi", 0.0, 1.0)
+
+    closed = CallStore(tmp_path / "closed.sqlite3")
+    with pytest.raises(StorageError, match="not open"):
+        await closed.add_turn("x", "caller", "hi", 0.0, 1.0)
+
+
+async def test_unopenable_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StorageError):
+        await CallStore(blocker / "calls.sqlite3").open()
+
+
+async def test_newer_schema_refused(tmp_path: Path) -> None:
+    path = tmp_path / "calls.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    with pytest.raises(StorageError, match="newer"):
+        await CallStore(path).open()

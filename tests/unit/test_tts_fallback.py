@@ -1,0 +1,132 @@
+"""FallbackTts: moves on only when an engine fails before its first audio chunk."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+
+from ari_app.errors import EngineUnavailable
+from ari_app.tts import FallbackTts
+
+
+class FakeTts:
+    """A fake engine that yields fixed chunks of silence-like PCM."""
+
+    def __init__(self, name: str = "fake", sample_rate: int = 16000, chunks: int = 3) -> None:
+        self.name = name
+        self.sample_rate = sample_rate
+        self.chunks = chunks
+        self.calls: list[str] = []
+        self.loaded = False
+
+    async def load(self) -> None:
+        self.loaded = True
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        self.calls.append(text)
+        for i in range(self.chunks):
+            yield np.full(self.sample_rate // 50, i + 1, dtype="<i2").tobytes()
+
+
+class FakeFailingTts(FakeTts):
+    """A fake engine that raises after `fail_after` chunks (0: before any audio)."""
+
+    def __init__(self, name: str = "failing", fail_after: int = 0, **kwargs: int) -> None:
+        super().__init__(name=name, **kwargs)
+        self.fail_after = fail_after
+        self.closed = False
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        self.calls.append(text)
+        try:
+            for _ in range(self.fail_after):
+                yield b"\x01\x00" * 320
+            raise RuntimeError(f"{self.name} broke")
+        finally:
+            self.closed = True
+
+
+class FakeUnloadableTts(FakeTts):
+    async def load(self) -> None:
+        raise EngineUnavailable("voice not installed; apt-get install something")
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        await self.load()
+        yield b""  # never reached
+
+
+async def collect(tts: FallbackTts, text: str = "Hello there.") -> list[bytes]:
+    return [chunk async for chunk in tts.synthesize(text)]
+
+
+async def test_first_engine_speaks_when_healthy() -> None:
+    first, second = FakeTts("first"), FakeTts("second")
+    tts = FallbackTts([first, second])
+    chunks = await collect(tts)
+    assert len(chunks) == 3
+    assert tts.last_engine is first
+    assert second.calls == []
+    assert tts.failures == []
+
+
+async def test_moves_on_when_first_fails_before_audio() -> None:
+    failing, backup = FakeFailingTts("broken", fail_after=0), FakeTts("backup")
+    tts = FallbackTts([failing, backup])
+    chunks = await collect(tts, "Добрый день.")
+    assert len(chunks) == 3
+    assert tts.last_engine is backup
+    assert backup.calls == ["Добрый день."]
+    assert failing.closed
+    assert tts.failures == [("broken", "broken broke")]
+
+
+async def test_moves_on_when_first_cannot_load() -> None:
+    backup = FakeTts("backup")
+    tts = FallbackTts([FakeUnloadableTts("unloadable"), backup])
+    await tts.load()  # one engine loads: no error
+    assert len(await collect(tts)) == 3
+    assert tts.last_engine is backup
+    assert "apt-get install" in tts.failures[0][1]
+
+
+async def test_does_not_move_on_after_audio() -> None:
+    failing, backup = FakeFailingTts("broken", fail_after=2), FakeTts("backup")
+    tts = FallbackTts([failing, backup])
+    received: list[bytes] = []
+    with pytest.raises(RuntimeError, match="broken broke"):
+        async for chunk in tts.synthesize("Hello."):
+            received.append(chunk)
+    assert len(received) == 2
+    assert backup.calls == []
+    assert tts.last_engine is failing
+
+
+async def test_all_engines_failing_raises_engine_unavailable() -> None:
+    tts = FallbackTts([FakeFailingTts("a"), FakeFailingTts("b")])
+    with pytest.raises(EngineUnavailable, match="a: a broke; b: b broke"):
+        await collect(tts)
+    with pytest.raises(EngineUnavailable):
+        await FallbackTts([FakeUnloadableTts("x")]).load()
+
+
+async def test_backup_at_another_rate_is_resampled_to_the_output_rate() -> None:
+    failing = FakeFailingTts("broken", sample_rate=16000)
+    backup = FakeTts("backup", sample_rate=8000, chunks=50)  # 1 s at 8 kHz
+    tts = FallbackTts([failing, backup])
+    assert tts.sample_rate == 16000
+    pcm = b"".join(await collect(tts))
+    assert len(pcm) % 2 == 0
+    assert abs(len(pcm) // 2 - 16000) < 200  # about 1 s at 16 kHz
+    assert tts.last_engine is backup
+
+
+async def test_consumer_stopping_early_closes_the_engine() -> None:
+    engine = FakeFailingTts("slow", fail_after=5)
+    tts = FallbackTts([engine])
+    gen = tts.synthesize("Hello.")
+    first = await gen.__anext__()
+    assert first
+    await gen.aclose()
+    assert engine.closed
