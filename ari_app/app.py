@@ -34,7 +34,7 @@ class SecretaryApp:
         self.store = store
         self.ari = AriClient(cfg.ari.url, cfg.ari.username, cfg.ari.password, cfg.ari.app)
         self.sessions: dict[str, CallSession] = {}  # channel id (caller or media) -> session
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
         self._stream: EventStream | None = None
         self._stopping = asyncio.Event()
         self.ctx = CallContext(
@@ -150,7 +150,9 @@ class SecretaryApp:
 
     def _new_call(self, channel: dict[str, Any]) -> None:
         if self._stopping.is_set():
-            asyncio.create_task(self.ari.hangup(channel["id"]))
+            refused = asyncio.create_task(self.ari.hangup(channel["id"]))
+            self.tasks.add(refused)
+            refused.add_done_callback(self.tasks.discard)
             return
         session = CallSession(self.ctx, channel)
         self.sessions[channel["id"]] = session
@@ -158,7 +160,7 @@ class SecretaryApp:
         self.tasks.add(task)
         task.add_done_callback(functools.partial(self._call_done, session))
 
-    def _call_done(self, session: CallSession, task: asyncio.Task[None]) -> None:
+    def _call_done(self, session: CallSession, task: asyncio.Task[Any]) -> None:
         self.tasks.discard(task)
         for key in [k for k, v in self.sessions.items() if v is session]:
             del self.sessions[key]

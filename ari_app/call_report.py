@@ -16,7 +16,11 @@ _ENDINGS = {
 }
 _WHO = {"caller": "Caller", "secretary": "Secretary"}
 # Latency figures shown in this order first; any others follow alphabetically.
-_TIMING_ORDER = ("stt", "reply", "tts", "tts_first", "first_audio", "playback")
+_TIMING_ORDER = ("endpoint", "stt", "reply", "tts")
+# Session keys shown under a shorter name.
+_ALIASES = {"tts_first_audio": "tts", "tts_first": "tts"}
+# 0/1 markers rather than durations.
+_FLAGS = ("interrupted",)
 
 
 def _number(value: Any) -> float | None:
@@ -29,22 +33,40 @@ def _local_time(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(ts)).strip()
 
 
-def _label(key: str) -> str:
-    return key[:-2] if key.endswith("_s") else key
+def _seconds(key: str, value: float) -> tuple[str, float]:
+    """("stt_ms", 400.0) -> ("stt", 0.4); ("stt_s", 0.4) and ("stt", 0.4) -> ("stt", 0.4)."""
+    if key.endswith("_ms"):
+        key, value = key[:-3], value / 1000
+    elif key.endswith("_s"):
+        key = key[:-2]
+    return _ALIASES.get(key, key), value
 
 
 def format_timings(timings: Mapping[str, Any]) -> str:
-    """`v2v 1.2 s (stt 0.4, reply 0.0, tts 0.3)`; keys may carry an `_s` suffix."""
-    values = {_label(k): v for k, v in timings.items() if _number(v) is not None}
-    if not values:
-        return ""
-    rest_keys = [k for k in _TIMING_ORDER if k in values and k != "v2v"]
+    """`v2v 1.2 s (endpoint 0.6, stt 0.4, reply 0.0, tts 0.3)` in seconds.
+
+    Keys ending in `_ms` are milliseconds, in `_s` or bare seconds; `interrupted` is a flag.
+    """
+    values: dict[str, float] = {}
+    flags: list[str] = []
+    for key, raw in timings.items():
+        number = _number(raw)
+        if number is None:
+            continue
+        if key in _FLAGS:
+            if number:
+                flags.append(key)
+            continue
+        name, seconds = _seconds(key, number)
+        values[name] = seconds
+    rest_keys = [k for k in _TIMING_ORDER if k in values]
     rest_keys += sorted(k for k in values if k not in _TIMING_ORDER and k != "v2v")
-    rest = ", ".join(f"{k} {float(values[k]):.1f}" for k in rest_keys)
+    rest = ", ".join(f"{k} {values[k]:.1f}" for k in rest_keys)
     if "v2v" in values:
-        head = f"v2v {float(values['v2v']):.1f} s"
-        return f"{head} ({rest})" if rest else head
-    return f"{rest} s"
+        text = f"v2v {values['v2v']:.1f} s" + (f" ({rest})" if rest else "")
+    else:
+        text = f"{rest} s" if rest else ""
+    return ", ".join(part for part in (text, *flags) if part)
 
 
 def format_call(call: Mapping[str, Any]) -> str:

@@ -117,6 +117,10 @@ class Dialogue:
     def greeting(self) -> str:
         return self.persona.text("greeting", self.language)
 
+    def goodbye(self) -> str:
+        """The persona's farewell, for when the secretary ends the call herself."""
+        return self.persona.text("goodbye", self.language)
+
     def reply(self, caller_text: str) -> Reply:
         intent = classify(caller_text, self.language)
         if intent == "hours":

@@ -57,7 +57,7 @@ def _model_checks(cfg: object) -> list[Check]:
     assert isinstance(cfg, Config)
     return [
         Check(m.name, m.ok, m.detail, m.fix)
-        for m in check_models(cfg.paths.models_dir, stt_model=cfg.stt.model)
+        for m in check_models(cfg.paths.models_dir, whisper_name=cfg.stt.model)
     ]
 
 

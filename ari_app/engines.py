@@ -43,5 +43,6 @@ def build_engines(cfg: Config) -> Engines:
         fallback = cfg.tts.fallback.get(lang)
         if fallback is not None:
             chain.append(build_tts(fallback.engine, fallback.voice))
-        voices[lang] = FallbackTts(chain) if len(chain) > 1 else chain[0]
+        tts: TextToSpeech = FallbackTts(chain) if len(chain) > 1 else chain[0]
+        voices[lang] = tts
     return Engines(stt=stt, tts=voices)

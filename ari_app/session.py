@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ari_app.ari.client import AriClient
 from ari_app.config import Config
@@ -59,7 +59,9 @@ class CallSession:
         self.language: str = variables.get("SECRETARY_LANG") or ctx.cfg.language_for(self.line)
         if self.language not in ctx.engines.tts:
             self.language = ctx.cfg.default_language
-        self.persona_name: str = variables.get("SECRETARY_PERSONA") or ctx.cfg.persona_for(self.line)
+        self.persona_name: str = (
+            variables.get("SECRETARY_PERSONA") or ctx.cfg.persona_for(self.line)
+        )
         self.caller_id: str = (channel.get("caller") or {}).get("number", "")
         name: str = channel.get("name", "")
         self.endpoint = name.rsplit("-", 1)[0] if "-" in name else name
@@ -215,14 +217,15 @@ class CallSession:
         self._listening = False
 
         async def send(frame: bytes) -> None:
+            # write now, then wait for the next 20 ms tick: the clock paces, not the TTS
             nonlocal first_audio
-            await pacer.wait()
             now = self._loop.time()
             if first_audio is None:
                 first_audio = now
             await transport.write_frame(frame)
             if self.recorder is not None:
                 self.recorder.secretary(frame, now)
+            await pacer.wait()
 
         completed = False
         try:
@@ -300,7 +303,12 @@ class CallSession:
         return time.time() - (self._loop.time() - loop_time)
 
     async def _store_turn(
-        self, who: str, text: str, start: float, end: float, timings: dict[str, float]
+        self,
+        who: Literal["caller", "secretary"],
+        text: str,
+        start: float,
+        end: float,
+        timings: dict[str, float],
     ) -> None:
         try:
             await self.ctx.store.add_turn(

@@ -272,15 +272,15 @@ class CallStore:
             out.append(item)
         return out
 
-    async def get_call(self, call_id: str) -> dict[str, Any]:
-        """The call's row as a dict plus `duration_s` and `turns`; KeyError if unknown."""
+    async def get_call(self, call_id: str) -> dict[str, Any] | None:
+        """The call's row as a dict plus `duration_s` and `turns`; None if there is no such call."""
         rows = await self._read(
             f"read call {call_id}",
             f"SELECT {_CALL_COLUMNS} FROM calls WHERE call_id = ?",
             (call_id,),
         )
         if not rows:
-            raise KeyError(f"no call {call_id!r} in {self.path}")
+            return None
         call = _call_dict(rows[0])
         call["turns"] = await self.turns(call_id)
         return call

@@ -37,7 +37,10 @@ from ari_app.media.transport import FrameQueue, TransportStats
 
 log = logging.getLogger(__name__)
 
-GAP_S = 0.06
+# A send gap longer than this starts a new talk spurt. It is above FramePacer's catch-up window
+# (5 frames = 100 ms): a shorter hiccup is jitter the pacer catches up on, with continuous
+# timestamps; a longer one is silence, which the timestamp skips over.
+GAP_S = 0.12
 MAX_MISORDER = 100  # a jump further back than this is a sender restart, not a late packet
 
 

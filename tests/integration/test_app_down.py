@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from ari_app.testcall.runner import place_call
+
 from ari_app.testcall.scenario import Utterance
 
 pytestmark = pytest.mark.integration

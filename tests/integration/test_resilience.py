@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ari_app.testcall.runner import place_call
 from callkit import wait_asterisk_clean, wait_call_ended
 
-from ari_app.testcall.local import REPO, LocalApp, write_config
-from ari_app.testcall.runner import place_call
+from ari_app.testcall.local import REPO, write_config
 from ari_app.testcall.scenario import Utterance
 
 pytestmark = pytest.mark.integration

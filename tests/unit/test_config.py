@@ -64,7 +64,7 @@ def test_defaults_and_frozen(tmp_path: Path) -> None:
     assert cfg.turn.end_silence_ms == 600
     assert cfg.default_language == "ru"
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error
-        cfg.persona = "other"  # type: ignore[misc]
+        cfg.persona = "other"
 
 
 def test_missing_password_names_key(tmp_path: Path) -> None:
@@ -77,7 +77,9 @@ def test_env_password_overrides_file(tmp_path: Path) -> None:
     assert load_config(path, env={"SECRETARY_ARI_PASSWORD": "from-env"}).ari.password == "from-env"
     assert load_config(path, env={}).ari.password == "pw"
     # and it can be the only source
-    assert load_config(write(tmp_path, {}, "e.yaml"), env={"SECRETARY_ARI_PASSWORD": "x"}) is not None
+    assert (
+        load_config(write(tmp_path, {}, "e.yaml"), env={"SECRETARY_ARI_PASSWORD": "x"}) is not None
+    )
 
 
 def test_bad_literal_names_key(tmp_path: Path) -> None:
@@ -132,7 +134,9 @@ def test_missing_file(tmp_path: Path) -> None:
     assert "cannot read" in error_of(tmp_path / "nope.yaml")
 
 
-def test_relative_paths_resolve_against_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_paths_resolve_against_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = {
         **MINIMAL,
         "storage": {"database": "db/calls.sqlite3", "recordings_dir": "/abs/rec"},

@@ -33,7 +33,7 @@ def feed(ep: EnergyEndpointer, frames: list[bytes], start: float = 0.0):
 
 def test_turn_ends_after_silence_frames() -> None:
     ep = EnergyEndpointer(RATE, end_silence_s=0.6, min_speech_s=0.2)
-    utt, now = feed(ep, [SILENCE] * 10 + [tone()] * 50 + [SILENCE] * 40)
+    utt, _now = feed(ep, [SILENCE] * 10 + [tone()] * 50 + [SILENCE] * 40)
     assert utt is not None
     assert abs(utt.speech_start - 0.2) < 0.03
     assert abs(utt.speech_end - 1.2) < 0.03

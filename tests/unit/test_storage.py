@@ -32,7 +32,9 @@ async def test_wal_mode_and_schema_version(store: CallStore) -> None:
 
 
 async def test_roundtrip(store: CallStore) -> None:
-    await store.start_call("c1", "chan-1", "ru", "PJSIP/alice", "+79990001122", "ru", started_at=100.0)
+    await store.start_call(
+        "c1", "chan-1", "ru", "PJSIP/alice", "+79990001122", "ru", started_at=100.0
+    )
     i0 = await store.add_turn("c1", "secretary", "Здравствуйте!", 100.5, 102.0, {"tts": 0.2})
     i1 = await store.add_turn(
         "c1", "caller", "Когда вы работаете?", 103.0, 104.5,
@@ -45,6 +47,7 @@ async def test_roundtrip(store: CallStore) -> None:
     assert not await store.end_call("c1", "app_hangup", ended_at=120.0)
 
     call = await store.get_call("c1")
+    assert call is not None
     assert call["call_id"] == "c1" and call["channel_id"] == "chan-1"
     assert call["caller_id"] == "+79990001122" and call["endpoint"] == "PJSIP/alice"
     assert call["ended_by"] == "caller_hangup" and call["ended_at"] == 110.0
@@ -66,8 +69,7 @@ async def test_roundtrip(store: CallStore) -> None:
 
 
 async def test_get_unknown_call(store: CallStore) -> None:
-    with pytest.raises(KeyError):
-        await store.get_call("nope")
+    assert await store.get_call("nope") is None
 
 
 async def test_close_orphans(tmp_path: Path) -> None:
@@ -80,8 +82,9 @@ async def test_close_orphans(tmp_path: Path) -> None:
     # "restart"
     async with CallStore(path) as s:
         assert await s.close_orphans() == 2
-        assert (await s.get_call("open1"))["ended_by"] == "app_restarted"
-        assert (await s.get_call("done"))["ended_by"] == "app_hangup"
+        open1, done = await s.get_call("open1"), await s.get_call("done")
+        assert open1 is not None and open1["ended_by"] == "app_restarted"
+        assert done is not None and done["ended_by"] == "app_hangup"
         assert await s.close_orphans() == 0
 
 
@@ -140,3 +143,26 @@ async def test_newer_schema_refused(tmp_path: Path) -> None:
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     with pytest.raises(StorageError, match="newer"):
         await CallStore(path).open()
+
+
+def test_report_timings_from_session_keys() -> None:
+    from ari_app.call_report import format_timings
+
+    timings = {
+        "endpoint_ms": 600.0,
+        "stt_ms": 412.3,
+        "reply_ms": 0.1,
+        "tts_first_audio_ms": 280.0,
+        "v2v_ms": 1300.0,
+    }
+    assert format_timings(timings) == "v2v 1.3 s (endpoint 0.6, stt 0.4, reply 0.0, tts 0.3)"
+    assert format_timings({"v2v": 1.2, "stt": 0.4}) == "v2v 1.2 s (stt 0.4)"
+    assert format_timings({"tts_first_audio_ms": 250.0, "interrupted": 1.0}) == (
+        "tts 0.2 s, interrupted"
+    )
+    assert format_timings({}) == ""
+
+
+def test_report_of_unfinished_call() -> None:
+    report = format_call({"call_id": "x", "started_at": 1.0, "ended_at": None, "turns": []})
+    assert "in progress" in report and "Recordings: none" in report
