@@ -5,6 +5,7 @@ nothing behind in Asterisk and always closes the call's record."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -325,7 +326,7 @@ class CallSession:
             stats = self.leg.transport.stats
             log.info(
                 "call %s: media stats received=%d sent=%d dropped=%s", self.call_id,
-                stats.received, stats.sent, dict(stats.dropped),
+                stats.received, stats.sent, json.dumps(stats.dropped, sort_keys=True),
             )
             steps.append(("close media transport", self.leg.transport.close()))
         steps.append(("hang up media channel", ari.hangup(self.media_channel_id)))

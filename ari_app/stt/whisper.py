@@ -109,7 +109,9 @@ class WhisperStt:
             temperature=0.0,
             condition_on_previous_text=False,
             vad_filter=False,
-            without_timestamps=True,
+            # Timestamp mode matters: without it Whisper tends to stop at the first pause
+            # (measured: only "Здравствуйте!" of a two-sentence RHVoice utterance).
+            without_timestamps=False,
         )
         # segments is lazy: decoding happens while iterating, so do it here, in the worker.
         return " ".join(seg.text.strip() for seg in segments).strip()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import numpy as np
 import pytest
@@ -126,7 +126,8 @@ async def test_consumer_stopping_early_closes_the_engine() -> None:
     engine = FakeFailingTts("slow", fail_after=5)
     tts = FallbackTts([engine])
     gen = tts.synthesize("Hello.")
-    first = await gen.__anext__()
+    assert isinstance(gen, AsyncGenerator)
+    first = await anext(gen)
     assert first
     await gen.aclose()
     assert engine.closed
