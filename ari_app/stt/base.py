@@ -29,7 +29,8 @@ class SpeechToText(Protocol):
     their model or library is missing.
     """
 
-    sample_rate: int
+    @property
+    def sample_rate(self) -> int: ...
 
     async def load(self) -> None: ...
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -18,8 +18,11 @@ class TextToSpeech(Protocol):
     binaries or voices raise `ari_app.errors.EngineUnavailable` saying what to install.
     """
 
-    name: str
-    sample_rate: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def sample_rate(self) -> int: ...
 
     def synthesize(self, text: str) -> AsyncIterator[bytes]: ...
 
@@ -112,7 +115,7 @@ class SubprocessTtsError(RuntimeError):
 
 async def stream_wav_subprocess(
     argv: list[str], stdin_text: str, read_size: int = 8192
-) -> AsyncIterator[tuple[WavFormat, bytes]]:
+) -> AsyncGenerator[tuple[WavFormat, bytes], None]:
     """Run `argv`, write `stdin_text` (UTF-8) to it, stream its WAV stdout as PCM chunks.
 
     Yields (format, pcm) as stdout arrives; header bytes are never yielded. The process is

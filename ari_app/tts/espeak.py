@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from collections.abc import AsyncIterator
 
@@ -55,9 +56,12 @@ class EspeakTts:
         await self.load()
         assert self._exe is not None
         for sentence in split_sentences(text):
-            async for fmt, pcm in stream_wav_subprocess(self._argv(self._exe), sentence):
-                if fmt.sample_rate != self.sample_rate:
-                    raise WavFormatError(
-                        f"espeak-ng wrote {fmt.sample_rate} Hz, expected {self.sample_rate}"
-                    )
-                yield pcm
+            # aclosing: if our consumer stops early, the subprocess is killed right away.
+            stream = stream_wav_subprocess(self._argv(self._exe), sentence)
+            async with contextlib.aclosing(stream):
+                async for fmt, pcm in stream:
+                    if fmt.sample_rate != self.sample_rate:
+                        raise WavFormatError(
+                            f"espeak-ng wrote {fmt.sample_rate} Hz, expected {self.sample_rate}"
+                        )
+                    yield pcm

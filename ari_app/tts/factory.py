@@ -30,7 +30,11 @@ def build_tts(engine: str, voice: str) -> TextToSpeech:
         from ari_app.models import piper_voice_path
         from ari_app.tts.piper import PiperTts
 
-        return PiperTts(piper_voice_path(voice))
+        try:
+            return PiperTts(piper_voice_path(voice))
+        except EngineUnavailable as exc:
+            # Fail at load/synthesize time, so a FallbackTts chain can still speak.
+            return UnavailableTts(f"piper:{voice}", 22050, str(exc))
     if engine == "espeak":
         from ari_app.tts.espeak import EspeakTts
 
@@ -38,6 +42,22 @@ def build_tts(engine: str, voice: str) -> TextToSpeech:
     raise EngineUnavailable(
         f"unknown TTS engine {engine!r}; known engines: {', '.join(TTS_ENGINES)}"
     )
+
+
+class UnavailableTts:
+    """Stands in for an engine that cannot be built; raises its reason when used."""
+
+    def __init__(self, name: str, sample_rate: int, reason: str) -> None:
+        self.name = name
+        self.sample_rate = sample_rate
+        self.reason = reason
+
+    async def load(self) -> None:
+        raise EngineUnavailable(self.reason)
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        await self.load()
+        yield b""  # pragma: no cover - load() always raises
 
 
 class _Rechunker:

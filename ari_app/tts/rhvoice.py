@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 from collections.abc import AsyncIterator
@@ -59,9 +60,12 @@ class RhvoiceTts:
         await self.load()
         assert self._exe is not None
         for sentence in split_sentences(text):
-            async for fmt, pcm in stream_wav_subprocess(self._argv(self._exe), sentence):
-                if fmt.sample_rate != self.sample_rate:
-                    raise WavFormatError(
-                        f"RHVoice changed its rate from {self.sample_rate} to {fmt.sample_rate}"
-                    )
-                yield pcm
+            # aclosing: if our consumer stops early, the subprocess is killed right away.
+            stream = stream_wav_subprocess(self._argv(self._exe), sentence)
+            async with contextlib.aclosing(stream):
+                async for fmt, pcm in stream:
+                    if fmt.sample_rate != self.sample_rate:
+                        raise WavFormatError(
+                            f"RHVoice changed its rate from {self.sample_rate} to {fmt.sample_rate}"
+                        )
+                    yield pcm

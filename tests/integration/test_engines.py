@@ -20,6 +20,7 @@ from ari_app.errors import EngineUnavailable
 from ari_app.models import whisper_base_expected_size, whisper_dir_problem, whisper_model_dir
 from ari_app.stt.whisper import WhisperStt
 from ari_app.tts import FallbackTts, TextToSpeech, build_tts
+from ari_app.tts.base import WavStreamReader
 from ari_app.tts.espeak import EspeakTts
 from ari_app.tts.rhvoice import RhvoiceTts
 
@@ -162,3 +163,22 @@ async def test_fallback_to_espeak_when_rhvoice_voice_is_missing() -> None:
     assert tts.last_engine is not None and tts.last_engine.name == "espeak:ru"
     assert tts.failures and tts.failures[0][0] == "rhvoice:no-such-voice"
     assert_plain_pcm(chunks, 16000, 0.8, 6.0)
+
+
+def test_wav_reader_strips_a_real_streaming_header_fed_byte_by_byte() -> None:
+    wav = subprocess.run(
+        ["espeak-ng", "-v", "en", "--stdout", "Testing the header."],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    assert wav[:4] == b"RIFF"
+    whole = WavStreamReader()
+    expected = whole.feed(wav)
+    trickle = WavStreamReader()
+    got = b"".join(trickle.feed(wav[i : i + 1]) for i in range(len(wav)))
+    trickle.finish()
+    assert trickle.format == whole.format
+    assert trickle.format is not None and trickle.format.sample_rate == 22050
+    assert got == expected == wav[44 : 44 + len(expected)]
+    assert len(expected) >= len(wav) - 45

@@ -7,6 +7,7 @@ checks that the calls left no channel or bridge behind.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -64,7 +65,7 @@ def sipp_call(tb: AsteriskTestbed, exten: str, workdir: Path) -> tuple[int, list
 def test_ari_answers_with_test_credentials(asterisk_testbed: AsteriskTestbed) -> None:
     info = ari(asterisk_testbed, "/asterisk/info")
     assert info.status_code == 200
-    assert info.json()["system"]["version"].startswith("22.")
+    assert int(info.json()["system"]["version"].split(".")[0]) >= 22  # sid had 22.10.1
 
 
 def test_ari_refuses_wrong_password(asterisk_testbed: AsteriskTestbed) -> None:
@@ -80,11 +81,10 @@ def test_pjsip_endpoints_exist(asterisk_testbed: AsteriskTestbed) -> None:
 
 
 def test_start_twice_is_harmless(asterisk_testbed: AsteriskTestbed) -> None:
-    pid_before = (ROOT / "run" / "asterisk" / "asterisk.pid").read_text()
+    pid_before = re.search(r"\(pid (\d+)\)", run_testbed("status").stdout)
     again = run_testbed("start")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "already running" in again.stdout
-    assert (ROOT / "run" / "asterisk" / "asterisk.pid").read_text() == pid_before
+    assert pid_before is not None and f"already running (pid {pid_before[1]})" in again.stdout
     assert ari(asterisk_testbed, "/asterisk/info").status_code == 200
 
 
