@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +63,57 @@ def asterisk_testbed() -> Iterator[AsteriskTestbed]:
     if not already_running:
         stopped = run_testbed("stop", timeout=60)
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+
+
+# --- the app, the caller's audio and the transcription of what the caller heard -----------
+
+
+@pytest.fixture(scope="session")
+def caller_audio(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The caller's utterances (RHVoice Aleksandr / SLT, not the secretary's voices)."""
+    from ari_app.testcall import make_caller_audio
+
+    return make_caller_audio(tmp_path_factory.mktemp("caller-audio"))
+
+
+@dataclass
+class RunningApp:
+    app: Any  # ari_app.testcall.local.LocalApp
+    config: Path
+    db: Path
+    calls_before: int = 0
+
+
+@pytest.fixture(scope="module")
+def secretary_app(
+    asterisk_testbed: AsteriskTestbed, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningApp]:
+    """`secretary run` on the testbed config, one per test module, its records in a tmp dir."""
+    from ari_app.testcall.local import LocalApp, write_config
+
+    directory = tmp_path_factory.mktemp("secretary")
+    config = write_config(directory)
+    app = LocalApp(config, directory / "secretary.log").start()
+    try:
+        yield RunningApp(app=app, config=config, db=directory / "calls.sqlite3")
+    finally:
+        rc = app.stop()
+        assert rc == 0, f"secretary exited {rc} on SIGTERM:\n{app.output[-3000:]}"
+
+
+@pytest.fixture(scope="session")
+def transcribe() -> Callable[[bytes, str], str]:
+    """Whisper (the packaged base model) on 8 kHz PCM as the caller heard it."""
+    from callkit import pcm8k_to_16k_float
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(str(REPO / "models" / "whisper-base"), device="cpu", compute_type="int8")
+
+    def run(pcm8k: bytes, language: str) -> str:
+        segments, _ = model.transcribe(
+            pcm8k_to_16k_float(pcm8k), language=language, beam_size=1, temperature=0.0,
+            condition_on_previous_text=False,
+        )
+        return " ".join(s.text.strip() for s in segments)
+
+    return run

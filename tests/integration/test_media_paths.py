@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from ari_app.testcall.runner import place_call
 from callkit import ARI, AUTH, ari_get, normalise, wait_asterisk_clean, wait_call_ended
 
 from ari_app.testcall.local import LocalApp, write_config
-from ari_app.testcall.runner import place_call
 from ari_app.testcall.scenario import Utterance
 
 pytestmark = pytest.mark.integration
