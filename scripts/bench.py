@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,8 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ari_app.storage import CallStore  # noqa: E402
-from ari_app.testcall import make_caller_audio  # noqa: E402
-from ari_app.testcall.local import LocalApp, write_config  # noqa: E402
+from ari_app.testcall.local import LocalApp, caller_lines, write_config  # noqa: E402
 from ari_app.testcall.runner import place_call  # noqa: E402
 from ari_app.testcall.scenario import Utterance  # noqa: E402
 
@@ -82,7 +80,7 @@ def write_doc(section: str) -> None:
     text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nFigures from `scripts/bench.py`.\n"
     block = f"{start}\n{section}\n{end}"
     if start in text and end in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     DOC.write_text(text)
@@ -92,26 +90,34 @@ def bench_call(n: int, write: bool) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-call-"))
     was_running = subprocess.run([TESTBED, "status"], capture_output=True).returncode == 0
     subprocess.run([TESTBED, "start"], check=True, capture_output=True)
-    audio = make_caller_audio(work / "audio")
+    audio = {
+        k.removesuffix(".ulaw"): v
+        for k, v in make_caller_audio(work / "audio").items()
+        if k.endswith(".ulaw")
+    }
     app = LocalApp(write_config(work), work / "secretary.log").start()
     wire: dict[str, list[float]] = {"ru": [], "en": []}
     try:
         for i in range(n):
             lang = "ru" if i % 2 == 0 else "en"
-            result = place_call(
-                exten="100" if lang == "ru" else "101",
-                utterances=[
-                    Utterance(audio[f"{lang}_hours"], pause_before_ms=7000),
-                    Utterance(audio[f"{lang}_bye"], pause_before_ms=14000),
-                ],
-                workdir=work / f"call{i}",
-                hangup="remote",
-                hangup_wait_ms=15000,
+            result = asyncio.run(
+                place_call(
+                    exten="100" if lang == "ru" else "101",
+                    utterances=[
+                        Utterance(audio[f"{lang}_hours"], pause_before_ms=7000),
+                        Utterance(audio[f"{lang}_bye"], pause_before_ms=14000),
+                    ],
+                    workdir=work / f"call{i}",
+                    hangup="remote",
+                    hangup_wait_ms=15000,
+                )
             )
             v2v = [v for v in result.v2v_ms if v is not None]
             wire[lang].extend(v2v)
-            print(f"call {i + 1}/{n} ({lang}): v2v at caller {[round(v) for v in v2v]} ms",
-                  file=sys.stderr)
+            print(
+                f"call {i + 1}/{n} ({lang}): v2v at caller {[round(v) for v in v2v]} ms",
+                file=sys.stderr,
+            )
     finally:
         app.stop()
         if not was_running:
@@ -156,13 +162,20 @@ def bench_call(n: int, write: bool) -> dict[str, Any]:
                 f"| voice to voice, {lang} (n={len(wire[lang])}) | "
                 f"{round(pct(wire[lang], 0.5), 1)} | {round(pct(wire[lang], 0.95), 1)} |"
             )
-    names = {"endpoint": "end-of-turn wait", "stt": "STT", "reply": "reply",
-             "tts_first_audio": "TTS to first audio", "v2v": "voice to voice inside the app"}
+    names = {
+        "endpoint": "end-of-turn wait",
+        "stt": "STT",
+        "reply": "reply",
+        "tts_first_audio": "TTS to first audio",
+        "v2v": "voice to voice inside the app",
+    }
     for part in PARTS:
         key = part.removesuffix("_ms")
         if f"app_{key}_p50_ms" in summary:
-            lines.append(f"| {names[key]} | {summary[f'app_{key}_p50_ms']} | "
-                         f"{summary[f'app_{key}_p95_ms']} |")
+            lines.append(
+                f"| {names[key]} | {summary[f'app_{key}_p50_ms']} | "
+                f"{summary[f'app_{key}_p95_ms']} |"
+            )
     print("\n".join(lines))
     if write:
         write_doc("\n".join(lines))

@@ -105,3 +105,12 @@ class LocalApp:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def caller_lines(outdir: Path) -> dict[str, Path]:
+    """The test caller's utterances as headerless mu-law for sipp, by line name
+    (ru_hours, ru_bye, en_hours, en_bye)."""
+    from ari_app.testcall.runner import make_caller_audio
+
+    files = make_caller_audio(outdir)
+    return {n.removesuffix(".ulaw"): p for n, p in files.items() if n.endswith(".ulaw")}

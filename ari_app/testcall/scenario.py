@@ -25,6 +25,8 @@ LOG_REMOTE = "HUNGUP_BY remote"
 LOG_CALLER = "HUNGUP_BY caller"
 LOG_UTTERANCE = "UTTERANCE"  # "UTTERANCE <index> START"
 
+_FROM = '"testcaller" <sip:testcaller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]'
+
 
 @dataclass
 class Utterance:
@@ -64,7 +66,7 @@ def _invite(codec: str) -> str:
     return _cdata(
         "INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0\n"
         "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
-        "From: \"testcaller\" <sip:testcaller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]\n"
+        f"From: {_FROM}\n"
         "To: <sip:[service]@[remote_ip]:[remote_port]>\n"
         "Call-ID: [call_id]\n"
         "CSeq: 1 INVITE\n"
@@ -92,7 +94,7 @@ def _in_dialog(method: str, cseq: int) -> str:
     return _cdata(
         f"{method} [next_url] SIP/2.0\n"
         "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
-        "From: \"testcaller\" <sip:testcaller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]\n"
+        f"From: {_FROM}\n"
         "To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]\n"
         "Call-ID: [call_id]\n"
         f"CSeq: {cseq} {method}\n"
@@ -147,10 +149,10 @@ def build_uac_scenario(
         '  <recv response="100" optional="true"/>',
         '  <recv response="180" optional="true"/>',
         '  <recv response="183" optional="true"/>',
+        # A BYE from the remote at any point (also mid-utterance) jumps to remote_bye.
+        '  <recv request="BYE" optional="global" next="remote_bye"/>',
         f'  <recv response="200" rtd="true" rrs="true" timeout="{answer_timeout_ms}"/>',
         f"  <send>{_in_dialog('ACK', 1)}</send>",
-        # A BYE from the remote at any later point jumps to remote_bye.
-        '  <recv request="BYE" optional="global" next="remote_bye"/>',
     ]
     for index, utt in enumerate(utterances):
         audio = str(utt.audio.resolve())

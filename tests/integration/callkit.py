@@ -3,6 +3,7 @@ and reading call records straight from the app's SQLite file."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 import time
@@ -12,6 +13,8 @@ from typing import Any
 import httpx
 import numpy as np
 import soxr
+
+from ari_app.testcall.runner import CallResult, place_call
 
 ARI = "http://127.0.0.1:8088/ari"
 AUTH = ("secretary", "testbed-secret")
@@ -67,3 +70,8 @@ def wait_call_ended(db: Path, count: int, timeout_s: float = 15.0) -> list[dict[
         if time.monotonic() > deadline:
             return calls
         time.sleep(0.2)
+
+
+def dial(**kwargs: Any) -> CallResult:
+    """place_call from synchronous test code (also from a worker thread)."""
+    return asyncio.run(place_call(**kwargs))

@@ -71,9 +71,9 @@ def asterisk_testbed() -> Iterator[AsteriskTestbed]:
 @pytest.fixture(scope="session")
 def caller_audio(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The caller's utterances (RHVoice Aleksandr / SLT, not the secretary's voices)."""
-    from ari_app.testcall import make_caller_audio
+    from ari_app.testcall.local import caller_lines
 
-    return make_caller_audio(tmp_path_factory.mktemp("caller-audio"))
+    return caller_lines(tmp_path_factory.mktemp("caller-audio"))
 
 
 @dataclass

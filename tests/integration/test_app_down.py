@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ari_app.testcall.runner import place_call
+from callkit import dial
 
 from ari_app.testcall.scenario import Utterance
 
@@ -19,7 +19,7 @@ def test_app_down_caller_gets_busy_not_silence(
 ) -> None:
     """No app connected: the dialplan's Stasis fails and the caller is released quickly."""
     started = time.monotonic()
-    result = place_call(
+    result = dial(
         exten="102",
         utterances=[Utterance(caller_audio["ru_bye"], pause_before_ms=500)],
         workdir=tmp_path,

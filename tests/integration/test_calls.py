@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ari_app.testcall.runner import place_call
-from callkit import normalise, wait_asterisk_clean, wait_call_ended
+from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
 
 from ari_app.testcall.scenario import Utterance
 
@@ -45,7 +44,7 @@ def test_call_end_to_end(
     lang: str, secretary_app: Any, caller_audio: dict[str, Path], transcribe: Any, tmp_path: Path
 ) -> None:
     case = CASES[lang]
-    result = place_call(
+    result = dial(
         exten=str(case["exten"]),
         utterances=[
             Utterance(caller_audio[f"{lang}_hours"], pause_before_ms=GREETING_WAIT_MS),
@@ -83,7 +82,7 @@ def test_call_end_to_end(
 def test_caller_hangs_up_mid_reply(
     secretary_app: Any, caller_audio: dict[str, Path], tmp_path: Path
 ) -> None:
-    result = place_call(
+    result = dial(
         exten="100",
         utterances=[Utterance(caller_audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS)],
         workdir=tmp_path,

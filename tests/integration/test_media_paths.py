@@ -14,8 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from ari_app.testcall.runner import place_call
-from callkit import ARI, AUTH, ari_get, normalise, wait_asterisk_clean, wait_call_ended
+from callkit import ARI, AUTH, ari_get, dial, normalise, wait_asterisk_clean, wait_call_ended
 
 from ari_app.testcall.local import LocalApp, write_config
 from ari_app.testcall.scenario import Utterance
@@ -37,7 +36,7 @@ def wait_for(pattern: str, app: LocalApp, since: int, timeout_s: float = 20) -> 
 
 
 def hours_call(audio: dict[str, Path], workdir: Path, hangup_wait_ms: int = 15000) -> Any:
-    return place_call(
+    return dial(
         exten="100",
         utterances=[
             Utterance(audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS),

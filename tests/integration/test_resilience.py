@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ari_app.testcall.runner import place_call
-from callkit import wait_asterisk_clean, wait_call_ended
+from callkit import dial, wait_asterisk_clean, wait_call_ended
 
 from ari_app.testcall.local import REPO, write_config
 from ari_app.testcall.scenario import Utterance
@@ -88,7 +87,7 @@ def test_reconnects_after_asterisk_restart(
         assert time.monotonic() < deadline, app.output[-3000:]
         assert app.proc.poll() is None, app.output[-3000:]
         time.sleep(0.2)
-    result = place_call(
+    result = dial(
         exten="100",
         utterances=[Utterance(caller_audio["ru_bye"], pause_before_ms=7000)],
         workdir=tmp_path,

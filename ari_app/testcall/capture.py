@@ -1,0 +1,211 @@
+"""Packet capture of one test call's RTP with tcpdump, and parsing of the pcap with dpkt.
+
+``PacketCapture`` runs ``tcpdump -i lo -U -w FILE udp and port P`` for the caller's RTP port P;
+``parse_rtp_capture`` splits the captured RTP into packets sent from P and packets received on P,
+each with its capture timestamp (seconds since the epoch, as tcpdump stamped it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import signal
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import dpkt
+
+_START_TIMEOUT_S = 5.0
+_STOP_TIMEOUT_S = 5.0
+
+
+class CaptureError(RuntimeError):
+    """tcpdump could not be started or the capture could not be read."""
+
+
+@dataclass(frozen=True)
+class CapturedRtp:
+    """One RTP packet seen on the wire."""
+
+    time: float  # capture timestamp, seconds since the epoch
+    src_port: int
+    dst_port: int
+    payload_type: int
+    sequence: int
+    timestamp: int
+    ssrc: int
+    marker: bool
+    payload: bytes
+
+
+class PacketCapture:
+    """tcpdump on an interface, limited to UDP on one port, written to a pcap file.
+
+    Use as ``async with PacketCapture(path, port): ...`` or call ``start()``/``stop()``.
+    ``start()`` returns once tcpdump reports it is listening.
+    """
+
+    def __init__(self, path: Path, port: int, interface: str = "lo") -> None:
+        self.path = path
+        self.port = port
+        self.interface = interface
+        self.stderr_text = ""
+        self._proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def command(self) -> list[str]:
+        tcpdump = shutil.which("tcpdump") or "tcpdump"
+        return [
+            tcpdump, "-i", self.interface, "-n", "-U", "-s", "0",
+            "-w", str(self.path), "udp", "and", "port", str(self.port),
+        ]  # fmt: skip
+
+    async def start(self) -> None:
+        if self._proc is not None:
+            raise CaptureError("capture already started")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *self.command,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except FileNotFoundError as exc:
+            raise CaptureError("tcpdump is not installed (apt-get install tcpdump)") from exc
+        assert self._proc.stderr is not None
+        lines: list[str] = []
+        try:
+            async with asyncio.timeout(_START_TIMEOUT_S):
+                while True:
+                    raw = await self._proc.stderr.readline()
+                    if not raw:
+                        break
+                    line = raw.decode(errors="replace").strip()
+                    lines.append(line)
+                    if "listening on" in line:
+                        break
+        except TimeoutError:
+            pass
+        self.stderr_text = "\n".join(lines)
+        if self._proc.returncode is not None or not any("listening on" in ln for ln in lines):
+            await self.stop()
+            raise CaptureError(f"tcpdump did not start: {self.stderr_text or 'no output'}")
+
+    async def stop(self) -> None:
+        """Stop tcpdump (SIGINT, then SIGKILL) so the pcap is complete; safe to call twice."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGINT)
+            try:
+                async with asyncio.timeout(_STOP_TIMEOUT_S):
+                    await proc.wait()
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+        if proc.stderr is not None:
+            with contextlib.suppress(Exception):
+                rest = await proc.stderr.read()
+                self.stderr_text += "\n" + rest.decode(errors="replace")
+
+    async def __aenter__(self) -> PacketCapture:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+def _udp_of(linktype: int, buf: bytes) -> dpkt.udp.UDP | None:
+    ip: object
+    if linktype == dpkt.pcap.DLT_EN10MB:
+        ip = dpkt.ethernet.Ethernet(buf).data
+    elif linktype == dpkt.pcap.DLT_LINUX_SLL:
+        ip = dpkt.sll.SLL(buf).data
+    elif linktype == dpkt.pcap.DLT_NULL or linktype == dpkt.pcap.DLT_LOOP:
+        family = struct.unpack("=I", buf[:4])[0]
+        ip = dpkt.ip6.IP6(buf[4:]) if family in (10, 24, 28, 30) else dpkt.ip.IP(buf[4:])
+    elif linktype in (dpkt.pcap.DLT_RAW, 101):
+        ip = dpkt.ip6.IP6(buf) if buf[:1] and buf[0] >> 4 == 6 else dpkt.ip.IP(buf)
+    else:
+        raise CaptureError(f"unsupported pcap link type {linktype}")
+    if not isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6):
+        return None
+    udp = ip.data
+    return udp if isinstance(udp, dpkt.udp.UDP) else None
+
+
+def parse_rtp_header(time: float, src_port: int, dst_port: int, data: bytes) -> CapturedRtp | None:
+    """Parse one UDP payload as RTP (version 2); None when it is not RTP (or is RTCP)."""
+    if len(data) < 12 or data[0] >> 6 != 2:
+        return None
+    b0, b1, seq, ts, ssrc = struct.unpack("!BBHII", data[:12])
+    pt = b1 & 0x7F
+    if 72 <= pt <= 76:  # RTCP SR/RR/SDES/BYE/APP seen through the RTP lens
+        return None
+    offset = 12 + 4 * (b0 & 0x0F)
+    if b0 & 0x10:  # header extension
+        if len(data) < offset + 4:
+            return None
+        ext_words = struct.unpack("!H", data[offset + 2 : offset + 4])[0]
+        offset += 4 + 4 * ext_words
+    end = len(data)
+    if b0 & 0x20:  # padding
+        end -= data[-1]
+    if offset > end:
+        return None
+    return CapturedRtp(
+        time=time,
+        src_port=src_port,
+        dst_port=dst_port,
+        payload_type=pt,
+        sequence=seq,
+        timestamp=ts,
+        ssrc=ssrc,
+        marker=bool(b1 & 0x80),
+        payload=bytes(data[offset:end]),
+    )
+
+
+def parse_rtp_capture(pcap: Path, port: int) -> tuple[list[CapturedRtp], list[CapturedRtp]]:
+    """RTP packets (sent from ``port``, received on ``port``) in capture order.
+
+    A packet from ``port`` to ``port`` (loopback echo) counts as sent only.
+    """
+    sent: list[CapturedRtp] = []
+    received: list[CapturedRtp] = []
+    if not pcap.exists() or pcap.stat().st_size == 0:
+        return sent, received
+    with pcap.open("rb") as fh:
+        try:
+            reader = dpkt.pcap.Reader(fh)
+        except ValueError as exc:
+            raise CaptureError(f"{pcap}: not a pcap file ({exc})") from exc
+        linktype = reader.datalink()
+        try:
+            for ts, buf in reader:
+                try:
+                    udp = _udp_of(linktype, buf)
+                except (dpkt.UnpackError, struct.error, IndexError):
+                    continue
+                if udp is None or port not in (udp.sport, udp.dport):
+                    continue
+                pkt = parse_rtp_header(float(ts), udp.sport, udp.dport, bytes(udp.data))
+                if pkt is None:
+                    continue
+                (sent if udp.sport == port else received).append(pkt)
+        except dpkt.NeedData:
+            pass  # a truncated last record (tcpdump killed mid-write)
+    return sent, received

@@ -1,0 +1,224 @@
+"""The test-call harness end to end on loopback: a real sipp UAC call to a real sipp UAS.
+
+No Asterisk needed: the UAS (a scenario of this file) answers, plays a known tone with
+rtp_stream, then either hangs up with BYE or waits for the caller's BYE.
+Needs sipp and tcpdump (with capture rights on ``lo``); skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ari_app.media.codecs import ulaw_encode
+from ari_app.testcall import CallResult, Utterance, place_call
+from ari_app.testcall.runner import free_rtp_port, free_udp_port, pcm_dbfs
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("sipp") is None or shutil.which("tcpdump") is None or os.geteuid() != 0,
+    reason="needs sipp and tcpdump run as root",
+)
+
+RATE = 8000
+UAS_PLAY_AFTER_ACK_MS = 1500  # the UAS plays its tone this long after the ACK
+UAS_TONE_S = 1.0
+
+_OK_TO_REQUEST = """SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+"""
+
+
+def uas_scenario(tone: Path, *, bye_after_ms: int | None) -> str:
+    """Answer (PCMU), wait, play ``tone``; then BYE after ``bye_after_ms`` or wait for BYE."""
+    invite = '  <recv request="INVITE" rrs="true"/>'
+    if bye_after_ms is None:
+        ending = f"""  <recv request="BYE"/>
+  <send><![CDATA[
+{_OK_TO_REQUEST}
+]]></send>"""
+    else:
+        invite = """  <recv request="INVITE" rrs="true">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="from"/>
+      <ereg regexp=".*" search_in="hdr" header="To:" assign_to="to"/>
+    </action>
+  </recv>"""
+        ending = f"""  <pause milliseconds="{bye_after_ms}"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: [$to];tag=[pid]SIPpTag01[call_number]
+To: [$from]
+Call-ID: [call_id]
+CSeq: 1 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>"""
+    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="test-uas">
+{invite}
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:uas@[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=uas 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+a=ptime:20
+]]></send>
+  <recv request="ACK"/>
+  <pause milliseconds="{UAS_PLAY_AFTER_ACK_MS}"/>
+  <nop><action><exec rtp_stream="{tone},1,0"/></action></nop>
+{ending}
+</scenario>
+"""
+
+
+def tone_ulaw(path: Path, seconds: float, freq: float = 1000.0) -> Path:
+    t = np.arange(int(seconds * RATE)) / RATE
+    pcm = (np.sin(2 * np.pi * freq * t) * 0.5 * 32767).astype("<i2").tobytes()
+    path.write_bytes(ulaw_encode(pcm))
+    return path
+
+
+@contextlib.asynccontextmanager
+async def sipp_uas(workdir: Path, *, bye_after_ms: int | None) -> AsyncIterator[int]:
+    """Run the UAS for one call; yields its SIP port."""
+    tone = tone_ulaw(workdir / "uas_tone.ulaw", UAS_TONE_S)
+    scenario = workdir / "uas.xml"
+    scenario.write_text(uas_scenario(tone, bye_after_ms=bye_after_ms))
+    port = free_udp_port()
+    cmd = [
+        "sipp", "-sf", str(scenario), "-p", str(port), "-i", "127.0.0.1",
+        "-mi", "127.0.0.1", "-mp", str(free_rtp_port()), "-m", "1", "-nostdin",
+        "-timeout", "60s", "-trace_err", "-error_file", str(workdir / "uas_errors.log"),
+    ]  # fmt: skip
+    with (workdir / "uas_stdout.log").open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, cwd=workdir, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out
+        )
+        try:
+            await asyncio.sleep(0.5)  # let it bind
+            assert proc.returncode is None, (workdir / "uas_stdout.log").read_text()
+            yield port
+            async with asyncio.timeout(15):
+                await proc.wait()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+
+
+def caller_utterance(workdir: Path) -> Utterance:
+    # a quiet-ish 300 Hz tone as the caller's "speech"
+    return Utterance(tone_ulaw(workdir / "caller.ulaw", 0.6, 300.0), pause_before_ms=200)
+
+
+def describe(result: CallResult) -> str:
+    return f"rc={result.sipp_rc} hung_up_by={result.hung_up_by}\n{result.sipp_log[-3000:]}"
+
+
+async def test_remote_hangup_and_received_audio(tmp_path: Path) -> None:
+    utt = caller_utterance(tmp_path)
+    async with sipp_uas(tmp_path, bye_after_ms=2000) as uas_port:
+        result = await place_call(
+            exten="100",
+            utterances=[utt],
+            workdir=tmp_path / "call",
+            sip_port=uas_port,
+            hangup="remote",
+            hangup_wait_ms=10000,
+            timeout_s=30,
+        )
+    assert result.sipp_rc == 0, describe(result)
+    assert result.hung_up_by == "remote", describe(result)
+    assert result.received_wav.is_file()
+
+    # the caller's utterance went out whole: 0.6 s = 30 packets of 160 bytes
+    assert sum(len(p.payload) for p in result.sent_packets) == utt.size_bytes
+    assert result.utterance_end_times[0] is not None
+
+    # the UAS tone arrived: 50 packets, loud, and laid out with its timing kept
+    assert len(result.received_packets) == int(UAS_TONE_S * 50)
+    assert result.timeline_origin is not None
+    first = result.received_packets[0].time
+    last = result.received_packets[-1].time
+    tone = result.received_seconds(first, last)
+    assert pcm_dbfs(tone) > -12
+    # before the tone: silence in the layout (the caller's own packets came first)
+    assert first - result.timeline_origin > 0.5
+    assert pcm_dbfs(result.received_seconds(result.timeline_origin, first - 0.1)) == -math.inf
+    assert len(result.received_pcm) // 2 == pytest.approx(
+        (last - result.timeline_origin) * RATE, abs=RATE * 0.05
+    )
+
+    # the tone comes UAS_PLAY_AFTER_ACK_MS after the ACK, i.e. after the caller's utterance
+    end = result.utterance_end_times[0]
+    assert end is not None
+    reply = result.first_reply_after(end)
+    assert reply == first
+    assert result.v2v_ms[0] is not None and 0 < result.v2v_ms[0] < UAS_PLAY_AFTER_ACK_MS
+
+
+async def test_caller_hangup(tmp_path: Path) -> None:
+    utt = caller_utterance(tmp_path)
+    async with sipp_uas(tmp_path, bye_after_ms=None) as uas_port:
+        result = await place_call(
+            exten="101",
+            utterances=[utt, utt],
+            workdir=tmp_path / "call",
+            sip_port=uas_port,
+            hangup="caller",
+            hangup_wait_ms=2500,
+            timeout_s=30,
+        )
+    assert result.sipp_rc == 0, describe(result)
+    assert result.hung_up_by == "caller", describe(result)
+    assert sum(len(p.payload) for p in result.sent_packets) == 2 * utt.size_bytes
+    ends = result.utterance_end_times
+    assert len(ends) == 2 and ends[0] is not None and ends[1] is not None
+    # second utterance ends one pause + one duration after the first
+    assert (ends[1] - ends[0]) * 1000 == pytest.approx(200 + utt.duration_ms, abs=60)
+    assert len(result.received_packets) == int(UAS_TONE_S * 50)
+
+
+async def test_remote_mode_falls_back_to_caller_bye(tmp_path: Path) -> None:
+    utt = caller_utterance(tmp_path)
+    async with sipp_uas(tmp_path, bye_after_ms=None) as uas_port:
+        result = await place_call(
+            exten="100",
+            utterances=[utt],
+            workdir=tmp_path / "call",
+            sip_port=uas_port,
+            hangup="remote",
+            hangup_wait_ms=2500,
+            timeout_s=30,
+        )
+    assert result.sipp_rc == 0, describe(result)
+    assert result.hung_up_by == "caller", describe(result)
