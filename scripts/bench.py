@@ -90,11 +90,7 @@ def bench_call(n: int, write: bool) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-call-"))
     was_running = subprocess.run([TESTBED, "status"], capture_output=True).returncode == 0
     subprocess.run([TESTBED, "start"], check=True, capture_output=True)
-    audio = {
-        k.removesuffix(".ulaw"): v
-        for k, v in make_caller_audio(work / "audio").items()
-        if k.endswith(".ulaw")
-    }
+    audio = caller_lines(work / "audio")
     app = LocalApp(write_config(work), work / "secretary.log").start()
     wire: dict[str, list[float]] = {"ru": [], "en": []}
     try:
