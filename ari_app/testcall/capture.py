@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import struct
@@ -58,8 +59,10 @@ class PacketCapture:
     @property
     def command(self) -> list[str]:
         tcpdump = shutil.which("tcpdump") or "tcpdump"
+        # as root, stay root: tcpdump's default drop to user "tcpdump" cannot write everywhere
+        keep_user = ["-Z", "root"] if os.geteuid() == 0 else []
         return [
-            tcpdump, "-i", self.interface, "-n", "-U", "-s", "0",
+            tcpdump, *keep_user, "-i", self.interface, "-n", "-U", "-s", "0",
             "-w", str(self.path), "udp", "and", "port", str(self.port),
         ]  # fmt: skip
 

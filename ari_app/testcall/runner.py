@@ -167,32 +167,37 @@ def write_wav(path: Path, pcm: bytes, rate: int = SAMPLE_RATE) -> None:
 
 
 def utterance_end_times(
-    sent: list[CapturedRtp], utterances: list[Utterance], pt: int, frame_bytes: int = 160
+    sent: list[CapturedRtp],
+    utterances: list[Utterance],
+    pt: int,
+    frame_bytes: int = 160,
+    gap_s: float = 0.06,
 ) -> list[float | None]:
     """Capture time of the last packet of each utterance, found by counting sent payload bytes.
 
-    An utterance ends at the packet where the running byte count reaches the sum of the file
-    sizes so far (less one frame: a trailing partial frame may be dropped or padded). One that
-    was only partly sent (call cut short) ends at the last packet; one never sent gets None.
+    An utterance's packets are those whose payloads add up to its file size (sipp pads a
+    trailing partial frame; a sender that drops it instead is recognised by the file being
+    short by less than a frame followed by a pause in sending). One only partly sent (call cut
+    short) ends at the last packet sent; one never sent gets None.
     """
     audio = [p for p in sent if p.payload_type == pt]
     ends: list[float | None] = []
-    boundary = 0
-    cum = 0
     idx = 0
     for utt in utterances:
-        start_cum = cum
-        boundary += utt.size_bytes
+        got = 0
         end: float | None = None
-        while idx < len(audio) and cum < boundary - (frame_bytes - 1):
-            cum += len(audio[idx].payload)
+        while idx < len(audio):
+            got += len(audio[idx].payload)
             idx += 1
-        if cum >= boundary - (frame_bytes - 1) and cum > start_cum:
+            if got >= utt.size_bytes:
+                break
+            if got > utt.size_bytes - frame_bytes and (
+                idx == len(audio) or audio[idx].time - audio[idx - 1].time > gap_s
+            ):
+                break
+        if got > 0:
             end = audio[idx - 1].time
-        elif cum > start_cum:
-            end = audio[-1].time
         ends.append(end)
-        cum = max(cum, boundary)
     return ends
 
 

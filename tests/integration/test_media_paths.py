@@ -1,5 +1,5 @@
 """The media path under abuse: garbage and foreign RTP mid-call, a media leg killed under a
-live call, and a whole call over the second transport (chan_websocket, slin16)."""
+live call (the other transport has its own module: test_websocket_media.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import httpx
 import pytest
 from callkit import ARI, AUTH, ari_get, dial, normalise, wait_asterisk_clean, wait_call_ended
 
-from ari_app.testcall.local import LocalApp, write_config
+from ari_app.testcall.local import LocalApp
 from ari_app.testcall.scenario import Utterance
 
 pytestmark = pytest.mark.integration
@@ -98,22 +98,4 @@ def test_lost_media_leg_hangs_up_the_caller(
     secretary_app.calls_before = len(calls)
     assert calls[-1]["ended_by"] == "media_lost"
     assert time.monotonic() - started < 25
-    assert wait_asterisk_clean() == ([], [])
-
-
-def test_call_over_chan_websocket(
-    asterisk_testbed: Any, caller_audio: dict[str, Path], transcribe: Any, tmp_path: Path
-) -> None:
-    config = write_config(tmp_path, {"media": {"transport": "websocket"}})
-    with LocalApp(config, tmp_path / "app.log") as app:
-        result = hours_call(caller_audio, tmp_path / "call")
-        assert result.sipp_rc == 0, result.sipp_log + app.output[-3000:]
-        assert result.hung_up_by == "remote", app.output[-3000:]
-        calls = wait_call_ended(tmp_path / "calls.sqlite3", 1)
-    heard = normalise(transcribe(result.received_pcm, "ru"))
-    assert "ромашк" in heard or "анна" in heard, heard
-    assert "понедельник" in heard or "девят" in heard, heard
-    assert "websocket" in app.output
-    assert calls[-1]["ended_by"] == "app_hangup"
-    assert [t["who"] for t in calls[-1]["turns"]].count("caller") == 2
     assert wait_asterisk_clean() == ([], [])

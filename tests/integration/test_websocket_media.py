@@ -1,0 +1,41 @@
+"""A whole call over the second media transport, chan_websocket with slin16 at 16 kHz."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
+
+from ari_app.testcall.local import LocalApp, write_config
+from ari_app.testcall.scenario import Utterance
+
+pytestmark = pytest.mark.integration
+
+
+def test_call_over_chan_websocket(
+    asterisk_testbed: Any, caller_audio: dict[str, Path], transcribe: Any, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, {"media": {"transport": "websocket"}})
+    with LocalApp(config, tmp_path / "app.log") as app:
+        result = dial(
+            exten="100",
+            utterances=[
+                Utterance(caller_audio["ru_hours"], pause_before_ms=7000),
+                Utterance(caller_audio["ru_bye"], pause_before_ms=14000),
+            ],
+            workdir=tmp_path / "call",
+            hangup="remote",
+            hangup_wait_ms=15000,
+        )
+        assert result.sipp_rc == 0, result.sipp_log + app.output[-3000:]
+        assert result.hung_up_by == "remote", app.output[-3000:]
+        calls = wait_call_ended(tmp_path / "calls.sqlite3", 1)
+    heard = normalise(transcribe(result.received_pcm, "ru"))
+    assert "ромашк" in heard or "анна" in heard, heard
+    assert "понедельник" in heard or "девят" in heard, heard
+    assert "websocket" in app.output
+    assert calls[-1]["ended_by"] == "app_hangup"
+    assert [t["who"] for t in calls[-1]["turns"]].count("caller") == 2
+    assert wait_asterisk_clean() == ([], [])
