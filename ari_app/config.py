@@ -107,11 +107,30 @@ class TtsConfig(_Section):
 
 
 class TurnConfig(_Section):
+    """Turn taking: when the caller has finished, when to re-prompt, when to interrupt us."""
+
     end_silence_ms: int = Field(default=600, gt=0)
     min_speech_ms: int = Field(default=200, ge=0)
     max_utterance_s: float = Field(default=15.0, gt=0)
-    no_input_timeout_s: float = Field(default=10.0, gt=0)
+    vad: Literal["silero", "energy"] = "silero"
+    vad_threshold: float = Field(default=0.5, gt=0, lt=1)
     energy_threshold_dbfs: float = Field(default=-45.0, le=0)
+    # a transcript ending in a run of digits (a phone number being dictated) waits this much
+    # longer for the rest before the turn ends
+    digit_wait_ms: int = Field(default=1500, ge=0)
+    reprompt_after_s: float = Field(default=6.0, gt=0)
+    goodbye_after_s: float = Field(default=15.0, gt=0)
+    barge_in: bool = True
+    barge_in_min_speech_ms: int = Field(default=120, ge=20)
+    protect_greeting_ms: int = Field(default=1500, ge=0)
+    # caller audio quieter than our own output minus this margin is taken for line echo
+    echo_margin_db: float = Field(default=18.0, ge=0)
+
+    @model_validator(mode="after")
+    def _silence_order(self) -> TurnConfig:
+        if self.goodbye_after_s <= self.reprompt_after_s:
+            raise ValueError("goodbye_after_s must be longer than reprompt_after_s")
+        return self
 
 
 class StorageConfig(_Section):

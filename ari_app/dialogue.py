@@ -121,6 +121,10 @@ class Dialogue:
         """The persona's farewell, for when the secretary ends the call herself."""
         return self.persona.text("goodbye", self.language)
 
+    def reprompt(self) -> str:
+        """Said when the caller has been silent for a while."""
+        return self.persona.text("reprompt", self.language)
+
     def reply(self, caller_text: str) -> Reply:
         intent = classify(caller_text, self.language)
         if intent == "hours":

@@ -1,4 +1,5 @@
-"""End-of-turn detection on the caller's audio: an energy endpointer.
+"""End-of-turn detection on the caller's audio: speech/silence per frame (from a VAD, or
+from the frame's level) and the silence that ends a turn.
 
 Frames arrive only while Asterisk has audio to send, so time without a frame counts
 as silence: `tick(now)` lets the listener end a turn when the caller's side goes quiet
@@ -33,7 +34,8 @@ class Utterance:
 
 
 class EnergyEndpointer:
-    """Collects one utterance: speech starts after `min_speech_s` of voiced frames and
+    """Collects one utterance (speech per frame from the caller's VAD, or from the level
+    when none is given): speech starts after `min_speech_s` of voiced frames and
     ends after `end_silence_s` with no voiced frame (or at `max_utterance_s`)."""
 
     def __init__(
@@ -60,10 +62,12 @@ class EnergyEndpointer:
         self._last_voice_end: float | None = None
         self.in_speech = False
 
-    def push(self, pcm: bytes, now: float) -> Utterance | None:
-        """Feed a frame received at `now` (clock time of its arrival)."""
+    def push(self, pcm: bytes, now: float, voiced: bool | None = None) -> Utterance | None:
+        """Feed a frame received at `now` (clock time of its arrival). `voiced` comes from
+        a VAD when there is one; otherwise the frame's level decides."""
         duration = len(pcm) / 2 / self.sample_rate
-        voiced = frame_dbfs(pcm) >= self.threshold_dbfs
+        if voiced is None:
+            voiced = frame_dbfs(pcm) >= self.threshold_dbfs
         self._buf += pcm
         if voiced:
             if self._first_voice is None:

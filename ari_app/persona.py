@@ -168,6 +168,11 @@ class Persona(BaseModel):
     goodbye: Texts
     not_understood: Texts
     only_hours: Texts
+    reprompt: Texts = Field(
+        default_factory=lambda: {
+            "ru": "Алло! Вы меня слышите?", "en": "Hello? Are you still there?"
+        }
+    )
     hours: Hours
 
     @model_validator(mode="after")
@@ -182,7 +187,7 @@ class Persona(BaseModel):
                     f"{', '.join(SUPPORTED_LANGUAGES)})"
                 )
         for field in ("company", "secretary_name", "hours_reply", "goodbye", "not_understood",
-                      "only_hours"):  # fmt: skip
+                      "only_hours", "reprompt"):  # fmt: skip
             texts: Texts = getattr(self, field)
             for lang in sorted(langs - set(texts)):
                 raise ValueError(f"{field}.{lang}: missing (greeting has this language)")

@@ -16,20 +16,23 @@ from typing import Any, Literal
 from ari_app.ari.client import AriClient
 from ari_app.config import Config
 from ari_app.dialogue import Dialogue
-from ari_app.endpointing import EnergyEndpointer, Utterance
+from ari_app.endpointing import Utterance
 from ari_app.engines import Engines
-from ari_app.media.pacer import FramePacer, FrameSplitter
-from ari_app.media.resample import Resampler, resample
+from ari_app.listener import BargeIn, Listener
+from ari_app.media.resample import resample
 from ari_app.media_leg import MediaLeg, open_media_leg
 from ari_app.persona import Persona
 from ari_app.recorder import CallRecorder
+from ari_app.speaker import Speaker, Spoken
 from ari_app.storage import CallStore
+from ari_app.stt.base import Transcript
+from ari_app.turn_rules import ends_mid_number
+from ari_app.vad import build_vad
 
 log = logging.getLogger(__name__)
 
 HANGUP_DRAIN_S = 0.5  # let the last words of a goodbye leave before hanging up
 ECHO_GUARD_S = 0.25  # ignore the caller's side just after we stop speaking
-MAX_SILENT_TURNS = 2  # no input twice in a row: say goodbye and hang up
 HANGUP_EVENTS = {"ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"}
 
 
@@ -72,12 +75,11 @@ class CallSession:
         self.error: str | None = None
         self.leg: MediaLeg | None = None
         self.recorder: CallRecorder | None = None
+        self.listener: Listener  # set once the media leg is up
+        self.speaker: Speaker
         self._task: asyncio.Task[None] | None = None
         self._loop = asyncio.get_running_loop()
         self._media_started: asyncio.Future[None] = self._loop.create_future()
-        self._inbox: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue(maxsize=500)
-        self._listening = False
-        self._ignore_until = 0.0
 
     # --- events, routed here by the app --------------------------------------------------
     def on_event(self, event: dict[str, Any]) -> None:
@@ -143,39 +145,87 @@ class CallSession:
             ari, cfg.media, self.media_channel_id, self.bridge_id, self._media_started
         )
         log.info("call %s: media leg %s", self.call_id, self.leg.describe())
+        transport = self.leg.transport
         if cfg.storage.record_audio:
             self.recorder = CallRecorder(
-                cfg.storage.recordings_dir, self.call_id, self.leg.transport.sample_rate
+                cfg.storage.recordings_dir, self.call_id, transport.sample_rate
             )
+        self.listener = Listener(
+            transport, build_vad(cfg.turn.vad, transport.sample_rate), cfg.turn,
+            self.recorder, self._loop,
+        )
+        self.speaker = Speaker(transport, self._loop, self._on_frame_sent)
         dialogue = Dialogue(self.ctx.personas(self.persona_name), self.language)
         pump = asyncio.create_task(self._pump(), name=f"pump-{self.call_id}")
         try:
-            await self._say(dialogue.greeting(), reply_ready=None, timings={})
-            silent_turns = 0
-            while True:
-                utterance = await self._listen()
-                if utterance is None:
-                    silent_turns += 1
-                    reply = dialogue.reply("")
-                    if silent_turns >= MAX_SILENT_TURNS:
-                        await self._say(dialogue.goodbye(), reply_ready=None, timings={})
-                        await asyncio.sleep(HANGUP_DRAIN_S)
-                        return
-                    await self._say(reply.text, reply_ready=None, timings={})
-                    continue
-                silent_turns = 0
-                if await self._answer(utterance, dialogue):
-                    await asyncio.sleep(HANGUP_DRAIN_S)
-                    return
+            await self._conversation(dialogue)
         finally:
             pump.cancel()
 
-    async def _answer(self, utterance: Utterance, dialogue: Dialogue) -> bool:
-        """One turn: transcribe, reply, speak. True when the call should end."""
+    async def _pump(self) -> None:
+        await self.listener.pump()
+        self.end("media_lost")  # the transport closed under a live call
+
+    def _on_frame_sent(self, frame: bytes, at: float) -> None:
+        self.listener.note_output(frame, at)
+        if self.recorder is not None:
+            self.recorder.secretary(frame, at)
+
+    async def _conversation(self, dialogue: Dialogue) -> None:
+        turn = self.ctx.cfg.turn
+        spoken = await self._speak(
+            dialogue.greeting(), protect_s=turn.protect_greeting_ms / 1000, timings={}
+        )
+        prompted = False
+        while True:
+            wait_s = turn.goodbye_after_s - turn.reprompt_after_s if prompted else (
+                turn.reprompt_after_s
+            )
+            utterance = await self.listener.next_utterance(
+                wait_s, keep_pending=spoken.interrupted
+            )
+            if utterance is None:
+                if not prompted:
+                    prompted = True
+                    spoken = await self._speak(dialogue.reprompt(), timings={})
+                    continue
+                await self._speak(dialogue.goodbye(), timings={})
+                await asyncio.sleep(HANGUP_DRAIN_S)
+                return
+            prompted = False
+            spoken, end_call = await self._answer(utterance, dialogue)
+            if end_call:
+                await asyncio.sleep(HANGUP_DRAIN_S)
+                return
+
+    async def _transcribe(self, utterance: Utterance) -> tuple[Utterance, Transcript]:
+        """Transcribe a turn; if it ends mid phone number, wait for the rest and
+        transcribe the whole again."""
         stt = self.ctx.engines.stt
-        pcm = resample(utterance.pcm, self.leg_rate, stt.sample_rate)
+        wait_s = self.ctx.cfg.turn.digit_wait_ms / 1000
+        while True:
+            pcm = resample(utterance.pcm, self.leg_rate, stt.sample_rate)
+            transcript = await stt.transcribe(pcm, self.language)
+            if not wait_s or not ends_mid_number(transcript.text):
+                return utterance, transcript
+            log.info("call %s: %r ends in a number; waiting for more", self.call_id,
+                     transcript.text)
+            more = await self.listener.next_utterance(wait_s, keep_pending=True)
+            if more is None:
+                return utterance, transcript
+            gap = int(max(0.0, min(more.speech_start - utterance.speech_end, 2.0))
+                      * self.leg_rate) * 2
+            utterance = Utterance(
+                pcm=utterance.pcm + bytes(gap) + more.pcm,
+                speech_start=utterance.speech_start,
+                speech_end=more.speech_end,
+                detected_at=more.detected_at,
+            )
+
+    async def _answer(self, utterance: Utterance, dialogue: Dialogue) -> tuple[Spoken, bool]:
+        """One turn: transcribe, reply, speak. Also says whether the call should end."""
         t_stt = self._loop.time()
-        transcript = await stt.transcribe(pcm, self.language)
+        utterance, transcript = await self._transcribe(utterance)
         t_reply = self._loop.time()
         reply = dialogue.reply(transcript.text)
         t_ready = self._loop.time()
@@ -185,12 +235,13 @@ class CallSession:
         )
         timings = {
             "endpoint_ms": (utterance.detected_at - utterance.speech_end) * 1000,
-            "stt_ms": (t_reply - t_stt) * 1000,
+            "stt_ms": (t_reply - max(t_stt, utterance.detected_at)) * 1000,
             "reply_ms": (t_ready - t_reply) * 1000,
         }
-        await self._say(reply.text, reply_ready=t_ready, timings=timings,
-                        speech_end=utterance.speech_end)
-        return reply.end_call
+        spoken = await self._speak(
+            reply.text, timings=timings, reply_ready=t_ready, speech_end=utterance.speech_end
+        )
+        return spoken, reply.end_call
 
     @property
     def leg_rate(self) -> int:
@@ -198,106 +249,48 @@ class CallSession:
         return self.leg.transport.sample_rate
 
     # --- audio out -----------------------------------------------------------------------
-    async def _say(
+    async def _speak(
         self,
         text: str,
         *,
-        reply_ready: float | None,
         timings: dict[str, float],
+        protect_s: float = 0.0,
+        reply_ready: float | None = None,
         speech_end: float | None = None,
-    ) -> None:
-        assert self.leg is not None
-        transport = self.leg.transport
-        tts = self.ctx.engines.voice(self.language)
-        rate = transport.sample_rate
-        splitter = FrameSplitter(rate)
-        pacer = FramePacer()
-        resampler: Resampler | None = None
-        started = self._loop.time()
-        first_audio: float | None = None
-        self._listening = False
-
-        async def send(frame: bytes) -> None:
-            # write now, then wait for the next 20 ms tick: the clock paces, not the TTS
-            nonlocal first_audio
-            now = self._loop.time()
-            if first_audio is None:
-                first_audio = now
-            await transport.write_frame(frame)
-            if self.recorder is not None:
-                self.recorder.secretary(frame, now)
-            await pacer.wait()
-
-        completed = False
-        try:
-            async for chunk in tts.synthesize(text):
-                if resampler is None:
-                    resampler = Resampler(tts.sample_rate, rate)
-                for frame in splitter.push(resampler.process(chunk)):
-                    await send(frame)
-            tail = resampler.flush() if resampler is not None else b""
-            for frame in [*splitter.push(tail), *splitter.flush()]:
-                await send(frame)
-            completed = True
-        finally:
-            self._ignore_until = self._loop.time() + ECHO_GUARD_S
-            # the turn is recorded even when the caller hung up in the middle of it
-            if first_audio is not None:
-                base = reply_ready if reply_ready is not None else started
-                timings["tts_first_audio_ms"] = (first_audio - base) * 1000
-                if speech_end is not None:
-                    timings["v2v_ms"] = (first_audio - speech_end) * 1000
-            if not completed:
-                timings["interrupted"] = 1.0
-            await asyncio.shield(
-                self._store_turn("secretary", text, started, self._loop.time(), timings)
-            )
-
-    # --- audio in ------------------------------------------------------------------------
-    async def _pump(self) -> None:
-        """Read the media leg for the whole call: record everything, hand frames to the
-        listener while it listens, and end the call if the leg closes."""
-        assert self.leg is not None
-        transport = self.leg.transport
-        while True:
-            frame = await transport.read_frame()
-            if frame is None:
-                self.end("media_lost")
-                return
-            now = self._loop.time()
-            if self.recorder is not None:
-                self.recorder.caller(frame, now)
-            if self._listening and now >= self._ignore_until:
-                if self._inbox.full():
-                    self._inbox.get_nowait()
-                self._inbox.put_nowait((frame, now))
-
-    async def _listen(self) -> Utterance | None:
+    ) -> Spoken:
+        """Say `text`, interruptible by the caller (after `protect_s`), and record the turn
+        with what was actually said."""
         turn = self.ctx.cfg.turn
-        endpointer = EnergyEndpointer(
-            self.leg_rate,
-            threshold_dbfs=turn.energy_threshold_dbfs,
-            end_silence_s=turn.end_silence_ms / 1000,
-            min_speech_s=turn.min_speech_ms / 1000,
-            max_utterance_s=turn.max_utterance_s,
-        )
-        while not self._inbox.empty():
-            self._inbox.get_nowait()
-        self._listening = True
-        deadline = self._loop.time() + turn.no_input_timeout_s
+        barge: list[BargeIn] = []
+        self.listener.stop_listening()
+        if turn.barge_in:
+            def on_barge_in(event: BargeIn) -> None:
+                barge.append(event)
+                self.speaker.interrupt()
+
+            self.listener.arm_barge_in(on_barge_in, self._loop.time() + protect_s)
         try:
-            while True:
-                try:
-                    frame, at = await asyncio.wait_for(self._inbox.get(), timeout=0.05)
-                    utterance = endpointer.push(frame, at)
-                except TimeoutError:
-                    utterance = endpointer.tick(self._loop.time())
-                if utterance is not None:
-                    return utterance
-                if not endpointer.in_speech and self._loop.time() > deadline:
-                    return None
+            spoken = await self.speaker.say(text, self.ctx.engines.voice(self.language))
         finally:
-            self._listening = False
+            self.listener.disarm_barge_in()
+            self.listener.ignore_until = self._loop.time() + ECHO_GUARD_S
+        if spoken.first_audio is not None:
+            base = reply_ready if reply_ready is not None else spoken.started
+            timings["tts_first_audio_ms"] = (spoken.first_audio - base) * 1000
+            if speech_end is not None:
+                timings["v2v_ms"] = (spoken.first_audio - speech_end) * 1000
+        if spoken.interrupted:
+            timings["interrupted"] = 1.0
+            if barge:
+                event = barge[0]
+                timings["bargein_detect_ms"] = (event.decided - event.onset) * 1000
+                timings["bargein_stop_ms"] = (spoken.ended - event.onset) * 1000
+            log.info("call %s: barged in; unsaid: %r", self.call_id, spoken.unsaid)
+        said = spoken.said if spoken.interrupted else text
+        await asyncio.shield(
+            self._store_turn("secretary", said, spoken.started, spoken.ended, timings)
+        )
+        return spoken
 
     # --- record and teardown -------------------------------------------------------------
     def _wall(self, loop_time: float) -> float:

@@ -101,7 +101,7 @@ def bench_call(n: int, write: bool) -> dict[str, Any]:
                     exten="100" if lang == "ru" else "101",
                     utterances=[
                         Utterance(audio[f"{lang}_hours"], pause_before_ms=7000),
-                        Utterance(audio[f"{lang}_bye"], pause_before_ms=17000),
+                        Utterance(audio[f"{lang}_bye"], pause_before_ms=15000),
                     ],
                     workdir=work / f"call{i}",
                     hangup="remote",

@@ -13,7 +13,7 @@ from ari_app.tts.base import TextToSpeech
 
 log = logging.getLogger(__name__)
 
-TTS_ENGINES = ("rhvoice", "piper", "espeak")
+TTS_ENGINES = ("rhvoice", "piper", "espeak", "festival")
 
 
 def build_tts(engine: str, voice: str) -> TextToSpeech:
@@ -39,6 +39,10 @@ def build_tts(engine: str, voice: str) -> TextToSpeech:
         from ari_app.tts.espeak import EspeakTts
 
         return EspeakTts(voice)
+    if engine == "festival":
+        from ari_app.tts.festival import DEFAULT_VOICE, FestivalTts
+
+        return FestivalTts(voice or DEFAULT_VOICE)
     raise EngineUnavailable(
         f"unknown TTS engine {engine!r}; known engines: {', '.join(TTS_ENGINES)}"
     )

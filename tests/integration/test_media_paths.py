@@ -22,7 +22,7 @@ from ari_app.testcall.scenario import Utterance
 pytestmark = pytest.mark.integration
 
 GREETING_WAIT_MS = 7000
-ANSWER_WAIT_MS = 17000
+ANSWER_WAIT_MS = 15000
 
 
 def wait_for(pattern: str, app: LocalApp, since: int, timeout_s: float = 20) -> re.Match[str]:

@@ -23,7 +23,7 @@ def test_call_over_chan_websocket(
             exten="100",
             utterances=[
                 Utterance(caller_audio["ru_hours"], pause_before_ms=7000),
-                Utterance(caller_audio["ru_bye"], pause_before_ms=17000),
+                Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
             ],
             workdir=tmp_path / "call",
             hangup="remote",

@@ -1,0 +1,142 @@
+"""The secretary's side of the media leg: speaks a reply through the 20 ms pacer.
+
+The reply is cut into sentences; a producer task synthesises them one after another,
+ahead of playback, while the consumer sends frames on the clock. A barge-in stops the
+consumer at the next frame: what was queued is dropped, and only the sentences fully
+played count as said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ari_app.media.pacer import FramePacer, FrameSplitter
+from ari_app.media.resample import Resampler
+from ari_app.media.transport import MediaTransport
+from ari_app.tts.base import TextToSpeech
+from ari_app.tts.text import split_sentences
+
+log = logging.getLogger(__name__)
+
+_END = object()
+
+
+@dataclass
+class Spoken:
+    said: str  # the sentences the caller heard in full
+    unsaid: str  # dropped by a barge-in
+    interrupted: bool
+    started: float  # loop time
+    first_audio: float | None  # loop time of the first frame sent
+    ended: float  # loop time of the last frame sent (or of the stop)
+    stop_latency_s: float | None = None  # interrupt() -> last frame sent
+
+
+class Speaker:
+    def __init__(
+        self,
+        transport: MediaTransport,
+        loop: asyncio.AbstractEventLoop,
+        on_frame: Callable[[bytes, float], None],
+    ) -> None:
+        self.transport = transport
+        self.loop = loop
+        self.on_frame = on_frame  # recorder and echo reference
+        self._stop = asyncio.Event()
+        self._stop_at: float | None = None
+
+    def interrupt(self) -> None:
+        if not self._stop.is_set():
+            self._stop_at = self.loop.time()
+            self._stop.set()
+
+    async def say(self, text: str, tts: TextToSpeech) -> Spoken:
+        self._stop = asyncio.Event()
+        self._stop_at = None
+        sentences = split_sentences(text) or [text]
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        producer = asyncio.create_task(self._produce(sentences, tts, queue))
+        rate = self.transport.sample_rate
+        resampler = Resampler(tts.sample_rate, rate)
+        splitter = FrameSplitter(rate)
+        pacer = FramePacer()
+        started = self.loop.time()
+        first_audio: float | None = None
+        last_sent = started
+        done = 0  # sentences fully played
+        try:
+            while not self._stop.is_set():
+                item = await self._next(queue)
+                if item is None or item is _END:
+                    break
+                if isinstance(item, int):  # the end of sentence `item`
+                    frames = [*splitter.push(resampler.flush()), *splitter.flush()]
+                else:
+                    assert isinstance(item, bytes)
+                    frames = splitter.push(resampler.process(item))
+                for frame in frames:
+                    if self._stop.is_set():
+                        break
+                    now = self.loop.time()
+                    if first_audio is None:
+                        first_audio = now
+                    await self.transport.write_frame(frame)
+                    last_sent = now
+                    self.on_frame(frame, now)
+                    await pacer.wait()
+                else:
+                    if isinstance(item, int):
+                        done = item + 1
+        finally:
+            if not producer.done():
+                producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                error = await asyncio.gather(producer, return_exceptions=True)
+                if error and isinstance(error[0], Exception):
+                    log.error("speech synthesis failed: %s", error[0])
+        interrupted = self._stop.is_set() and done < len(sentences)
+        if interrupted:
+            flush = getattr(self.transport, "send_control", None)
+            if flush is not None:  # chan_websocket buffers what we sent: drop it
+                await flush("FLUSH_MEDIA")
+        stop_latency = (
+            max(0.0, last_sent - self._stop_at) if interrupted and self._stop_at else None
+        )
+        return Spoken(
+            said=" ".join(sentences[:done]),
+            unsaid=" ".join(sentences[done:]),
+            interrupted=interrupted,
+            started=started,
+            first_audio=first_audio,
+            ended=self.loop.time() if not interrupted else last_sent,
+            stop_latency_s=stop_latency,
+        )
+
+    async def _next(self, queue: asyncio.Queue[object]) -> object | None:
+        """The next item, or None when stopped while waiting for the synthesiser."""
+        getter = asyncio.ensure_future(queue.get())
+        stopper = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if getter.done():
+            return getter.result()
+        getter.cancel()
+        return None
+
+    @staticmethod
+    async def _produce(
+        sentences: list[str], tts: TextToSpeech, queue: asyncio.Queue[object]
+    ) -> None:
+        try:
+            for index, sentence in enumerate(sentences):
+                async for chunk in tts.synthesize(sentence):
+                    await queue.put(chunk)
+                await queue.put(index)
+        finally:
+            await queue.put(_END)

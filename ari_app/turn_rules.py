@@ -1,0 +1,46 @@
+"""Rules on the words of a turn that change when the turn ends.
+
+A caller dictating a phone number pauses between digit groups ("восемь девятьсот
+шестнадцать ... сто двадцать три"); ending the turn at the first pause cuts the number
+in half. If a transcript ends in a run of digits (or number words), the turn waits a
+little longer for the rest.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUMBER_WORDS = {
+    # Russian cardinals as Whisper writes them when it does not use digits
+    "ноль", "нуль", "один", "одна", "два", "две", "три", "четыре", "пять", "шесть", "семь",
+    "восемь", "девять", "десять", "одиннадцать", "двенадцать", "тринадцать", "четырнадцать",
+    "пятнадцать", "шестнадцать", "семнадцать", "восемнадцать", "девятнадцать", "двадцать",
+    "тридцать", "сорок", "пятьдесят", "шестьдесят", "семьдесят", "восемьдесят", "девяносто",
+    "сто", "двести", "триста", "четыреста", "пятьсот", "шестьсот", "семьсот", "восемьсот",
+    "девятьсот",
+    # English
+    "zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    "hundred", "double", "triple",
+}  # fmt: skip
+
+_TOKEN = re.compile(r"[0-9]+|[^\W\d_]+", re.UNICODE)
+
+
+def trailing_digit_run(text: str) -> int:
+    """How many number tokens (digit groups or number words) end the text:
+    2 for "мой номер 8 916", 3 for "восемь девятьсот шестнадцать", 0 for "в 5 часов"."""
+    tokens = _TOKEN.findall(text.lower().replace("ё", "е"))
+    count = 0
+    for token in reversed(tokens):
+        if token.isdigit() or token in _NUMBER_WORDS:
+            count += 1
+        else:
+            break
+    return count
+
+
+def ends_mid_number(text: str, min_tokens: int = 1) -> bool:
+    """True when the caller seems to have stopped in the middle of dictating a number."""
+    return trailing_digit_run(text) >= min_tokens

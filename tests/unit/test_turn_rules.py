@@ -1,0 +1,25 @@
+import pytest
+
+from ari_app.turn_rules import ends_mid_number, trailing_digit_run
+
+
+@pytest.mark.parametrize(
+    ("text", "run"),
+    [
+        ("Запишите мой номер: 8 916", 2),
+        ("Запишите мой номер: восемь девятьсот шестнадцать.", 3),
+        ("My number is 555-01", 2),
+        ("my number is five five five", 3),
+        ("Какие у вас часы работы?", 0),
+        ("Спасибо, до свидания!", 0),
+        ("", 0),
+        ("Позвоните мне в 5 часов", 0),
+    ],
+)
+def test_trailing_digit_run(text: str, run: int) -> None:
+    assert trailing_digit_run(text) == run
+
+
+def test_ends_mid_number() -> None:
+    assert ends_mid_number("номер восемь девятьсот")
+    assert not ends_mid_number("номер восемь девятьсот, спасибо")
