@@ -80,6 +80,11 @@ async def _calls(config_path: Path, limit: int, call_id: str | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args_list = sys.argv[1:] if argv is None else argv
+    if args_list[:1] == ["voice"]:  # `secretary voice add|list ...`: the voice manager
+        from ari_app.voices import main as voice_main
+
+        return voice_main(args_list[1:])
     parser = argparse.ArgumentParser(prog="secretary", description=__doc__.splitlines()[0])
     parser.add_argument("--log-level", default=os.environ.get("SECRETARY_LOG_LEVEL", "INFO"))
     sub = parser.add_subparsers(dest="command", required=True)
@@ -87,13 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         ("run", "answer calls"),
         ("doctor", "check Asterisk, ARI credentials and models"),
         ("calls", "print call records"),
+        ("voice", "manage cloned-voice reference clips (add NAME FILE..., list)"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("-c", "--config", help=f"YAML config (default {DEFAULT_CONFIG})")
         if name == "calls":
             p.add_argument("call_id", nargs="?")
             p.add_argument("-n", "--limit", type=int, default=10)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

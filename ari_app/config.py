@@ -124,7 +124,7 @@ class TurnConfig(_Section):
     barge_in_min_speech_ms: int = Field(default=120, ge=20)
     protect_greeting_ms: int = Field(default=1500, ge=0)
     # caller audio quieter than our own output minus this margin is taken for line echo
-    echo_margin_db: float = Field(default=18.0, ge=0)
+    echo_margin_db: float = Field(default=30.0, ge=0)
 
     @model_validator(mode="after")
     def _silence_order(self) -> TurnConfig:

@@ -51,6 +51,7 @@ class Listener:
         self._output: collections.deque[tuple[float, float]] = collections.deque(maxlen=64)
         self.listening = False
         self.ignore_until = 0.0
+        self.last_voiced_at = 0.0  # loop time of the last speech frame queued for a turn
         self._barge_in: Callable[[BargeIn], None] | None = None
         self._barge_in_not_before = 0.0
         self._run_onset: float | None = None
@@ -74,7 +75,9 @@ class Listener:
     # --- the pump ------------------------------------------------------------------------
     async def pump(self) -> None:
         """Runs for the whole call; returns when the transport closes."""
-        threshold = self.turn.vad_threshold
+        onset = self.turn.vad_threshold
+        release = onset / 2  # hysteresis: speech goes on until the probability halves
+        voiced = False
         while True:
             frame = await self.transport.read_frame()
             if frame is None:
@@ -82,13 +85,15 @@ class Listener:
             now = self.loop.time()
             if self.recorder is not None:
                 self.recorder.caller(frame, now)
-            voiced = self.vad.speech_probability(frame) >= threshold and not self._is_echo(
-                frame, now
-            )
+            probability = self.vad.speech_probability(frame)
+            voiced = probability >= (release if voiced else onset)
+            voiced = voiced and not self._is_echo(frame, now)
             item = (frame, now, voiced)
             if self.listening:
                 if now >= self.ignore_until:
                     self._put(item)
+                    if voiced:
+                        self.last_voiced_at = now
             else:
                 self._ring.append(item)
                 if self._barge_in is not None:

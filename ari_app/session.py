@@ -199,17 +199,22 @@ class CallSession:
                 return
 
     async def _transcribe(self, utterance: Utterance) -> tuple[Utterance, Transcript]:
-        """Transcribe a turn; if it ends mid phone number, wait for the rest and
-        transcribe the whole again."""
+        """Transcribe a turn. If the caller went on speaking meanwhile, or the words end
+        mid phone number, wait for the rest and transcribe the whole again."""
         stt = self.ctx.engines.stt
-        wait_s = self.ctx.cfg.turn.digit_wait_ms / 1000
+        digit_wait_s = self.ctx.cfg.turn.digit_wait_ms / 1000
         while True:
             pcm = resample(utterance.pcm, self.leg_rate, stt.sample_rate)
             transcript = await stt.transcribe(pcm, self.language)
-            if not wait_s or not ends_mid_number(transcript.text):
+            if self.listener.last_voiced_at > utterance.detected_at:
+                wait_s = 0.5  # speech already resumed: take it into this turn
+                log.info("call %s: caller went on after %r", self.call_id, transcript.text)
+            elif digit_wait_s and ends_mid_number(transcript.text):
+                wait_s = digit_wait_s
+                log.info("call %s: %r ends in a number; waiting for more", self.call_id,
+                         transcript.text)
+            else:
                 return utterance, transcript
-            log.info("call %s: %r ends in a number; waiting for more", self.call_id,
-                     transcript.text)
             more = await self.listener.next_utterance(wait_s, keep_pending=True)
             if more is None:
                 return utterance, transcript
@@ -271,6 +276,13 @@ class CallSession:
             self.listener.arm_barge_in(on_barge_in, self._loop.time() + protect_s)
         try:
             spoken = await self.speaker.say(text, self.ctx.engines.voice(self.language))
+        except asyncio.CancelledError:  # the call ended mid-reply: record what was said
+            cut = self.speaker.progress()
+            timings["interrupted"] = 1.0
+            await asyncio.shield(self._store_turn(
+                "secretary", cut.said, cut.started, cut.ended, timings
+            ))
+            raise
         finally:
             self.listener.disarm_barge_in()
             self.listener.ignore_until = self._loop.time() + ECHO_GUARD_S

@@ -48,6 +48,22 @@ class Speaker:
         self.on_frame = on_frame  # recorder and echo reference
         self._stop = asyncio.Event()
         self._stop_at: float | None = None
+        self._sentences: list[str] = []
+        self._done = 0
+        self._started = 0.0
+        self._first_audio: float | None = None
+
+    def progress(self) -> Spoken:
+        """What has been said so far, for a reply cut short by a hangup."""
+        done = self._done
+        return Spoken(
+            said=" ".join(self._sentences[:done]),
+            unsaid=" ".join(self._sentences[done:]),
+            interrupted=done < len(self._sentences),
+            started=self._started,
+            first_audio=self._first_audio,
+            ended=self.loop.time(),
+        )
 
     def interrupt(self) -> None:
         if not self._stop.is_set():
@@ -57,14 +73,16 @@ class Speaker:
     async def say(self, text: str, tts: TextToSpeech) -> Spoken:
         self._stop = asyncio.Event()
         self._stop_at = None
-        sentences = split_sentences(text) or [text]
+        sentences = self._sentences = split_sentences(text) or [text]
+        self._done = 0
+        self._first_audio = None
         queue: asyncio.Queue[object] = asyncio.Queue()
         producer = asyncio.create_task(self._produce(sentences, tts, queue))
         rate = self.transport.sample_rate
         resampler = Resampler(tts.sample_rate, rate)
         splitter = FrameSplitter(rate)
         pacer = FramePacer()
-        started = self.loop.time()
+        started = self._started = self.loop.time()
         first_audio: float | None = None
         last_sent = started
         done = 0  # sentences fully played
@@ -83,14 +101,14 @@ class Speaker:
                         break
                     now = self.loop.time()
                     if first_audio is None:
-                        first_audio = now
+                        first_audio = self._first_audio = now
                     await self.transport.write_frame(frame)
                     last_sent = now
                     self.on_frame(frame, now)
                     await pacer.wait()
                 else:
                     if isinstance(item, int):
-                        done = item + 1
+                        done = self._done = item + 1
         finally:
             if not producer.done():
                 producer.cancel()

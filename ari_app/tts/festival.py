@@ -20,8 +20,12 @@ import unicodedata
 from collections.abc import AsyncIterator
 
 from ari_app.errors import EngineUnavailable
-from ari_app.tts.base import SubprocessTtsError, WavFormatError, WavStreamReader
-from ari_app.tts.base import stream_wav_subprocess
+from ari_app.tts.base import (
+    SubprocessTtsError,
+    WavFormatError,
+    WavStreamReader,
+    stream_wav_subprocess,
+)
 from ari_app.tts.text import split_sentences
 
 log = logging.getLogger(__name__)
@@ -142,7 +146,9 @@ class FestivalTts:
             pcm = reader.feed(out)
             reader.finish()
         except WavFormatError as exc:
-            raise EngineUnavailable(f"Festival voice {self.voice!r} wrote no audio ({exc}); {FIX}")
+            raise EngineUnavailable(
+                f"Festival voice {self.voice!r} wrote no audio ({exc}); {FIX}"
+            ) from exc
         if reader.format is None or len(pcm) < 2 * 800:
             raise EngineUnavailable(f"Festival voice {self.voice!r} produced no audio; {FIX}")
         self.sample_rate = reader.format.sample_rate
