@@ -383,6 +383,9 @@ CALLER_LINES: dict[str, tuple[str, str]] = {
     "ru_bye": ("aleksandr", "Спасибо, до свидания!"),
     "en_hours": ("slt", "Hello! Could you tell me your opening hours, please?"),
     "en_bye": ("slt", "Thank you, goodbye!"),
+    # a phone number dictated in two parts, with a pause between them
+    "ru_number_1": ("aleksandr", "Запишите, пожалуйста, мой номер: восемь девятьсот шестнадцать"),
+    "ru_number_2": ("aleksandr", "сто двадцать три, сорок пять, шестьдесят семь."),
 }
 REFERENCE_WAV_RATE = 16000
 

@@ -1,0 +1,95 @@
+"""Turn taking on real calls: the caller interrupts the greeting, or pauses in the middle of
+a phone number (test_silence.py: says nothing at all). Real Asterisk, sipp, Silero VAD,
+Whisper, RHVoice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
+
+from ari_app.endpointing import frame_dbfs
+from ari_app.testcall.scenario import Utterance
+
+pytestmark = pytest.mark.integration
+
+RATE = 8000
+
+
+def level_between(pcm: bytes, origin: float, start: float, end: float) -> float:
+    """Loudest 20 ms frame (dBFS) of what the caller heard between two capture times."""
+    a = max(0, int((start - origin) * RATE) * 2)
+    b = max(a, int((end - origin) * RATE) * 2)
+    frames = [pcm[i : i + 320] for i in range(a, min(b, len(pcm)) - 319, 320)]
+    return max((frame_dbfs(f) for f in frames), default=-120.0)
+
+
+def test_caller_interrupts_the_greeting(
+    secretary_app: Any, caller_audio: dict[str, Path], transcribe: Any, tmp_path: Path
+) -> None:
+    """The greeting (~4.5 s; its first 1.5 s protected) is cut when the caller speaks over it
+    at 2.5 s; the question is heard and answered."""
+    result = dial(
+        exten="100",
+        utterances=[
+            Utterance(caller_audio["ru_hours"], pause_before_ms=2500),
+            Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
+        ],
+        workdir=tmp_path,
+        hangup="remote",
+        hangup_wait_ms=15000,
+    )
+    assert result.sipp_rc == 0, result.sipp_log
+    origin = result.timeline_origin
+    assert origin is not None
+    question_start = result.sent_packets[0].time
+    question_end = result.utterance_end_times[0]
+    assert question_end is not None
+    # before the caller spoke the greeting was playing; from 0.4 s after, the line is quiet
+    assert level_between(result.received_pcm, origin, question_start - 1.0, question_start) > -30
+    assert level_between(result.received_pcm, origin, question_start + 0.4, question_end) < -45
+    heard = normalise(transcribe(result.received_pcm, "ru"))
+    assert "понедельник" in heard or "девят" in heard, heard
+
+    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
+    secretary_app.calls_before = len(calls)
+    call = calls[-1]
+    greeting = call["turns"][0]
+    timings = json.loads(greeting["timings"])
+    assert greeting["who"] == "secretary" and timings.get("interrupted") == 1.0, greeting
+    assert 0 < timings["bargein_stop_ms"] < 400, timings
+    caller = [t for t in call["turns"] if t["who"] == "caller"]
+    assert "час" in normalise(caller[0]["text"]) or "работ" in normalise(caller[0]["text"])
+    assert call["ended_by"] == "app_hangup"
+    assert wait_asterisk_clean() == ([], [])
+
+
+def test_pause_inside_a_phone_number_does_not_end_the_turn(
+    secretary_app: Any, caller_audio: dict[str, Path], tmp_path: Path
+) -> None:
+    """"... мой номер: восемь девятьсот шестнадцать" [2.2 s] "сто двадцать три, сорок пять,
+    шестьдесят семь": one caller turn holding both halves of the number."""
+    result = dial(
+        exten="100",
+        utterances=[
+            Utterance(caller_audio["ru_number_1"], pause_before_ms=7000),
+            Utterance(caller_audio["ru_number_2"], pause_before_ms=2200),
+            Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
+        ],
+        workdir=tmp_path,
+        hangup="remote",
+        hangup_wait_ms=15000,
+    )
+    assert result.sipp_rc == 0, result.sipp_log
+    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
+    secretary_app.calls_before = len(calls)
+    caller = [t["text"] for t in calls[-1]["turns"] if t["who"] == "caller"]
+    # Whisper base writes the number as digits, not always right ("896 ... 234567"); the
+    # first half alone has at most four digits, both halves together at least six
+    first = normalise(caller[0])
+    digits = sum(ch.isdigit() for ch in first)
+    assert digits >= 6 or "шестьдесят" in first, caller
+    assert len(caller) == 2, caller  # the whole number in one turn, then the goodbye
