@@ -75,6 +75,8 @@ class CallSession:
         self.error: str | None = None
         self.leg: MediaLeg | None = None
         self.recorder: CallRecorder | None = None
+        self.dtmf: asyncio.Queue[str] = asyncio.Queue()  # keys pressed, for the dialogue
+        self._background: set[asyncio.Task[None]] = set()
         self.listener: Listener  # set once the media leg is up
         self.speaker: Speaker
         self._task: asyncio.Task[None] | None = None
@@ -92,6 +94,22 @@ class CallSession:
                 self.end("media_lost")
         elif channel_id == self.channel_id and kind in HANGUP_EVENTS:
             self.end("caller_hangup")
+        elif channel_id == self.channel_id and kind == "ChannelDtmfReceived":
+            self._on_dtmf(str(event.get("digit", "")), int(event.get("duration_ms", 0)))
+
+    def _on_dtmf(self, digit: str, duration_ms: int) -> None:
+        """A key pressed by the caller: queued for the conversation (menus, transfer
+        accept), recorded, and it stops the secretary speaking, as on any IVR."""
+        log.info("call %s: DTMF %s (%d ms)", self.call_id, digit, duration_ms)
+        self.dtmf.put_nowait(digit)
+        if self.ended_by is None and hasattr(self, "speaker"):
+            self.speaker.interrupt()
+        now = self._loop.time()
+        task = asyncio.create_task(
+            self._store_turn("caller", f"DTMF {digit}", now, now, {"dtmf": 1.0})
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def end(self, reason: str) -> None:
         """End the call from outside the conversation (hangup, lost media, shutdown)."""

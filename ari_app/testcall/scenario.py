@@ -34,6 +34,8 @@ class Utterance:
 
     audio: Path
     pause_before_ms: int = 500
+    dtmf: str = ""  # keys pressed (SIP INFO dtmf-relay) after the pause, before the audio
+    dtmf_gap_ms: int = 0  # pause between the keys and the audio
 
     @property
     def size_bytes(self) -> int:
@@ -104,6 +106,25 @@ def _in_dialog(method: str, cseq: int) -> str:
     )
 
 
+def _dtmf_info(digit: str, cseq: int) -> str:
+    """A key press as SIP INFO application/dtmf-relay (sipp 3.6.1's play_dtmf is broken)."""
+    return _cdata(
+        "INFO [next_url] SIP/2.0\n"
+        "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+        f"From: {_FROM}\n"
+        "To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]\n"
+        "Call-ID: [call_id]\n"
+        f"CSeq: {cseq} INFO\n"
+        "Contact: <sip:testcaller@[local_ip]:[local_port];transport=[transport]>\n"
+        "Max-Forwards: 70\n"
+        "Content-Type: application/dtmf-relay\n"
+        "Content-Length: [len]\n"
+        "\n"
+        f"Signal={digit}\n"
+        "Duration=160\n"
+    )
+
+
 def _ok_to_request() -> str:
     return _cdata(
         "SIP/2.0 200 OK\n"
@@ -154,12 +175,22 @@ def build_uac_scenario(
         f'  <recv response="200" rtd="true" rrs="true" timeout="{answer_timeout_ms}"/>',
         f"  <send>{_in_dialog('ACK', 1)}</send>",
     ]
+    cseq = 1  # in-dialog requests after the ACK: INFOs, then the BYE
     for index, utt in enumerate(utterances):
         audio = str(utt.audio.resolve())
         if "," in audio:
             raise ValueError(f"sipp rtp_stream cannot play a path with a comma: {audio}")
         if utt.pause_before_ms > 0:
             lines.append(f'  <pause milliseconds="{int(utt.pause_before_ms)}"/>')
+        for digit in utt.dtmf:
+            if digit not in "0123456789*#ABCD":
+                raise ValueError(f"not a DTMF key: {digit!r}")
+            cseq += 1
+            lines.append(f"  <send>{_dtmf_info(digit, cseq)}</send>")
+            lines.append('  <recv response="200" timeout="5000"/>')
+            lines.append('  <pause milliseconds="200"/>')
+        if utt.dtmf and utt.dtmf_gap_ms > 0:
+            lines.append(f'  <pause milliseconds="{int(utt.dtmf_gap_ms)}"/>')
         lines.append(
             "  <nop><action>"
             f"<log message={quoteattr(f'{LOG_UTTERANCE} {index} START')}/>"
@@ -185,7 +216,7 @@ def build_uac_scenario(
         '  <nop next="end"/>',
         '  <label id="caller_bye"/>',
         _log(LOG_CALLER),
-        f'  <send retrans="500">{_in_dialog("BYE", 2)}</send>',
+        f'  <send retrans="500">{_in_dialog("BYE", cseq + 1)}</send>',
         '  <recv response="200" timeout="5000" ontimeout="end"/>',
         '  <label id="end"/>',
         "</scenario>",

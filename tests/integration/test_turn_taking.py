@@ -93,3 +93,32 @@ def test_pause_inside_a_phone_number_does_not_end_the_turn(
     digits = sum(ch.isdigit() for ch in first)
     assert digits >= 6 or "шестьдесят" in first, caller
     assert len(caller) == 2, caller  # the whole number in one turn, then the goodbye
+
+
+def test_dtmf_reaches_the_session_and_stops_the_greeting(
+    secretary_app: Any, caller_audio: dict[str, Path], tmp_path: Path
+) -> None:
+    """Key 5 (SIP INFO) at 2 s: the greeting stops; the question asked 2.5 s later is heard."""
+    result = dial(
+        exten="100",
+        utterances=[
+            Utterance(caller_audio["ru_hours"], pause_before_ms=2000, dtmf="5",
+                      dtmf_gap_ms=2500),
+            Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
+        ],
+        workdir=tmp_path,
+        hangup="remote",
+        hangup_wait_ms=15000,
+    )
+    assert result.sipp_rc == 0, result.sipp_log
+    assert result.timeline_origin is not None
+    question_start = result.sent_packets[0].time
+    # the greeting lasts ~4.5 s; after the key at ~2.2 s the line went quiet
+    assert level_between(result.received_pcm, result.timeline_origin,
+                         question_start - 2.0, question_start) < -45
+    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
+    secretary_app.calls_before = len(calls)
+    turns = calls[-1]["turns"]
+    assert json.loads(turns[0]["timings"]).get("interrupted") == 1.0, turns[0]
+    assert any(t["who"] == "caller" and t["text"] == "DTMF 5" for t in turns), turns
+    assert "DTMF 5" in secretary_app.app.output

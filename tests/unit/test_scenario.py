@@ -165,3 +165,19 @@ def test_zero_pause_and_no_utterances(tmp_path: Path) -> None:
     assert [e.get("milliseconds") for e in root.iter("pause")] == ["100"]
     root = ET.fromstring(build_uac_scenario([]))
     assert not list(root.iter("exec"))
+
+
+def test_dtmf_keys_are_sip_info_before_the_audio(tmp_path: Path) -> None:
+    audio = tmp_path / "a.ulaw"
+    audio.write_bytes(b"\xff" * 1600)
+    from ari_app.testcall.scenario import Utterance as Utt
+    from ari_app.testcall.scenario import build_uac_scenario as build
+
+    xml = build([Utt(audio, pause_before_ms=100, dtmf="5#", dtmf_gap_ms=700)], "ulaw", "caller", 10)
+    assert xml.count("INFO [next_url] SIP/2.0") == 2
+    assert "Signal=5" in xml and "Signal=#" in xml
+    gap = xml.index('<pause milliseconds="700"/>')
+    assert xml.index("Signal=#") < gap < xml.index("rtp_stream")
+    assert "CSeq: 2 INFO" in xml and "CSeq: 3 INFO" in xml and "CSeq: 4 BYE" in xml
+    with pytest.raises(ValueError, match="DTMF"):
+        build([Utt(audio, dtmf="x")], "ulaw", "caller", 10)
