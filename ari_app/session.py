@@ -307,6 +307,8 @@ class CallSession:
         if spoken.first_audio is not None:
             base = reply_ready if reply_ready is not None else spoken.started
             timings["tts_first_audio_ms"] = (spoken.first_audio - base) * 1000
+            if spoken.first_chunk is not None:  # the synthesiser's own share of that
+                timings["tts_engine_ms"] = (spoken.first_chunk - spoken.started) * 1000
             if speech_end is not None:
                 timings["v2v_ms"] = (spoken.first_audio - speech_end) * 1000
         if spoken.interrupted:

@@ -34,6 +34,7 @@ class Spoken:
     first_audio: float | None  # loop time of the first frame sent
     ended: float  # loop time of the last frame sent (or of the stop)
     stop_latency_s: float | None = None  # interrupt() -> last frame sent
+    first_chunk: float | None = None  # loop time the synthesiser delivered its first audio
 
 
 class Speaker:
@@ -86,6 +87,7 @@ class Speaker:
         first_audio: float | None = None
         last_sent = started
         done = 0  # sentences fully played
+        first_chunk: float | None = None
         try:
             while not self._stop.is_set():
                 item = await self._next(queue)
@@ -95,6 +97,8 @@ class Speaker:
                     frames = [*splitter.push(resampler.flush()), *splitter.flush()]
                 else:
                     assert isinstance(item, bytes)
+                    if first_chunk is None:
+                        first_chunk = self.loop.time()
                     frames = splitter.push(resampler.process(item))
                 for frame in frames:
                     if self._stop.is_set():
@@ -132,6 +136,7 @@ class Speaker:
             first_audio=first_audio,
             ended=self.loop.time() if not interrupted else last_sent,
             stop_latency_s=stop_latency,
+            first_chunk=first_chunk,
         )
 
     async def _next(self, queue: asyncio.Queue[object]) -> object | None:

@@ -1,36 +1,53 @@
 #!/usr/bin/env python3
-"""Benchmarks on the real parts. `bench.py call [-n N]` places N real SIP calls into the
-testbed (alternating the Russian and English lines), each asking for the opening hours,
-and reports voice-to-voice latency measured on the wire at the caller (end of the caller's
-last RTP packet of the question -> first non-silent reply packet), plus the app's own
-per-turn parts (end-of-turn wait, STT, reply, TTS to first audio) from the call records.
-Prints a table, writes it to docs/benchmarks.md, and prints one JSON line last."""
+"""Benchmarks on the real parts; each prints a table, writes it to docs/benchmarks.md
+(machine and date included) and prints one JSON line last.
+
+- `bench.py call [-n N]`: N real SIP calls into the testbed (alternating the Russian and
+  English lines), each asking for the opening hours, then saying goodbye. Voice to voice is
+  measured on the wire at the caller: its last RTP packet of the question -> the first
+  non-silent reply packet. The app's own parts come from the call records.
+- `bench.py speech [-n N] [-b B]`: TTS time to first audio per engine (after load), voice to
+  voice per language over N calls, barge-in stop time over B calls where the caller talks
+  over the greeting, RTP send jitter at the caller, and the app's own overhead per turn
+  (voice to voice minus end-of-turn wait, STT, reply and the synthesiser's first audio).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import json
 import os
 import platform
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from ari_app.endpointing import frame_dbfs  # noqa: E402
+from ari_app.media.codecs import ulaw_decode  # noqa: E402
 from ari_app.storage import CallStore  # noqa: E402
 from ari_app.testcall.local import LocalApp, caller_lines, write_config  # noqa: E402
-from ari_app.testcall.runner import place_call  # noqa: E402
+from ari_app.testcall.runner import CallResult, place_call  # noqa: E402
 from ari_app.testcall.scenario import Utterance  # noqa: E402
 
 TESTBED = REPO / "scripts" / "asterisk-testbed"
 DOC = REPO / "docs" / "benchmarks.md"
 PARTS = ("endpoint_ms", "stt_ms", "reply_ms", "tts_first_audio_ms", "v2v_ms")
+TTS_ENGINES = (
+    ("rhvoice", "anna", "Мы работаем с понедельника по четверг с девяти до восемнадцати."),
+    ("festival", "msu_ru_nsh_clunits",
+     "Мы работаем с понедельника по четверг с девяти до восемнадцати."),
+    ("piper", "en_US-joe-medium", "We are open Monday to Thursday from nine a.m. to six p.m."),
+    ("espeak", "ru", "Мы работаем с понедельника по четверг с девяти до восемнадцати."),
+)  # fmt: skip
 
 
 def pct(values: list[float], q: float) -> float:
@@ -42,6 +59,10 @@ def pct(values: list[float], q: float) -> float:
     lo = int(pos)
     hi = min(lo + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def p50_p95(values: list[float]) -> tuple[float, float]:
+    return round(pct(values, 0.5), 1), round(pct(values, 0.95), 1)
 
 
 def machine() -> str:
@@ -56,28 +77,12 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, no GPU"
 
 
-async def turn_timings(db: Path) -> list[dict[str, Any]]:
-    store = CallStore(db)
-    await store.open()
-    try:
-        rows = []
-        for summary in await store.list_calls(1000):
-            call = await store.get_call(summary["call_id"])
-            assert call is not None
-            for turn in call["turns"]:
-                timings = turn.get("timings") or {}
-                if isinstance(timings, str):
-                    timings = json.loads(timings)
-                if "v2v_ms" in timings:
-                    rows.append({"language": call["language"], **timings})
-        return rows
-    finally:
-        await store.close()
-
-
-def write_doc(section: str) -> None:
-    start, end = "<!-- bench:call -->", "<!-- /bench:call -->"
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nFigures from `scripts/bench.py`.\n"
+def write_doc(name: str, section: str) -> None:
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    text = DOC.read_text() if DOC.exists() else (
+        "# Benchmarks\n\nFigures written by `scripts/bench.py`; each section says its machine "
+        "and date.\n"
+    )
     block = f"{start}\n{section}\n{end}"
     if start in text and end in text:
         text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
@@ -86,95 +91,208 @@ def write_doc(section: str) -> None:
     DOC.write_text(text)
 
 
+async def call_records(db: Path) -> list[dict[str, Any]]:
+    store = CallStore(db)
+    await store.open()
+    try:
+        calls = []
+        for summary in await store.list_calls(1000):
+            call = await store.get_call(summary["call_id"])
+            if call is not None:
+                for turn in call["turns"]:
+                    if isinstance(turn.get("timings"), str):
+                        turn["timings"] = json.loads(turn["timings"])
+                calls.append(call)
+        return calls
+    finally:
+        await store.close()
+
+
+def rtp_jitter_ms(result: CallResult) -> list[float]:
+    """|inter-arrival - 20 ms| of consecutive reply packets at the caller (same talk spurt)."""
+    packets = result.received_packets
+    out = []
+    for a, b in itertools.pairwise(packets):
+        if (b.sequence - a.sequence) % 65536 == 1 and not b.marker:
+            gap = (b.time - a.time) * 1000
+            if gap < 100:  # a pause inside a spurt is not jitter
+                out.append(abs(gap - 20.0))
+    return out
+
+
+class Testbed:
+    """Start the testbed if needed; stop it afterwards only if we started it."""
+
+    def __enter__(self) -> Testbed:
+        self.was_running = subprocess.run([TESTBED, "status"], capture_output=True).returncode == 0
+        subprocess.run([TESTBED, "start"], check=True, capture_output=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.was_running:
+            subprocess.run([TESTBED, "stop"], check=False, capture_output=True)
+
+
+def hours_call(audio: dict[str, Path], lang: str, workdir: Path, barge_in: bool = False
+               ) -> CallResult:
+    return asyncio.run(place_call(
+        exten="100" if lang == "ru" else "101",
+        utterances=[
+            Utterance(audio[f"{lang}_hours"], pause_before_ms=2500 if barge_in else 7000),
+            Utterance(audio[f"{lang}_bye"], pause_before_ms=15000),
+        ],
+        workdir=workdir,
+        hangup="remote",
+        hangup_wait_ms=15000,
+    ))  # fmt: skip
+
+
+def table(rows: list[tuple[str, tuple[float, float]]]) -> list[str]:
+    lines = ["| figure | p50 ms | p95 ms |", "|---|---|---|"]
+    lines += [f"| {name} | {a} | {b} |" for name, (a, b) in rows]
+    return lines
+
+
 def bench_call(n: int, write: bool) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-call-"))
-    was_running = subprocess.run([TESTBED, "status"], capture_output=True).returncode == 0
-    subprocess.run([TESTBED, "start"], check=True, capture_output=True)
-    audio = caller_lines(work / "audio")
-    app = LocalApp(write_config(work), work / "secretary.log").start()
     wire: dict[str, list[float]] = {"ru": [], "en": []}
-    try:
-        for i in range(n):
-            lang = "ru" if i % 2 == 0 else "en"
-            result = asyncio.run(
-                place_call(
-                    exten="100" if lang == "ru" else "101",
-                    utterances=[
-                        Utterance(audio[f"{lang}_hours"], pause_before_ms=7000),
-                        Utterance(audio[f"{lang}_bye"], pause_before_ms=15000),
-                    ],
-                    workdir=work / f"call{i}",
-                    hangup="remote",
-                    hangup_wait_ms=15000,
-                )
-            )
-            v2v = [v for v in result.v2v_ms if v is not None]
-            wire[lang].extend(v2v)
-            print(
-                f"call {i + 1}/{n} ({lang}): v2v at caller {[round(v) for v in v2v]} ms",
-                file=sys.stderr,
-            )
-    finally:
-        app.stop()
-        if not was_running:
-            subprocess.run([TESTBED, "stop"], check=False, capture_output=True)
-    rows = asyncio.run(turn_timings(work / "calls.sqlite3"))
-    all_wire = wire["ru"] + wire["en"]
-    if not all_wire:
-        raise SystemExit("no reply was heard on any call; see " + str(work / "secretary.log"))
-    summary: dict[str, Any] = {
-        "benchmark": "call",
-        "calls": n,
-        "turns": len(all_wire),
-        "v2v_p50_ms": round(pct(all_wire, 0.5), 1),
-        "v2v_p95_ms": round(pct(all_wire, 0.95), 1),
-    }
+    with Testbed():
+        audio = caller_lines(work / "audio")
+        with LocalApp(write_config(work), work / "secretary.log"):
+            for i in range(n):
+                lang = "ru" if i % 2 == 0 else "en"
+                result = hours_call(audio, lang, work / f"call{i}")
+                v2v = [v for v in result.v2v_ms if v is not None]
+                wire[lang].extend(v2v)
+                print(f"call {i + 1}/{n} ({lang}): v2v at the caller {[round(v) for v in v2v]} ms",
+                      file=sys.stderr)
+    calls = asyncio.run(call_records(work / "calls.sqlite3"))
+    turns = [t["timings"] for c in calls for t in c["turns"] if "v2v_ms" in t["timings"]]
+    everything = wire["ru"] + wire["en"]
+    if not everything:
+        raise SystemExit(f"no reply was heard on any call; see {work / 'secretary.log'}")
+    summary: dict[str, Any] = {"benchmark": "call", "calls": n, "turns": len(everything)}
+    summary["v2v_p50_ms"], summary["v2v_p95_ms"] = p50_p95(everything)
+    rows = [(f"voice to voice at the caller, all turns (n={len(everything)})",
+             p50_p95(everything))]
     for lang in ("ru", "en"):
         if wire[lang]:
-            summary[f"v2v_p50_ms_{lang}"] = round(pct(wire[lang], 0.5), 1)
+            summary[f"v2v_p50_ms_{lang}"] = p50_p95(wire[lang])[0]
+            rows.append((f"voice to voice, {lang} (n={len(wire[lang])})", p50_p95(wire[lang])))
+    names = {"endpoint_ms": "end-of-turn wait", "stt_ms": "STT", "reply_ms": "reply",
+             "tts_first_audio_ms": "TTS to first audio", "v2v_ms": "voice to voice inside the app"}
     for part in PARTS:
-        values = [r[part] for r in rows if part in r]
+        values = [t[part] for t in turns if part in t]
         if values:
             key = part.removesuffix("_ms")
-            summary[f"app_{key}_p50_ms"] = round(pct(values, 0.5), 1)
-            summary[f"app_{key}_p95_ms"] = round(pct(values, 0.95), 1)
-    today = dt.date.today().isoformat()
+            summary[f"app_{key}_p50_ms"], summary[f"app_{key}_p95_ms"] = p50_p95(values)
+            rows.append((names[part], p50_p95(values)))
     lines = [
-        f"## Call: voice to voice ({today})",
-        "",
-        f"Machine: {machine()}. {n} real SIP calls (sipp -> Asterisk 22 testbed -> "
-        "secretary), alternating ru/en; each caller asks for the hours, then says goodbye. "
-        "Voice to voice is measured on the wire at the caller: its last RTP packet of a "
-        "question to the first non-silent reply packet. Parts come from the call records.",
-        "",
-        "| figure | p50 ms | p95 ms |",
-        "|---|---|---|",
-        f"| voice to voice at the caller (all turns, n={len(all_wire)}) | "
-        f"{summary['v2v_p50_ms']} | {summary['v2v_p95_ms']} |",
-    ]
-    for lang in ("ru", "en"):
-        if wire[lang]:
-            lines.append(
-                f"| voice to voice, {lang} (n={len(wire[lang])}) | "
-                f"{round(pct(wire[lang], 0.5), 1)} | {round(pct(wire[lang], 0.95), 1)} |"
-            )
-    names = {
-        "endpoint": "end-of-turn wait",
-        "stt": "STT",
-        "reply": "reply",
-        "tts_first_audio": "TTS to first audio",
-        "v2v": "voice to voice inside the app",
-    }
-    for part in PARTS:
-        key = part.removesuffix("_ms")
-        if f"app_{key}_p50_ms" in summary:
-            lines.append(
-                f"| {names[key]} | {summary[f'app_{key}_p50_ms']} | "
-                f"{summary[f'app_{key}_p95_ms']} |"
-            )
+        f"## Call: voice to voice ({dt.date.today().isoformat()})", "",
+        f"Machine: {machine()}. {n} real SIP calls (sipp -> Asterisk 22 testbed -> secretary), "
+        "alternating ru/en; each caller asks for the hours, then says goodbye. Voice to voice "
+        "is measured on the wire at the caller: its last RTP packet of a question to the first "
+        "non-silent reply packet. The parts come from the call records.", "",
+        *table(rows),
+    ]  # fmt: skip
     print("\n".join(lines))
     if write:
-        write_doc("\n".join(lines))
+        write_doc("call", "\n".join(lines))
+    return summary
+
+
+async def tts_ttfa(runs: int) -> dict[str, list[float]]:
+    from ari_app.tts.factory import build_tts
+
+    out: dict[str, list[float]] = {}
+    for engine, voice, text in TTS_ENGINES:
+        tts = build_tts(engine, voice)
+        try:
+            await tts.load()
+        except Exception as exc:  # an engine not installed is reported, not fatal
+            print(f"{engine}: not available ({exc})", file=sys.stderr)
+            continue
+        values = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            first = None
+            async for _chunk in tts.synthesize(text):
+                if first is None:
+                    first = time.perf_counter() - started
+            if first is not None:
+                values.append(first * 1000)
+        out[f"{engine}:{voice}"] = values
+    return out
+
+
+def bench_speech(n: int, b: int, write: bool) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="bench-speech-"))
+    ttfa = asyncio.run(tts_ttfa(5))
+    wire: dict[str, list[float]] = {"ru": [], "en": []}
+    jitter: list[float] = []
+    barge_wire: list[float] = []
+    with Testbed():
+        audio = caller_lines(work / "audio")
+        with LocalApp(write_config(work), work / "secretary.log"):
+            for i in range(n):
+                lang = "ru" if i % 2 == 0 else "en"
+                result = hours_call(audio, lang, work / f"call{i}")
+                wire[lang].extend(v for v in result.v2v_ms if v is not None)
+                jitter.extend(rtp_jitter_ms(result))
+                print(f"call {i + 1}/{n} ({lang}) done", file=sys.stderr)
+            for i in range(b):
+                result = hours_call(audio, "ru", work / f"barge{i}", barge_in=True)
+                jitter.extend(rtp_jitter_ms(result))
+                onset = result.sent_packets[0].time if result.sent_packets else None
+                loud = [p.time for p in result.received_packets
+                        if onset is not None and onset <= p.time < onset + 2.0
+                        and frame_dbfs(ulaw_decode(p.payload)) > -40]
+                if onset is not None and loud:
+                    barge_wire.append((max(loud) - onset) * 1000)
+                print(f"barge-in call {i + 1}/{b} done", file=sys.stderr)
+    calls = asyncio.run(call_records(work / "calls.sqlite3"))
+    timings = [t["timings"] for c in calls for t in c["turns"]]
+    v2v_turns = [t for t in timings if "v2v_ms" in t and "tts_engine_ms" in t]
+    overhead = [
+        t["v2v_ms"] - t["endpoint_ms"] - t["stt_ms"] - t["reply_ms"] - t["tts_engine_ms"]
+        for t in v2v_turns
+    ]
+    barge_app = [t["bargein_stop_ms"] for t in timings if "bargein_stop_ms" in t]
+    summary: dict[str, Any] = {"benchmark": "speech", "calls": n, "bargein_calls": b}
+    rows: list[tuple[str, tuple[float, float]]] = []
+    for lang in ("en", "ru"):
+        if wire[lang]:
+            summary[f"v2v_p50_ms_{lang}"], summary[f"v2v_p95_ms_{lang}"] = p50_p95(wire[lang])
+            rows.append((f"voice to voice at the caller, {lang} (n={len(wire[lang])})",
+                         p50_p95(wire[lang])))
+    summary["tts_ttfa_ms"] = {k: p50_p95(v)[0] for k, v in ttfa.items() if v}
+    rows += [(f"TTS first audio, {k} (n={len(v)})", p50_p95(v)) for k, v in ttfa.items() if v]
+    if barge_app:
+        summary["bargein_stop_ms_p50"], summary["bargein_stop_ms_p95"] = p50_p95(barge_app)
+        rows.append((f"barge-in stop: caller speech onset -> our last frame (n={len(barge_app)})",
+                     p50_p95(barge_app)))
+    if barge_wire:
+        summary["bargein_stop_wire_ms_p50"] = p50_p95(barge_wire)[0]
+        rows.append((f"barge-in on the wire: caller's first packet -> last reply packet "
+                     f"(n={len(barge_wire)})", p50_p95(barge_wire)))
+    if jitter:
+        summary["rtp_jitter_p99_ms"] = round(pct(jitter, 0.99), 2)
+        rows.append((f"RTP send jitter at the caller, |gap - 20 ms| (n={len(jitter)}); "
+                     f"p99 {summary['rtp_jitter_p99_ms']}", p50_p95(jitter)))
+    if overhead:
+        summary["overhead_p50_ms"], summary["overhead_p95_ms"] = p50_p95(overhead)
+        rows.append((f"own overhead per turn (n={len(overhead)})", p50_p95(overhead)))
+    lines = [
+        f"## Speech: turn taking and TTS ({dt.date.today().isoformat()})", "",
+        f"Machine: {machine()}. TTS first audio after load, 5 runs per engine; {n} ordinary "
+        f"calls alternating en/ru and {b} Russian calls where the caller talks over the "
+        "greeting 2.5 s in (its first 1.5 s are protected). Own overhead = voice to voice in "
+        "the app minus end-of-turn wait, STT, reply and the synthesiser's first audio.", "",
+        *table(rows),
+    ]  # fmt: skip
+    print("\n".join(lines))
+    if write:
+        write_doc("speech", "\n".join(lines))
     return summary
 
 
@@ -183,10 +301,17 @@ def main() -> int:
     sub = parser.add_subparsers(dest="which", required=True)
     call = sub.add_parser("call", help="voice-to-voice latency over real SIP calls")
     call.add_argument("-n", "--calls", type=int, default=10)
-    call.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    speech = sub.add_parser("speech", help="TTS, voice to voice, barge-in, jitter, overhead")
+    speech.add_argument("-n", "--calls", type=int, default=6)
+    speech.add_argument("-b", "--bargein-calls", type=int, default=4)
+    for p in (call, speech):
+        p.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md")
     args = parser.parse_args()
-    summary = bench_call(args.calls, write=not args.no_write)
-    print(json.dumps(summary))
+    if args.which == "call":
+        summary = bench_call(args.calls, write=not args.no_write)
+    else:
+        summary = bench_speech(args.calls, args.bargein_calls, write=not args.no_write)
+    print(json.dumps(summary, ensure_ascii=False))
     return 0
 
 
