@@ -277,7 +277,7 @@ def bench_speech(n: int, b: int, write: bool) -> dict[str, Any]:
                      f"(n={len(barge_wire)})", p50_p95(barge_wire)))
     if jitter:
         summary["rtp_jitter_p99_ms"] = round(pct(jitter, 0.99), 2)
-        rows.append((f"RTP send jitter at the caller, |gap - 20 ms| (n={len(jitter)}); "
+        rows.append((f"RTP send jitter at the caller, abs(gap - 20 ms) (n={len(jitter)}); "
                      f"p99 {summary['rtp_jitter_p99_ms']}", p50_p95(jitter)))
     if overhead:
         summary["overhead_p50_ms"], summary["overhead_p95_ms"] = p50_p95(overhead)
