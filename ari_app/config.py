@@ -118,6 +118,9 @@ class TurnConfig(_Section):
     # a transcript ending in a run of digits (a phone number being dictated) waits this much
     # longer for the rest before the turn ends
     digit_wait_ms: int = Field(default=1500, ge=0)
+    # start transcribing after this much silence, before the turn is over; used when the
+    # caller stays quiet until end_silence_ms (0 turns it off)
+    speculate_after_ms: int = Field(default=250, ge=0)
     reprompt_after_s: float = Field(default=6.0, gt=0)
     goodbye_after_s: float = Field(default=15.0, gt=0)
     barge_in: bool = True

@@ -87,6 +87,15 @@ class EnergyEndpointer:
             return None
         return self.tick(now)
 
+    def pause(self, now: float, after_s: float) -> Utterance | None:
+        """The speech so far, if the caller has been quiet for `after_s` (less than the end
+        of turn): what a speculative transcription can start on. The turn goes on."""
+        if not self.in_speech or self._last_voice_end is None or self._first_voice is None:
+            return None
+        if now - self._last_voice_end < after_s:
+            return None
+        return Utterance(bytes(self._buf), self._first_voice, self._last_voice_end, now)
+
     def tick(self, now: float) -> Utterance | None:
         """Check the clock: has the caller been quiet long enough to end the turn?"""
         if not self.in_speech or self._last_voice_end is None or self._first_voice is None:

@@ -143,11 +143,16 @@ class Listener:
         self.listening = False
 
     async def next_utterance(
-        self, timeout_s: float, *, keep_pending: bool = False
+        self,
+        timeout_s: float,
+        *,
+        keep_pending: bool = False,
+        on_pause: Callable[[Utterance], None] | None = None,
     ) -> Utterance | None:
         """The caller's next utterance, or None if no speech starts within `timeout_s`.
         `keep_pending` keeps audio already queued (after a barge-in, or while a
-        transcript was being checked for a number in progress)."""
+        transcript was being checked for a number in progress). `on_pause` gets the speech
+        so far once per pause of `turn.speculate_after_ms`, before the turn is over."""
         turn = self.turn
         endpointer = EnergyEndpointer(
             self.rate,
@@ -160,13 +165,20 @@ class Listener:
                 self._inbox.get_nowait()
         self.listening = True
         deadline = self.loop.time() + timeout_s
+        speculate_s = turn.speculate_after_ms / 1000
+        paused_at: float | None = None  # speech end of the last pause reported
         while True:
             try:
-                frame, at, voiced = await asyncio.wait_for(self._inbox.get(), timeout=0.05)
+                frame, at, voiced = await asyncio.wait_for(self._inbox.get(), timeout=0.02)
                 utterance = endpointer.push(frame, at, voiced=voiced)
             except TimeoutError:
                 utterance = endpointer.tick(self.loop.time())
             if utterance is not None:
                 return utterance
+            if on_pause is not None and 0 < speculate_s < endpointer.end_silence_s:
+                snapshot = endpointer.pause(self.loop.time(), speculate_s)
+                if snapshot is not None and snapshot.speech_end != paused_at:
+                    paused_at = snapshot.speech_end
+                    on_pause(snapshot)
             if not endpointer.in_speech and self.loop.time() > deadline:
                 return None

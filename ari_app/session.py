@@ -36,6 +36,12 @@ ECHO_GUARD_S = 0.25  # ignore the caller's side just after we stop speaking
 HANGUP_EVENTS = {"ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"}
 
 
+def _retrieve(task: asyncio.Future[Transcript]) -> None:
+    """Mark a dropped speculative transcription's outcome as seen."""
+    if not task.cancelled():
+        task.exception()
+
+
 class MediaLost(Exception):
     """The media leg closed under a live call."""
 
@@ -76,6 +82,7 @@ class CallSession:
         self.leg: MediaLeg | None = None
         self.recorder: CallRecorder | None = None
         self.dtmf: asyncio.Queue[str] = asyncio.Queue()  # keys pressed, for the dialogue
+        self._speculation: tuple[float, asyncio.Future[Transcript]] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.listener: Listener  # set once the media leg is up
         self.speaker: Speaker
@@ -200,7 +207,7 @@ class CallSession:
                 turn.reprompt_after_s
             )
             utterance = await self.listener.next_utterance(
-                wait_s, keep_pending=spoken.interrupted
+                wait_s, keep_pending=spoken.interrupted, on_pause=self._speculate
             )
             if utterance is None:
                 if not prompted:
@@ -216,14 +223,39 @@ class CallSession:
                 await asyncio.sleep(HANGUP_DRAIN_S)
                 return
 
-    async def _transcribe(self, utterance: Utterance) -> tuple[Utterance, Transcript]:
+    def _speculate(self, snapshot: Utterance) -> None:
+        """A pause in the caller's speech: start transcribing what was said so far. If the
+        turn ends at this pause, the transcript is ready sooner; if the caller goes on, it
+        is dropped."""
+        stt = self.ctx.engines.stt
+        pcm = resample(snapshot.pcm, self.leg_rate, stt.sample_rate)
+        task = asyncio.ensure_future(stt.transcribe(pcm, self.language))
+        task.add_done_callback(_retrieve)
+        self._speculation = (snapshot.speech_end, task)
+
+    async def _first_transcript(self, utterance: Utterance, timings: dict[str, float]
+                                ) -> Transcript:
+        stt = self.ctx.engines.stt
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None and speculation[0] == utterance.speech_end:
+            try:
+                transcript = await speculation[1]
+                timings["stt_speculative"] = 1.0
+                return transcript
+            except Exception as exc:
+                log.warning("call %s: speculative transcription failed: %s", self.call_id, exc)
+        pcm = resample(utterance.pcm, self.leg_rate, stt.sample_rate)
+        return await stt.transcribe(pcm, self.language)
+
+    async def _transcribe(
+        self, utterance: Utterance, timings: dict[str, float]
+    ) -> tuple[Utterance, Transcript]:
         """Transcribe a turn. If the caller went on speaking meanwhile, or the words end
         mid phone number, wait for the rest and transcribe the whole again."""
         stt = self.ctx.engines.stt
         digit_wait_s = self.ctx.cfg.turn.digit_wait_ms / 1000
+        transcript = await self._first_transcript(utterance, timings)
         while True:
-            pcm = resample(utterance.pcm, self.leg_rate, stt.sample_rate)
-            transcript = await stt.transcribe(pcm, self.language)
             if self.listener.last_voiced_at > utterance.detected_at:
                 wait_s = 0.5  # speech already resumed: take it into this turn
                 log.info("call %s: caller went on after %r", self.call_id, transcript.text)
@@ -244,11 +276,14 @@ class CallSession:
                 speech_end=more.speech_end,
                 detected_at=more.detected_at,
             )
+            pcm = resample(utterance.pcm, self.leg_rate, stt.sample_rate)
+            transcript = await stt.transcribe(pcm, self.language)
 
     async def _answer(self, utterance: Utterance, dialogue: Dialogue) -> tuple[Spoken, bool]:
         """One turn: transcribe, reply, speak. Also says whether the call should end."""
         t_stt = self._loop.time()
-        utterance, transcript = await self._transcribe(utterance)
+        timings: dict[str, float] = {}
+        utterance, transcript = await self._transcribe(utterance, timings)
         t_reply = self._loop.time()
         reply = dialogue.reply(transcript.text)
         t_ready = self._loop.time()
@@ -256,11 +291,11 @@ class CallSession:
         await self._store_turn(
             "caller", transcript.text, utterance.speech_start, utterance.speech_end, {}
         )
-        timings = {
+        timings.update({
             "endpoint_ms": (utterance.detected_at - utterance.speech_end) * 1000,
             "stt_ms": (t_reply - max(t_stt, utterance.detected_at)) * 1000,
             "reply_ms": (t_ready - t_reply) * 1000,
-        }
+        })
         spoken = await self._speak(
             reply.text, timings=timings, reply_ready=t_ready, speech_end=utterance.speech_end
         )

@@ -1,7 +1,9 @@
 """The secretary's side of the media leg: speaks a reply through the 20 ms pacer.
 
 The reply is cut into sentences; a producer task synthesises them one after another,
-ahead of playback, while the consumer sends frames on the clock. A barge-in stops the
+ahead of playback, while the consumer sends frames on the clock. Consecutive sentences are
+joined with a 10 ms crossfade, and the level is brought to a phone target (-18 dBFS) by a
+slow gain with a limiter, whichever engine spoke. A barge-in stops the
 consumer at the next frame: what was queued is dropped, and only the sentences fully
 played count as said.
 """
@@ -14,6 +16,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ari_app.media.joiner import SentenceJoiner
+from ari_app.media.loudness import Loudness
 from ari_app.media.pacer import FramePacer, FrameSplitter
 from ari_app.media.resample import Resampler
 from ari_app.media.transport import MediaTransport
@@ -82,6 +86,8 @@ class Speaker:
         rate = self.transport.sample_rate
         resampler = Resampler(tts.sample_rate, rate)
         splitter = FrameSplitter(rate)
+        joiner = SentenceJoiner(rate)
+        loudness = Loudness()
         pacer = FramePacer()
         started = self._started = self.loop.time()
         first_audio: float | None = None
@@ -91,18 +97,22 @@ class Speaker:
         try:
             while not self._stop.is_set():
                 item = await self._next(queue)
-                if item is None or item is _END:
+                if item is None:
                     break
-                if isinstance(item, int):  # the end of sentence `item`
-                    frames = [*splitter.push(resampler.flush()), *splitter.flush()]
+                if item is _END:  # the last sentence's held tail, faded out
+                    frames = [*splitter.push(joiner.flush()), *splitter.flush()]
+                elif isinstance(item, int):  # the end of sentence `item`
+                    frames = splitter.push(joiner.push(resampler.flush()))
+                    joiner.end_piece()
                 else:
                     assert isinstance(item, bytes)
                     if first_chunk is None:
                         first_chunk = self.loop.time()
-                    frames = splitter.push(resampler.process(item))
+                    frames = splitter.push(joiner.push(resampler.process(item)))
                 for frame in frames:
                     if self._stop.is_set():
                         break
+                    frame = loudness.process(frame)
                     now = self.loop.time()
                     if first_audio is None:
                         first_audio = self._first_audio = now
@@ -113,6 +123,8 @@ class Speaker:
                 else:
                     if isinstance(item, int):
                         done = self._done = item + 1
+                    if item is _END:
+                        break
         finally:
             if not producer.done():
                 producer.cancel()

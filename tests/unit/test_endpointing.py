@@ -64,3 +64,15 @@ def test_max_utterance_cuts_a_monologue() -> None:
     utt, now = feed(ep, [tone()] * 200)
     assert utt is not None
     assert 1.98 <= now - utt.speech_start <= 2.05
+
+
+def test_pause_offers_the_speech_so_far_without_ending_the_turn() -> None:
+    ep = EnergyEndpointer(RATE, end_silence_s=0.6)
+    _, now = feed(ep, [tone()] * 30)
+    assert ep.pause(now + 0.1, after_s=0.25) is None
+    snapshot = ep.pause(now + 0.3, after_s=0.25)
+    assert snapshot is not None and abs(snapshot.speech_end - now) < 1e-9
+    assert ep.in_speech  # the turn goes on
+    final = ep.tick(now + 0.61)
+    assert final is not None and final.speech_end == snapshot.speech_end
+    assert final.pcm == snapshot.pcm
