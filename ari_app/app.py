@@ -8,11 +8,12 @@ import functools
 import logging
 from typing import Any
 
-from ari_app.ari.client import AriClient
+from ari_app.ari.client import AriClient, AriError
 from ari_app.ari.events import Backoff, EventStream
 from ari_app.config import Config
 from ari_app.engines import Engines
-from ari_app.errors import AriUnreachable
+from ari_app.errors import AriUnreachable, SecretaryError
+from ari_app.instance_lease import RENEW_S, InstanceLease
 from ari_app.persona import Persona, load_persona
 from ari_app.session import CallContext, CallSession
 from ari_app.storage import CallStore
@@ -42,6 +43,7 @@ class SecretaryApp:
             personas=self._persona, route=self._route,
         )
         self.connected = asyncio.Event()
+        self.lease = InstanceLease(self.ari, cfg.ari.app)
 
     @functools.cache  # noqa: B019 - one app per process; personas are few and immutable
     def _persona(self, name: str) -> Persona:
@@ -61,11 +63,14 @@ class SecretaryApp:
             attempt += 1
             try:
                 await self.ari.asterisk_info()
-                if first and await self.ari.application(a.app) is not None:
+                rival = await self.lease.rival()
+                if rival is not None:
                     raise AnotherInstance(
-                        f"another program is already connected to ARI app '{a.app}' "
-                        f"at {a.url}; stop it first (two would steal each other's calls)",
+                        f"another secretary ({rival.host}, pid {rival.pid}) is already "
+                        f"connected to ARI app '{a.app}' at {a.url}; stop it first (two "
+                        "would steal each other's calls)",
                     )
+                await self.lease.renew()
                 stream = EventStream(self.ari)
                 await stream.connect()
                 return stream
@@ -111,6 +116,21 @@ class SecretaryApp:
         """Serve calls until stop(); reconnects when the events websocket drops."""
         assert self._stream is not None, "start() first"
         stream = self._stream
+        renewer = asyncio.create_task(self._renew_lease())
+        try:
+            await self._serve(stream)
+        finally:
+            renewer.cancel()
+
+    async def _renew_lease(self) -> None:
+        while True:
+            await asyncio.sleep(RENEW_S)
+            try:
+                await self.lease.renew()
+            except (SecretaryError, AriError) as exc:  # Asterisk away: the reconnect logs it
+                log.debug("lease not renewed: %s", exc)
+
+    async def _serve(self, stream: EventStream) -> None:
         while not self._stopping.is_set():
             reader = asyncio.create_task(self._read(stream))
             stopper = asyncio.create_task(self._stopping.wait())
@@ -183,5 +203,9 @@ class SecretaryApp:
             await asyncio.gather(*self.tasks, return_exceptions=True)
         if self._stream is not None:
             await self._stream.close()
+            try:
+                await self.lease.release()
+            except (SecretaryError, AriError) as exc:
+                log.debug("lease not released: %s", exc)
         await self.ari.close()
         await self.store.close()

@@ -19,6 +19,7 @@ class Check:
 async def _ari_checks(cfg: object) -> list[Check]:
     from ari_app.ari.client import AriClient
     from ari_app.config import Config
+    from ari_app.instance_lease import InstanceLease
 
     assert isinstance(cfg, Config)
     a = cfg.ari
@@ -29,13 +30,14 @@ async def _ari_checks(cfg: object) -> list[Check]:
         version = (info.get("system") or {}).get("version", "?")
         checks.append(Check("Asterisk ARI reachable", True, f"{a.url}, Asterisk {version}"))
         checks.append(Check("ARI credentials", True, f"user '{a.username}' accepted"))
-        app = await client.application(a.app)
-        if app is None:
-            checks.append(Check("ARI app name free", True, f"'{a.app}' not in use"))
+        rival = await InstanceLease(client, a.app).rival()
+        if rival is None:
+            checks.append(Check("ARI app name free", True, f"no secretary holds '{a.app}'"))
         else:
             checks.append(Check(
-                "ARI app name free", False, f"'{a.app}' is already connected",
-                "another secretary (or program) is running on this app name",
+                "ARI app name free", False,
+                f"a secretary on {rival.host} (pid {rival.pid}) holds '{a.app}'",
+                "stop it first, or give this one another ari.app",
             ))
     except SecretaryError as exc:
         name = "ARI credentials" if exc.exit_code == 3 else "Asterisk ARI reachable"

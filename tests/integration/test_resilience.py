@@ -69,7 +69,7 @@ def test_missing_model_names_the_fix(tmp_path: Path) -> None:
 def test_second_instance_is_refused(secretary_app: Any, tmp_path: Path) -> None:
     proc = secretary("run", "-c", str(write_config(tmp_path)))
     assert proc.returncode == 4, proc.stderr
-    assert "already connected" in proc.stderr
+    assert "already connected" in proc.stderr and "pid" in proc.stderr
     assert secretary_app.app.proc.poll() is None
 
 
