@@ -83,7 +83,7 @@ class SttConfig(_Section):
 
 
 class VoiceConfig(_Section):
-    engine: Literal["rhvoice", "piper", "espeak"]
+    engine: Literal["rhvoice", "piper", "festival", "espeak", "xtts"]
     voice: NonEmpty
 
 

@@ -13,14 +13,15 @@ from ari_app.tts.base import TextToSpeech
 
 log = logging.getLogger(__name__)
 
-TTS_ENGINES = ("rhvoice", "piper", "espeak", "festival")
+TTS_ENGINES = ("rhvoice", "piper", "espeak", "festival", "xtts")
 
 
 def build_tts(engine: str, voice: str) -> TextToSpeech:
     """Return an (unloaded) engine.
 
     engine: rhvoice (voice: anna, aleksandr, slt, ...), piper (voice: the packaged voice name
-    en_US-joe-medium, or a path to an .onnx voice), espeak (voice: ru, en, ...).
+    en_US-joe-medium, or a path to an .onnx voice), espeak (voice: ru, en, ...), xtts (voice:
+    "MODEL_DIR|VOICE_DIR|LANGUAGE[|DEVICE]", see docs/xtts.md).
     """
     if engine == "rhvoice":
         from ari_app.tts.rhvoice import RhvoiceTts
@@ -43,6 +44,11 @@ def build_tts(engine: str, voice: str) -> TextToSpeech:
         from ari_app.tts.festival import DEFAULT_VOICE, FestivalTts
 
         return FestivalTts(voice or DEFAULT_VOICE)
+    if engine == "xtts":
+        # voice: "MODEL_DIR|VOICE_DIR|LANGUAGE[|DEVICE]", e.g. "models/xtts-v2|voices/anna|ru"
+        from ari_app.tts.xtts import xtts_from_voice
+
+        return xtts_from_voice(voice)
     raise EngineUnavailable(
         f"unknown TTS engine {engine!r}; known engines: {', '.join(TTS_ENGINES)}"
     )
