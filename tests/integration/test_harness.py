@@ -230,7 +230,7 @@ async def test_caller_audio_is_sent_whole(tmp_path: Path) -> None:
     files = make_caller_audio(tmp_path / "voices")
     assert set(files) == {
         f"{n}.{ext}"
-        for n in ("ru_hours", "ru_bye", "en_hours", "en_bye")
+        for n in ("ru_hours", "ru_bye", "en_hours", "en_bye", "ru_number_1", "ru_number_2")
         for ext in ("ulaw", "alaw", "wav")
     }
     mtime = files["en_bye.ulaw"].stat().st_mtime_ns
