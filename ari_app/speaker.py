@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 
 from ari_app.media.joiner import SentenceJoiner
@@ -22,7 +22,7 @@ from ari_app.media.pacer import FramePacer, FrameSplitter
 from ari_app.media.resample import Resampler
 from ari_app.media.transport import MediaTransport
 from ari_app.tts.base import TextToSpeech
-from ari_app.tts.text import split_sentences
+from ari_app.tts.chunker import pieces_of, speakable_pieces
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +76,23 @@ class Speaker:
             self._stop.set()
 
     async def say(self, text: str, tts: TextToSpeech) -> Spoken:
+        """Speak a reply known in full."""
+        return await self.say_stream(pieces_of(text), tts)
+
+    async def say_tokens(self, tokens: AsyncIterable[str], tts: TextToSpeech) -> Spoken:
+        """Speak a reply while it is being written: each sentence (or clause of a long
+        one) is synthesised as soon as its last token arrives."""
+        return await self.say_stream(speakable_pieces(tokens), tts)
+
+    async def say_stream(self, pieces: AsyncIterator[str], tts: TextToSpeech) -> Spoken:
         self._stop = asyncio.Event()
         self._stop_at = None
-        sentences = self._sentences = split_sentences(text) or [text]
+        sentences: list[str] = []
+        self._sentences = sentences
         self._done = 0
         self._first_audio = None
         queue: asyncio.Queue[object] = asyncio.Queue()
-        producer = asyncio.create_task(self._produce(sentences, tts, queue))
+        producer = asyncio.create_task(self._produce(pieces, sentences, tts, queue))
         rate = self.transport.sample_rate
         resampler = Resampler(tts.sample_rate, rate)
         splitter = FrameSplitter(rate)
@@ -126,13 +136,14 @@ class Speaker:
                     if item is _END:
                         break
         finally:
-            if not producer.done():
+            unfinished = not producer.done()  # text was still coming when we stopped
+            if unfinished:
                 producer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 error = await asyncio.gather(producer, return_exceptions=True)
                 if error and isinstance(error[0], Exception):
                     log.error("speech synthesis failed: %s", error[0])
-        interrupted = self._stop.is_set() and done < len(sentences)
+        interrupted = self._stop.is_set() and (done < len(sentences) or unfinished)
         if interrupted:
             flush = getattr(self.transport, "send_control", None)
             if flush is not None:  # chan_websocket buffers what we sent: drop it
@@ -166,12 +177,16 @@ class Speaker:
 
     @staticmethod
     async def _produce(
-        sentences: list[str], tts: TextToSpeech, queue: asyncio.Queue[object]
+        pieces: AsyncIterator[str],
+        sentences: list[str],
+        tts: TextToSpeech,
+        queue: asyncio.Queue[object],
     ) -> None:
         try:
-            for index, sentence in enumerate(sentences):
-                async for chunk in tts.synthesize(sentence):
+            async for piece in pieces:
+                sentences.append(piece)
+                async for chunk in tts.synthesize(piece):
                     await queue.put(chunk)
-                await queue.put(index)
+                await queue.put(len(sentences) - 1)
         finally:
             await queue.put(_END)

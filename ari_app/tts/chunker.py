@@ -1,0 +1,59 @@
+"""Cuts a reply that arrives as a token stream (an LLM writing) into speakable pieces, each
+given to the synthesiser as soon as it is complete: whole sentences, or, when a sentence
+runs long, a clause ending at a comma, semicolon, colon or dash."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterable, AsyncIterator
+
+from ari_app.tts.text import split_sentences
+
+CLAUSE_CHARS = 90  # a sentence longer than this is spoken clause by clause
+_CLAUSE_END = re.compile(r"[,;:]\s+|\s[—–-]\s+")
+
+
+class SpeakableChunker:
+    def __init__(self, clause_chars: int = CLAUSE_CHARS) -> None:
+        self.clause_chars = clause_chars
+        self._buf = ""
+
+    def push(self, token: str) -> list[str]:
+        """Add text; return the pieces that are now complete."""
+        self._buf += token
+        pieces = split_sentences(self._buf)
+        out: list[str] = []
+        if len(pieces) > 1:
+            # all but the last are complete; the last may still grow
+            out = pieces[:-1]
+            consumed = self._buf.rfind(pieces[-1])
+            self._buf = self._buf[consumed:] if consumed >= 0 else pieces[-1]
+        if len(self._buf) > self.clause_chars:
+            cut = None
+            for match in _CLAUSE_END.finditer(self._buf):
+                if match.start() >= 20:  # not a tiny first clause
+                    cut = match.end()
+            if cut is not None:
+                out.append(self._buf[:cut].strip())
+                self._buf = self._buf[cut:]
+        return [p for p in out if p]
+
+    def flush(self) -> list[str]:
+        """The stream ended: whatever is left."""
+        rest, self._buf = self._buf.strip(), ""
+        return split_sentences(rest) if rest else []
+
+
+async def speakable_pieces(tokens: AsyncIterable[str]) -> AsyncIterator[str]:
+    chunker = SpeakableChunker()
+    async for token in tokens:
+        for piece in chunker.push(token):
+            yield piece
+    for piece in chunker.flush():
+        yield piece
+
+
+async def pieces_of(text: str) -> AsyncIterator[str]:
+    """A whole reply known up front, as pieces."""
+    for piece in split_sentences(text) or [text]:
+        yield piece

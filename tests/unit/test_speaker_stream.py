@@ -1,0 +1,71 @@
+"""The speaker on a token stream, with fakes for the TTS engine and the transport (unit
+level: the real engines and the real call path are covered by the integration tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from ari_app.speaker import Speaker
+
+
+class FakeTts:
+    name = "fake"
+    sample_rate = 8000
+
+    def __init__(self) -> None:
+        self.spoken: list[str] = []
+
+    async def load(self) -> None:
+        pass
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        self.spoken.append(text)
+        yield b"\x10\x00" * 800  # 100 ms of audio per piece
+
+
+class FakeTransport:
+    sample_rate = 8000
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.frames: list[float] = []
+        self.sending = asyncio.Event()
+
+    async def write_frame(self, pcm: bytes) -> None:
+        self.frames.append(self.loop.time())
+        self.sending.set()
+
+
+async def slow_tokens(text: str, events: list[float], delay: float) -> AsyncIterator[str]:
+    for word in text.split(" "):
+        await asyncio.sleep(delay)
+        events.append(asyncio.get_running_loop().time())
+        yield word + " "
+
+
+async def test_first_sentence_is_heard_before_the_reply_is_written() -> None:
+    loop = asyncio.get_running_loop()
+    transport = FakeTransport(loop)
+    tts = FakeTts()
+    speaker = Speaker(transport, loop, lambda frame, at: None)  # type: ignore[arg-type]
+    token_times: list[float] = []
+    text = "Здравствуйте, это Анна! Мы работаем с понедельника по пятницу. До свидания!"
+    spoken = await speaker.say_tokens(slow_tokens(text, token_times, 0.05), tts)
+    assert tts.spoken == ["Здравствуйте, это Анна!", "Мы работаем с понедельника по пятницу.",
+                          "До свидания!"]
+    assert transport.frames[0] < token_times[-1]  # audio started while tokens still came
+    assert not spoken.interrupted and spoken.said == " ".join(tts.spoken)
+
+
+async def test_stop_drops_the_unsaid_rest_of_a_stream() -> None:
+    loop = asyncio.get_running_loop()
+    transport = FakeTransport(loop)
+    speaker = Speaker(transport, loop, lambda frame, at: None)  # type: ignore[arg-type]
+    text = "Первое предложение здесь. Второе предложение тоже. Третье уже не прозвучит."
+    task = asyncio.create_task(speaker.say_tokens(slow_tokens(text, [], 0.05), FakeTts()))
+    await transport.sending.wait()
+    speaker.interrupt()
+    spoken = await task
+    assert spoken.interrupted
+    assert "Третье" not in spoken.said
