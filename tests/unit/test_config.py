@@ -100,7 +100,7 @@ def test_wrong_type_names_key(tmp_path: Path) -> None:
 
 
 def test_nested_voice_error_names_key(tmp_path: Path) -> None:
-    data = {**MINIMAL, "tts": {"voices": {"ru": {"engine": "festival", "voice": "x"}}}}
+    data = {**MINIMAL, "tts": {"voices": {"ru": {"engine": "marytts", "voice": "x"}}}}
     message = error_of(write(tmp_path, data))
     assert "tts.voices.ru.engine:" in message
 
