@@ -227,6 +227,8 @@ class CallSession:
         """A pause in the caller's speech: start transcribing what was said so far. If the
         turn ends at this pause, the transcript is ready sooner; if the caller goes on, it
         is dropped."""
+        if self._speculation is not None and not self._speculation[1].done():
+            return  # Whisper cannot be interrupted: never queue a second guess behind one
         stt = self.ctx.engines.stt
         pcm = resample(snapshot.pcm, self.leg_rate, stt.sample_rate)
         task = asyncio.ensure_future(stt.transcribe(pcm, self.language))

@@ -153,12 +153,25 @@ def table(rows: list[tuple[str, tuple[float, float]]]) -> list[str]:
     return lines
 
 
-def bench_call(n: int, write: bool) -> dict[str, Any]:
+def overrides(settings: list[str]) -> dict[str, dict[str, Any]]:
+    """`--set turn.speculate_after_ms=0` -> {"turn": {"speculate_after_ms": 0}}."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in settings:
+        key, _, value = item.partition("=")
+        section, _, name = key.partition(".")
+        if not (section and name and value):
+            raise SystemExit(f"--set wants SECTION.KEY=VALUE, got {item!r}")
+        out.setdefault(section, {})[name] = json.loads(value) if value[0] in "-0123456789tf[{" \
+            else value
+    return out
+
+
+def bench_call(n: int, write: bool, settings: list[str]) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-call-"))
     wire: dict[str, list[float]] = {"ru": [], "en": []}
     with Testbed():
         audio = caller_lines(work / "audio")
-        with LocalApp(write_config(work), work / "secretary.log"):
+        with LocalApp(write_config(work, overrides(settings)), work / "secretary.log"):
             for i in range(n):
                 lang = "ru" if i % 2 == 0 else "en"
                 result = hours_call(audio, lang, work / f"call{i}")
@@ -171,7 +184,8 @@ def bench_call(n: int, write: bool) -> dict[str, Any]:
     everything = wire["ru"] + wire["en"]
     if not everything:
         raise SystemExit(f"no reply was heard on any call; see {work / 'secretary.log'}")
-    summary: dict[str, Any] = {"benchmark": "call", "calls": n, "turns": len(everything)}
+    summary: dict[str, Any] = {"benchmark": "call", "calls": n, "turns": len(everything),
+                               "settings": settings}
     summary["v2v_p50_ms"], summary["v2v_p95_ms"] = p50_p95(everything)
     rows = [(f"voice to voice at the caller, all turns (n={len(everything)})",
              p50_p95(everything))]
@@ -189,7 +203,8 @@ def bench_call(n: int, write: bool) -> dict[str, Any]:
             rows.append((names[part], p50_p95(values)))
     lines = [
         f"## Call: voice to voice ({dt.date.today().isoformat()})", "",
-        f"Machine: {machine()}. {n} real SIP calls (sipp -> Asterisk 22 testbed -> secretary), "
+        f"Machine: {machine()}. Settings: config/testbed.yaml {' '.join(settings)}. "
+        f"{n} real SIP calls (sipp -> Asterisk 22 testbed -> secretary), "
         "alternating ru/en; each caller asks for the hours, then says goodbye. Voice to voice "
         "is measured on the wire at the caller: its last RTP packet of a question to the first "
         "non-silent reply packet. The parts come from the call records.", "",
@@ -306,9 +321,11 @@ def main() -> int:
     speech.add_argument("-b", "--bargein-calls", type=int, default=4)
     for p in (call, speech):
         p.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md")
+    call.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                      help="override a config setting, e.g. turn.speculate_after_ms=0")
     args = parser.parse_args()
     if args.which == "call":
-        summary = bench_call(args.calls, write=not args.no_write)
+        summary = bench_call(args.calls, write=not args.no_write, settings=args.set)
     else:
         summary = bench_speech(args.calls, args.bargein_calls, write=not args.no_write)
     print(json.dumps(summary, ensure_ascii=False))
