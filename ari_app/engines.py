@@ -9,6 +9,8 @@ from ari_app.config import Config
 from ari_app.models import whisper_model_dir
 from ari_app.stt.base import SpeechToText
 from ari_app.stt.factory import build_stt
+from ari_app.stt.streaming import StreamingStt, build_streaming_stt
+from ari_app.stt.vosk import packaged_vosk_model
 from ari_app.tts.base import TextToSpeech
 from ari_app.tts.factory import FallbackTts, build_tts
 
@@ -17,11 +19,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Engines:
-    stt: SpeechToText
+    stt: SpeechToText | None  # batch: the finished turn
     tts: dict[str, TextToSpeech]  # language -> voice (with its fallback)
+    streaming: StreamingStt | None = None  # streaming: fed while the caller speaks
 
     async def load(self) -> None:
-        await self.stt.load()
+        if self.stt is not None:
+            await self.stt.load()
+        if self.streaming is not None:
+            await self.streaming.load()
         for tts in self.tts.values():
             await tts.load()
 
@@ -30,13 +36,25 @@ class Engines:
 
 
 def build_engines(cfg: Config) -> Engines:
-    stt = build_stt(
-        cfg.stt.engine,
-        whisper_model_dir(cfg.paths.models_dir, cfg.stt.model),
-        device=cfg.stt.device,
-        compute_type=cfg.stt.compute_type,
-        threads=cfg.stt.threads,
-    )
+    stt: SpeechToText | None = None
+    streaming: StreamingStt | None = None
+    if cfg.stt.engine == "vosk":
+        model = cfg.stt.model
+        model_dir = (
+            packaged_vosk_model(model.removeprefix("packaged:"))
+            if model.startswith("packaged:")
+            else cfg.paths.models_dir / model
+        )
+        rate = 8000 if cfg.media.transport == "rtp" else 16000
+        streaming = build_streaming_stt("vosk", model_dir, sample_rate=rate)
+    else:
+        stt = build_stt(
+            cfg.stt.engine,
+            whisper_model_dir(cfg.paths.models_dir, cfg.stt.model),
+            device=cfg.stt.device,
+            compute_type=cfg.stt.compute_type,
+            threads=cfg.stt.threads,
+        )
     voices: dict[str, TextToSpeech] = {}
     for lang, voice in cfg.tts.voices.items():
         chain = [build_tts(voice.engine, voice.voice)]
@@ -45,4 +63,4 @@ def build_engines(cfg: Config) -> Engines:
             chain.append(build_tts(fallback.engine, fallback.voice))
         tts: TextToSpeech = FallbackTts(chain) if len(chain) > 1 else chain[0]
         voices[lang] = tts
-    return Engines(stt=stt, tts=voices)
+    return Engines(stt=stt, tts=voices, streaming=streaming)

@@ -52,6 +52,7 @@ class Listener:
         self.listening = False
         self.ignore_until = 0.0
         self.last_voiced_at = 0.0  # loop time of the last speech frame queued for a turn
+        self.on_turn_frame: Callable[[bytes], None] | None = None  # a streaming recogniser
         self._barge_in: Callable[[BargeIn], None] | None = None
         self._barge_in_not_before = 0.0
         self._run_onset: float | None = None
@@ -137,6 +138,8 @@ class Listener:
         if self._inbox.full():
             self._inbox.get_nowait()
         self._inbox.put_nowait(item)
+        if self.on_turn_frame is not None:
+            self.on_turn_frame(item[0])
 
     # --- turns ---------------------------------------------------------------------------
     def stop_listening(self) -> None:

@@ -26,6 +26,7 @@ from ari_app.recorder import CallRecorder
 from ari_app.speaker import Speaker, Spoken
 from ari_app.storage import CallStore
 from ari_app.stt.base import Transcript
+from ari_app.stt_stream import StreamingTurn
 from ari_app.turn_rules import ends_mid_number
 from ari_app.vad import build_vad
 
@@ -83,6 +84,7 @@ class CallSession:
         self.recorder: CallRecorder | None = None
         self.dtmf: asyncio.Queue[str] = asyncio.Queue()  # keys pressed, for the dialogue
         self._speculation: tuple[float, asyncio.Future[Transcript]] | None = None
+        self._stream: StreamingTurn | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.listener: Listener  # set once the media leg is up
         self.speaker: Speaker
@@ -180,12 +182,17 @@ class CallSession:
             self.recorder, self._loop,
         )
         self.speaker = Speaker(transport, self._loop, self._on_frame_sent)
+        if self.ctx.engines.streaming is not None:
+            self._stream = StreamingTurn(self.ctx.engines.streaming, self.language)
+            self.listener.on_turn_frame = self._stream.feed
         dialogue = Dialogue(self.ctx.personas(self.persona_name), self.language)
         pump = asyncio.create_task(self._pump(), name=f"pump-{self.call_id}")
         try:
             await self._conversation(dialogue)
         finally:
             pump.cancel()
+            if self._stream is not None:
+                await self._stream.close()
 
     async def _pump(self) -> None:
         await self.listener.pump()
@@ -206,8 +213,11 @@ class CallSession:
             wait_s = turn.goodbye_after_s - turn.reprompt_after_s if prompted else (
                 turn.reprompt_after_s
             )
+            if self._stream is not None and not spoken.interrupted:
+                await self._stream.discard()  # what it heard since the last turn ended
             utterance = await self.listener.next_utterance(
-                wait_s, keep_pending=spoken.interrupted, on_pause=self._speculate
+                wait_s, keep_pending=spoken.interrupted,
+                on_pause=self._speculate if self._stream is None else None,
             )
             if utterance is None:
                 if not prompted:
@@ -230,6 +240,7 @@ class CallSession:
         if self._speculation is not None and not self._speculation[1].done():
             return  # Whisper cannot be interrupted: never queue a second guess behind one
         stt = self.ctx.engines.stt
+        assert stt is not None
         pcm = resample(snapshot.pcm, self.leg_rate, stt.sample_rate)
         task = asyncio.ensure_future(stt.transcribe(pcm, self.language))
         task.add_done_callback(_retrieve)
@@ -237,7 +248,11 @@ class CallSession:
 
     async def _first_transcript(self, utterance: Utterance, timings: dict[str, float]
                                 ) -> Transcript:
+        if self._stream is not None:
+            timings["stt_streaming"] = 1.0
+            return await self._stream.final()
         stt = self.ctx.engines.stt
+        assert stt is not None
         speculation, self._speculation = self._speculation, None
         if speculation is not None and speculation[0] == utterance.speech_end:
             try:
@@ -253,8 +268,8 @@ class CallSession:
         self, utterance: Utterance, timings: dict[str, float]
     ) -> tuple[Utterance, Transcript]:
         """Transcribe a turn. If the caller went on speaking meanwhile, or the words end
-        mid phone number, wait for the rest and transcribe the whole again."""
-        stt = self.ctx.engines.stt
+        mid phone number, wait for the rest and transcribe the whole again (a streaming
+        recogniser has heard the rest already: its words are added)."""
         digit_wait_s = self.ctx.cfg.turn.digit_wait_ms / 1000
         transcript = await self._first_transcript(utterance, timings)
         while True:
@@ -278,6 +293,15 @@ class CallSession:
                 speech_end=more.speech_end,
                 detected_at=more.detected_at,
             )
+            if self._stream is not None:
+                rest = await self._stream.final()
+                transcript = Transcript(
+                    f"{transcript.text} {rest.text}".strip(), transcript.language,
+                    transcript.audio_s + rest.audio_s, transcript.elapsed_s + rest.elapsed_s,
+                )
+                continue
+            stt = self.ctx.engines.stt
+            assert stt is not None
             pcm = resample(utterance.pcm, self.leg_rate, stt.sample_rate)
             transcript = await stt.transcribe(pcm, self.language)
 
