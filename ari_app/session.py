@@ -372,6 +372,10 @@ class CallSession:
                 timings["tts_engine_ms"] = (spoken.first_chunk - spoken.started) * 1000
             if speech_end is not None:
                 timings["v2v_ms"] = (spoken.first_audio - speech_end) * 1000
+        if spoken.send_jitter_ms:  # our own pacing: |gap - 20 ms| between frames sent
+            ordered = sorted(spoken.send_jitter_ms)
+            timings["send_jitter_p99_ms"] = ordered[int(0.99 * (len(ordered) - 1))]
+            timings["send_jitter_max_ms"] = ordered[-1]
         if spoken.interrupted:
             timings["interrupted"] = 1.0
             if barge:

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ari_app.media.joiner import SentenceJoiner
 from ari_app.media.loudness import Loudness
@@ -39,6 +39,7 @@ class Spoken:
     ended: float  # loop time of the last frame sent (or of the stop)
     stop_latency_s: float | None = None  # interrupt() -> last frame sent
     first_chunk: float | None = None  # loop time the synthesiser delivered its first audio
+    send_jitter_ms: list[float] = field(default_factory=list)  # |gap - 20 ms| between frames
 
 
 class Speaker:
@@ -103,6 +104,7 @@ class Speaker:
         first_audio: float | None = None
         last_sent = started
         done = 0  # sentences fully played
+        jitter: list[float] = []
         first_chunk: float | None = None
         try:
             while not self._stop.is_set():
@@ -127,6 +129,8 @@ class Speaker:
                     if first_audio is None:
                         first_audio = self._first_audio = now
                     await self.transport.write_frame(frame)
+                    if now > started and last_sent > started:
+                        jitter.append(abs((now - last_sent) * 1000 - 20.0))
                     last_sent = now
                     self.on_frame(frame, now)
                     await pacer.wait()
@@ -160,6 +164,7 @@ class Speaker:
             ended=self.loop.time() if not interrupted else last_sent,
             stop_latency_s=stop_latency,
             first_chunk=first_chunk,
+            send_jitter_ms=jitter,
         )
 
     async def _next(self, queue: asyncio.Queue[object]) -> object | None:

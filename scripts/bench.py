@@ -290,10 +290,15 @@ def bench_speech(n: int, b: int, write: bool) -> dict[str, Any]:
         summary["bargein_stop_wire_ms_p50"] = p50_p95(barge_wire)[0]
         rows.append((f"barge-in on the wire: caller's first packet -> last reply packet "
                      f"(n={len(barge_wire)})", p50_p95(barge_wire)))
+    sends = [t["send_jitter_p99_ms"] for t in timings if "send_jitter_p99_ms" in t]
+    if sends:
+        summary["rtp_jitter_p99_ms"] = round(max(sends), 2)
+        rows.append((f"our RTP send jitter abs(gap - 20 ms), p99 per reply (n={len(sends)}); "
+                     f"worst {summary['rtp_jitter_p99_ms']}", p50_p95(sends)))
     if jitter:
-        summary["rtp_jitter_p99_ms"] = round(pct(jitter, 0.99), 2)
-        rows.append((f"RTP send jitter at the caller, abs(gap - 20 ms) (n={len(jitter)}); "
-                     f"p99 {summary['rtp_jitter_p99_ms']}", p50_p95(jitter)))
+        summary["rtp_jitter_at_caller_p99_ms"] = round(pct(jitter, 0.99), 2)
+        rows.append((f"RTP jitter at the caller, after Asterisk's mixing (n={len(jitter)}); "
+                     f"p99 {summary['rtp_jitter_at_caller_p99_ms']}", p50_p95(jitter)))
     if overhead:
         summary["overhead_p50_ms"], summary["overhead_p95_ms"] = p50_p95(overhead)
         rows.append((f"own overhead per turn (n={len(overhead)})", p50_p95(overhead)))
