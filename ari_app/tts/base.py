@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
-from collections.abc import AsyncGenerator, AsyncIterator
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -160,3 +163,50 @@ async def stream_wav_subprocess(
             await proc.wait()
         if not stderr_task.done():
             stderr_task.cancel()
+
+
+_DONE = object()
+
+
+async def stream_from_thread(
+    executor: Executor, produce: Callable[[threading.Event], Iterator[bytes]]
+) -> AsyncIterator[bytes]:
+    """Run a blocking audio generator in `executor` and yield its chunks here as they come.
+
+    `produce(stop)` is called in the worker thread; it should check `stop` between chunks.
+    Its exception is raised here; stopping the iteration early sets `stop`.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[object] = asyncio.Queue()
+    stop = threading.Event()
+
+    def put(item: object) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody listens
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+    def work() -> None:
+        try:
+            for chunk in produce(stop):
+                if stop.is_set():
+                    return
+                put(chunk)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+        finally:
+            put(_DONE)
+
+    future = loop.run_in_executor(executor, work)
+    try:
+        while True:
+            item = await queue.get()
+            if item is _DONE:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, bytes)
+            if item:
+                yield item
+    finally:
+        stop.set()
+        if future.done() and not future.cancelled():
+            future.exception()  # mark retrieved

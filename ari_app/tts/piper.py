@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ari_app.errors import EngineUnavailable
+from ari_app.tts.base import stream_from_thread
 from ari_app.tts.text import split_sentences
 
 log = logging.getLogger(__name__)
@@ -86,45 +86,18 @@ class PiperTts:
         if not sentences:
             return
         await self.load()
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[object] = asyncio.Queue()
-        stop = threading.Event()
         voice = self._voice
         syn_config = self._syn_config()
 
-        def put(item: object) -> None:
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody listens
-                loop.call_soon_threadsafe(queue.put_nowait, item)
+        def produce(stop: threading.Event) -> Iterator[bytes]:
+            for sentence in sentences:
+                if stop.is_set():
+                    return
+                for chunk in voice.synthesize(sentence, syn_config=syn_config):
+                    yield chunk.audio_int16_bytes
 
-        def work() -> None:
-            try:
-                for sentence in sentences:
-                    if stop.is_set():
-                        return
-                    for chunk in voice.synthesize(sentence, syn_config=syn_config):
-                        if stop.is_set():
-                            return
-                        put(chunk.audio_int16_bytes)
-            except BaseException as exc:  # handed to the consumer, raised there
-                put(exc)
-            finally:
-                put(_DONE)
-
-        future = loop.run_in_executor(self._executor, work)
-        try:
-            while True:
-                item = await queue.get()
-                if item is _DONE:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                assert isinstance(item, bytes)
-                if item:
-                    yield item
-        finally:
-            stop.set()
-            if future.done() and not future.cancelled():
-                future.exception()  # mark retrieved
+        async for pcm in stream_from_thread(self._executor, produce):
+            yield pcm
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
