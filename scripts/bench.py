@@ -203,7 +203,7 @@ def bench_call(n: int, write: bool, settings: list[str]) -> dict[str, Any]:
             rows.append((names[part], p50_p95(values)))
     lines = [
         f"## Call: voice to voice ({dt.date.today().isoformat()})", "",
-        f"Machine: {machine()}. Settings: config/testbed.yaml {' '.join(settings)}. "
+        f"Machine: {machine()}. Settings: config/testbed.yaml{''.join(' ' + x for x in settings)}. "
         f"{n} real SIP calls (sipp -> Asterisk 22 testbed -> secretary), "
         "alternating ru/en; each caller asks for the hours, then says goodbye. Voice to voice "
         "is measured on the wire at the caller: its last RTP packet of a question to the first "
