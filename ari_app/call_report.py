@@ -20,7 +20,9 @@ _TIMING_ORDER = ("endpoint", "stt", "reply", "tts")
 # Session keys shown under a shorter name.
 _ALIASES = {"tts_first_audio": "tts", "tts_first": "tts"}
 # 0/1 markers rather than durations.
-_FLAGS = ("interrupted",)
+_FLAGS = ("interrupted", "stt_speculative", "stt_streaming", "dtmf")
+# Engineering figures kept in the record for the benchmarks, not shown to a receptionist.
+_HIDDEN = ("send_jitter_p99_ms", "send_jitter_max_ms", "tts_engine_ms", "bargein_detect_ms")
 
 
 def _number(value: Any) -> float | None:
@@ -51,7 +53,7 @@ def format_timings(timings: Mapping[str, Any]) -> str:
     flags: list[str] = []
     for key, raw in timings.items():
         number = _number(raw)
-        if number is None:
+        if number is None or key in _HIDDEN:
             continue
         if key in _FLAGS:
             if number:
