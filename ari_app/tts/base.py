@@ -210,3 +210,22 @@ async def stream_from_thread(
         stop.set()
         if future.done() and not future.cancelled():
             future.exception()  # mark retrieved
+
+
+async def speak_sentences_by_subprocess(
+    argv: list[str], text: str, sample_rate: int, engine: str
+) -> AsyncIterator[bytes]:
+    """One `argv` process per sentence of `text`, its WAV stdout streamed as PCM; every
+    sentence must come at `sample_rate`. The running process is killed if the consumer
+    stops early (aclosing), so a barge-in leaves no synthesiser behind."""
+    from ari_app.tts.text import split_sentences
+
+    for sentence in split_sentences(text):
+        stream = stream_wav_subprocess(argv, sentence)
+        async with contextlib.aclosing(stream):
+            async for fmt, pcm in stream:
+                if fmt.sample_rate != sample_rate:
+                    raise WavFormatError(
+                        f"{engine} wrote {fmt.sample_rate} Hz, expected {sample_rate}"
+                    )
+                yield pcm

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 from collections.abc import AsyncIterator
 
 from ari_app.errors import EngineUnavailable
-from ari_app.tts.base import WavFormatError, stream_wav_subprocess
-from ari_app.tts.text import split_sentences
+from ari_app.tts.base import speak_sentences_by_subprocess
 
 ESPEAK_BINARY = "espeak-ng"
 DEFAULT_RATE = 22050
@@ -55,13 +53,7 @@ class EspeakTts:
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:
         await self.load()
         assert self._exe is not None
-        for sentence in split_sentences(text):
-            # aclosing: if our consumer stops early, the subprocess is killed right away.
-            stream = stream_wav_subprocess(self._argv(self._exe), sentence)
-            async with contextlib.aclosing(stream):
-                async for fmt, pcm in stream:
-                    if fmt.sample_rate != self.sample_rate:
-                        raise WavFormatError(
-                            f"espeak-ng wrote {fmt.sample_rate} Hz, expected {self.sample_rate}"
-                        )
-                    yield pcm
+        async for pcm in speak_sentences_by_subprocess(
+            self._argv(self._exe), text, self.sample_rate, "espeak-ng"
+        ):
+            yield pcm

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 from collections.abc import AsyncIterator
 
 from ari_app.errors import EngineUnavailable
 from ari_app.models import rhvoice_fix, rhvoice_voices
-from ari_app.tts.base import WavFormatError, stream_wav_subprocess
-from ari_app.tts.text import split_sentences
+from ari_app.tts.base import (
+    WavFormatError,
+    speak_sentences_by_subprocess,
+    stream_wav_subprocess,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +61,7 @@ class RhvoiceTts:
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:
         await self.load()
         assert self._exe is not None
-        for sentence in split_sentences(text):
-            # aclosing: if our consumer stops early, the subprocess is killed right away.
-            stream = stream_wav_subprocess(self._argv(self._exe), sentence)
-            async with contextlib.aclosing(stream):
-                async for fmt, pcm in stream:
-                    if fmt.sample_rate != self.sample_rate:
-                        raise WavFormatError(
-                            f"RHVoice changed its rate from {self.sample_rate} to {fmt.sample_rate}"
-                        )
-                    yield pcm
+        async for pcm in speak_sentences_by_subprocess(
+            self._argv(self._exe), text, self.sample_rate, "RHVoice"
+        ):
+            yield pcm
