@@ -151,6 +151,16 @@ class PathsConfig(_Section):
     personas_dir: AbsPath = Path("config/personas")
 
 
+class TransferConfig(_Section):
+    """Handing a caller to a human (asterisk/dialplan: secretary-transfer, secretary-staff)."""
+
+    blind_context: NonEmpty = "secretary-transfer"  # where a blind transfer sends the caller
+    staff_context: NonEmpty = "secretary-staff"  # what an attended transfer rings (Local/)
+    ring_timeout_s: float = Field(default=25.0, gt=0)  # staff phone rings this long
+    accept_timeout_s: float = Field(default=8.0, gt=0)  # after the announcement, for 1 or 2
+    hold_tone: str = "tone:ring"  # what the caller hears meanwhile ("" for silence)
+
+
 class LineConfig(_Section):
     """Per-line overrides; a line is the name the dialplan passes to Stasis (first app arg)."""
 
@@ -166,6 +176,7 @@ class Config(_Section):
     turn: TurnConfig = Field(default_factory=TurnConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)
+    transfer: TransferConfig = Field(default_factory=TransferConfig)
     persona: NonEmpty = "default"
     default_language: Language = "ru"
     lines: dict[str, LineConfig] = Field(default_factory=dict)

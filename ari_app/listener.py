@@ -151,11 +151,14 @@ class Listener:
         *,
         keep_pending: bool = False,
         on_pause: Callable[[Utterance], None] | None = None,
+        wake: Callable[[], bool] | None = None,
     ) -> Utterance | None:
         """The caller's next utterance, or None if no speech starts within `timeout_s`.
         `keep_pending` keeps audio already queued (after a barge-in, or while a
         transcript was being checked for a number in progress). `on_pause` gets the speech
-        so far once per pause of `turn.speculate_after_ms`, before the turn is over."""
+        so far once per pause of `turn.speculate_after_ms`, before the turn is over.
+        `wake` returning True while the caller is not speaking (a key was pressed) ends the
+        wait early with None."""
         turn = self.turn
         endpointer = EnergyEndpointer(
             self.rate,
@@ -183,5 +186,7 @@ class Listener:
                 if snapshot is not None and snapshot.speech_end != paused_at:
                     paused_at = snapshot.speech_end
                     on_pause(snapshot)
-            if not endpointer.in_speech and self.loop.time() > deadline:
+            if not endpointer.in_speech and (
+                self.loop.time() > deadline or (wake is not None and wake())
+            ):
                 return None

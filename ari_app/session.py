@@ -5,6 +5,7 @@ nothing behind in Asterisk and always closes the call's record."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -15,7 +16,7 @@ from typing import Any, Literal
 
 from ari_app.ari.client import AriClient
 from ari_app.config import Config
-from ari_app.dialogue import Dialogue
+from ari_app.dialogue import Dialogue, Reply
 from ari_app.endpointing import Utterance
 from ari_app.engines import Engines
 from ari_app.listener import BargeIn, Listener
@@ -27,6 +28,7 @@ from ari_app.speaker import Speaker, Spoken
 from ari_app.storage import CallStore
 from ari_app.stt.base import Transcript
 from ari_app.stt_stream import StreamingTurn
+from ari_app.transfer import StaffCall, StaffTarget
 from ari_app.turn_rules import ends_mid_number
 from ari_app.vad import build_vad
 
@@ -57,6 +59,7 @@ class CallContext:
     store: CallStore
     personas: Callable[[str], Persona]
     route: Callable[[str, CallSession], None]  # send events of this channel id to the session
+    on_message: Callable[[int, dict[str, Any]], None] | None = None  # notify staff of a message
 
 
 class CallSession:
@@ -91,18 +94,29 @@ class CallSession:
         self._task: asyncio.Task[None] | None = None
         self._loop = asyncio.get_running_loop()
         self._media_started: asyncio.Future[None] = self._loop.create_future()
+        self._staff: StaffCall | None = None  # an attended transfer in progress
+        self._transfers = 0
+        self._peer: str | None = None  # staff channel bridged to the caller after a transfer
+        self._caller_gone: asyncio.Future[None] = self._loop.create_future()
+        self._media_released = False  # our media leg left the call on purpose
+        self._caller_released = False  # the caller left Stasis (blind transfer)
 
     # --- events, routed here by the app --------------------------------------------------
     def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
-        channel_id = (event.get("channel") or {}).get("id")
-        if channel_id == self.media_channel_id:
+        channel_id = (event.get("channel") or {}).get("id") or ""
+        if self._staff is not None and self._staff.owns(channel_id):
+            self._staff.on_event(event)
+        elif channel_id == self.media_channel_id:
             if kind == "StasisStart" and not self._media_started.done():
                 self._media_started.set_result(None)
-            elif kind in HANGUP_EVENTS:
+            elif kind in HANGUP_EVENTS and not self._media_released:
                 self.end("media_lost")
         elif channel_id == self.channel_id and kind in HANGUP_EVENTS:
-            self.end("caller_hangup")
+            if not self._caller_gone.done():
+                self._caller_gone.set_result(None)
+            if self._peer is None and not self._caller_released:
+                self.end("caller_hangup")
         elif channel_id == self.channel_id and kind == "ChannelDtmfReceived":
             self._on_dtmf(str(event.get("digit", "")), int(event.get("duration_ms", 0)))
 
@@ -196,7 +210,8 @@ class CallSession:
 
     async def _pump(self) -> None:
         await self.listener.pump()
-        self.end("media_lost")  # the transport closed under a live call
+        if not self._media_released:
+            self.end("media_lost")  # the transport closed under a live call
 
     def _on_frame_sent(self, frame: bytes, at: float) -> None:
         self.listener.note_output(frame, at)
@@ -218,7 +233,17 @@ class CallSession:
             utterance = await self.listener.next_utterance(
                 wait_s, keep_pending=spoken.interrupted,
                 on_pause=self._speculate if self._stream is None else None,
+                wake=lambda: not self.dtmf.empty(),
             )
+            if utterance is None and not self.dtmf.empty():
+                reply = dialogue.on_dtmf(self.dtmf.get_nowait())
+                if reply is None:
+                    continue
+                prompted = False
+                spoken = await self._speak(reply.text, timings={})
+                if await self._act(reply, spoken, dialogue):
+                    return
+                continue
             if utterance is None:
                 if not prompted:
                     prompted = True
@@ -228,10 +253,104 @@ class CallSession:
                 await asyncio.sleep(HANGUP_DRAIN_S)
                 return
             prompted = False
-            spoken, end_call = await self._answer(utterance, dialogue)
-            if end_call:
-                await asyncio.sleep(HANGUP_DRAIN_S)
+            spoken, reply = await self._answer(utterance, dialogue)
+            if await self._act(reply, spoken, dialogue):
                 return
+
+    async def _act(self, reply: Reply, spoken: Spoken, dialogue: Dialogue) -> bool:
+        """Carry out what the reply asks beyond words: keep a message, transfer, hang up.
+        True when the conversation is over."""
+        message = getattr(reply, "message", None)
+        if message is not None:
+            await self._keep_message(message)
+        transfer = getattr(reply, "transfer", None)
+        if transfer is not None:
+            return await self._transfer(transfer, dialogue)
+        if reply.end_call:
+            await asyncio.sleep(HANGUP_DRAIN_S)
+            return True
+        return False
+
+    async def _keep_message(self, message: Any) -> None:
+        fields = {
+            k: getattr(message, k, None)
+            for k in ("name", "callback_number", "reason", "urgency", "caller_id", "language")
+        }
+        fields["caller_id"] = fields["caller_id"] or self.caller_id or None
+        fields["language"] = fields["language"] or self.language
+        try:
+            message_id = await self.ctx.store.add_message(self.call_id, fields)
+        except Exception:
+            log.exception("call %s: could not store the caller's message", self.call_id)
+            message_id = 0
+        log.info("call %s: message %d kept: %s", self.call_id, message_id, fields)
+        if self.ctx.on_message is not None:
+            self.ctx.on_message(message_id, {"call_id": self.call_id, "line": self.line,
+                                             **fields})
+
+    # --- transfers -----------------------------------------------------------------------
+    async def _transfer(self, request: Any, dialogue: Dialogue) -> bool:
+        """Hand the caller to a human. True when the caller has left the conversation
+        (blind transfer, or accepted and bridged until someone hangs up)."""
+        ari, cfg = self.ctx.ari, self.ctx.cfg
+        await asyncio.sleep(HANGUP_DRAIN_S)
+        if request.mode == "blind":
+            log.info("call %s: blind transfer to %s", self.call_id, request.target)
+            self._caller_released = True
+            self.ended_by = "transferred"
+            await self._note_transfer(request.target)
+            await ari.continue_in_dialplan(
+                self.channel_id, cfg.transfer.blind_context, request.target
+            )
+            return True
+        self._transfers += 1
+        staff = StaffCall(
+            ari, cfg.media, cfg.transfer, self.ctx.engines.voice(self.language), self.call_id,
+            self._transfers, route=lambda channel_id: self.ctx.route(channel_id, self),
+        )
+        hold = f"secretary-hold-{self.call_id}-{self._transfers}"
+        self._staff = staff
+        if cfg.transfer.hold_tone:
+            try:
+                await ari.play(self.channel_id, cfg.transfer.hold_tone, hold)
+            except Exception as exc:
+                log.warning("call %s: no hold tone: %s", self.call_id, exc)
+        try:
+            target = StaffTarget(request.target, request.announcement, self.language)
+            outcome = await staff.run(target, caller_id=self.caller_id)
+        finally:
+            with contextlib.suppress(Exception):
+                await ari.stop_playback(hold)
+        log.info("call %s: attended transfer to %s: %s", self.call_id, request.target, outcome)
+        if outcome == "accepted":
+            await self._hand_over(staff, request.target)
+            return True
+        self._staff = None
+        reason = outcome if outcome in ("busy", "no_answer", "declined") else "failed"
+        reply = dialogue.transfer_failed(request, reason)
+        spoken = await self._speak(reply.text, timings={"transfer_" + reason: 1.0})
+        return await self._act(reply, spoken, dialogue)
+
+    async def _hand_over(self, staff: StaffCall, target: str) -> None:
+        """Bridge the staff member with the caller, drop our own media leg, and stay until
+        one of them hangs up."""
+        ari = self.ctx.ari
+        self._media_released = True
+        self._peer = staff.channel_id
+        assert self.leg is not None
+        await self.leg.transport.close()
+        await ari.hangup(self.media_channel_id)
+        await ari.add_to_bridge(self.bridge_id, staff.channel_id)
+        await self._note_transfer(target)
+        waiting: set[asyncio.Future[Any]] = {self._caller_gone, staff.hung_up}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        self.ended_by = "transferred"
+
+    async def _note_transfer(self, target: str) -> None:
+        try:
+            await self.ctx.store.set_transferred(self.call_id, target)
+        except Exception:
+            log.exception("call %s: could not record the transfer", self.call_id)
 
     def _speculate(self, snapshot: Utterance) -> None:
         """A pause in the caller's speech: start transcribing what was said so far. If the
@@ -305,8 +424,8 @@ class CallSession:
             pcm = resample(utterance.pcm, self.leg_rate, stt.sample_rate)
             transcript = await stt.transcribe(pcm, self.language)
 
-    async def _answer(self, utterance: Utterance, dialogue: Dialogue) -> tuple[Spoken, bool]:
-        """One turn: transcribe, reply, speak. Also says whether the call should end."""
+    async def _answer(self, utterance: Utterance, dialogue: Dialogue) -> tuple[Spoken, Reply]:
+        """One turn: transcribe, reply, speak."""
         t_stt = self._loop.time()
         timings: dict[str, float] = {}
         utterance, transcript = await self._transcribe(utterance, timings)
@@ -325,7 +444,7 @@ class CallSession:
         spoken = await self._speak(
             reply.text, timings=timings, reply_ready=t_ready, speech_end=utterance.speech_end
         )
-        return spoken, reply.end_call
+        return spoken, reply
 
     @property
     def leg_rate(self) -> int:
@@ -421,8 +540,10 @@ class CallSession:
             steps.append(("close media transport", self.leg.transport.close()))
         steps.append(("hang up media channel", ari.hangup(self.media_channel_id)))
         steps.append(("destroy bridge", ari.destroy_bridge(self.bridge_id)))
-        if self.ended_by != "caller_hangup":
+        if self.ended_by != "caller_hangup" and not self._caller_released:
             steps.append(("hang up caller", ari.hangup(self.channel_id)))
+        if self._peer is not None:
+            steps.append(("hang up staff", ari.hangup(self._peer)))
         for what, step in steps:
             try:
                 await step

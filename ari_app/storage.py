@@ -1,4 +1,5 @@
-"""The call record: one SQLite database (WAL) with calls and their turns.
+"""The call record: one SQLite database (WAL) with calls, their turns and the messages
+callers left.
 
 All times are unix timestamps (float seconds). Every database failure (full disk, locked
 database, closed store) is raised as `StorageError`; the call session decides whether to
@@ -18,11 +19,14 @@ import aiosqlite
 
 from ari_app.errors import SecretaryError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Who = Literal["caller", "secretary"]
 ENDED_BY = frozenset(
-    {"caller_hangup", "app_hangup", "media_lost", "lost_on_reconnect", "app_restarted", "error"}
+    {
+        "caller_hangup", "app_hangup", "media_lost", "lost_on_reconnect", "app_restarted",
+        "error", "transferred",
+    }
 )
 
 _SCHEMA = """
@@ -38,7 +42,8 @@ CREATE TABLE IF NOT EXISTS calls (
     ended_by      TEXT,
     error         TEXT,
     caller_wav    TEXT,
-    secretary_wav TEXT
+    secretary_wav TEXT,
+    transferred_to TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_started_at ON calls(started_at);
 CREATE TABLE IF NOT EXISTS turns (
@@ -52,11 +57,28 @@ CREATE TABLE IF NOT EXISTS turns (
     timings    TEXT NOT NULL DEFAULT '{}',
     UNIQUE (call_id, idx)
 );
+CREATE TABLE IF NOT EXISTS messages (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id         TEXT REFERENCES calls(call_id) ON DELETE SET NULL,
+    created_at      REAL NOT NULL,
+    language        TEXT,
+    name            TEXT,
+    callback_number TEXT,
+    reason          TEXT,
+    urgency         TEXT NOT NULL DEFAULT 'normal',
+    caller_id       TEXT,
+    notified        TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS messages_created_at ON messages(created_at);
 """
+
+# Columns added after version 1, for databases made by an older program.
+_MIGRATIONS = {2: ("ALTER TABLE calls ADD COLUMN transferred_to TEXT",)}
+_MESSAGE_FIELDS = ("language", "name", "callback_number", "reason", "urgency", "caller_id")
 
 _CALL_COLUMNS = (
     "call_id, channel_id, line, endpoint, caller_id, language, started_at, ended_at, "
-    "ended_by, error, caller_wav, secretary_wav"
+    "ended_by, error, caller_wav, secretary_wav, transferred_to"
 )
 
 
@@ -104,7 +126,11 @@ class CallStore:
                     f"{self.path}: database schema version {version} is newer than this "
                     f"program's ({SCHEMA_VERSION}); upgrade the secretary or use another file"
                 )
+            fresh = not await _has_table(db, "calls")
             await db.executescript(_SCHEMA)
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for sql in () if fresh else _MIGRATIONS.get(step, ()):
+                    await db.execute(sql)
             if version < SCHEMA_VERSION:
                 await db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             await db.commit()
@@ -253,7 +279,59 @@ class CallStore:
             ),
         )
 
+    async def set_transferred(self, call_id: str, target: str) -> None:
+        await self._write(
+            f"record the transfer of call {call_id}",
+            "UPDATE calls SET transferred_to = ? WHERE call_id = ?", (target, call_id),
+        )
+
+    async def add_message(self, call_id: str | None, message: dict[str, Any]) -> int:
+        """Store a message a caller left; returns its id. Keys: language, name,
+        callback_number, reason, urgency, caller_id (missing ones stay empty)."""
+        values = tuple(message.get(k) for k in _MESSAGE_FIELDS)
+        db = self._conn()
+        async with self._lock:
+            try:
+                cur = await db.execute(
+                    f"INSERT INTO messages (call_id, created_at, {', '.join(_MESSAGE_FIELDS)}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (call_id, time.time(), *values[:4], values[4] or "normal", values[5]),
+                )
+                message_id = int(cur.lastrowid or 0)
+                await cur.close()
+                await db.commit()
+            except sqlite3.Error as exc:
+                await self._rollback(db)
+                raise StorageError(f"{self.path}: cannot store a message: {exc}") from exc
+        return message_id
+
+    async def set_notified(self, message_id: int, outcome: dict[str, str]) -> None:
+        """Which staff channels the message reached ({"smtp": "ok", "webhook": "error: ..."})."""
+        await self._write(
+            f"record the notification of message {message_id}",
+            "UPDATE messages SET notified = ? WHERE id = ?",
+            (json.dumps(outcome, sort_keys=True), message_id),
+        )
+
     # --- reads -------------------------------------------------------------------------
+    async def messages(self, limit: int = 50, since: float | None = None) -> list[dict[str, Any]]:
+        """Messages, newest first."""
+        rows = await self._read(
+            "list messages",
+            "SELECT id, call_id, created_at, language, name, callback_number, reason, urgency, "
+            "caller_id, notified FROM messages WHERE created_at >= ? "
+            "ORDER BY created_at DESC LIMIT ?",
+            (since or 0.0, int(limit)),
+        )
+        out = []
+        for row in rows:
+            item = dict(row)
+            try:
+                item["notified"] = json.loads(item["notified"] or "{}")
+            except ValueError:
+                item["notified"] = {}
+            out.append(item)
+        return out
 
     async def turns(self, call_id: str) -> list[dict[str, Any]]:
         rows = await self._read(
@@ -295,6 +373,13 @@ class CallStore:
             (int(limit),),
         )
         return [_call_dict(row) for row in rows]
+
+
+async def _has_table(db: aiosqlite.Connection, name: str) -> bool:
+    async with db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ) as cur:
+        return await cur.fetchone() is not None
 
 
 def _call_dict(row: aiosqlite.Row) -> dict[str, Any]:

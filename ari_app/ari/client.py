@@ -165,3 +165,57 @@ class AriClient:
             "POST", "/channels/externalMedia", params=params
         )
         return channel
+
+    # --- transfers -------------------------------------------------------------------
+    async def originate(
+        self,
+        channel_id: str,
+        endpoint: str,
+        *,
+        app_args: str,
+        caller_id: str = "",
+        timeout_s: int = 30,
+        variables: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Call `endpoint`; once it answers the channel enters our Stasis app with
+        `app_args`. Its events carry `channel_id`, known before it exists."""
+        params: dict[str, Any] = {
+            "endpoint": endpoint, "app": self.app, "appArgs": app_args,
+            "timeout": timeout_s,
+        }
+        if caller_id:
+            params["callerId"] = caller_id
+        body = {"variables": variables} if variables else None
+        channel: dict[str, Any] = await self.request(
+            "POST", f"/channels/{channel_id}", params=params, json=body
+        )
+        return channel
+
+    async def continue_in_dialplan(
+        self, channel_id: str, context: str, extension: str, priority: int = 1
+    ) -> None:
+        """Send a channel out of Stasis to a dialplan location (a blind transfer)."""
+        await self.request(
+            "POST", f"/channels/{channel_id}/continue",
+            params={"context": context, "extension": extension, "priority": priority},
+        )
+
+    async def remove_from_bridge(self, bridge_id: str, channel_id: str) -> None:
+        await self.request(
+            "POST", f"/bridges/{bridge_id}/removeChannel", params={"channel": channel_id}
+        )
+
+    async def play(self, channel_id: str, media: str, playback_id: str) -> None:
+        """Play a media URI (sound:, tone:, ...) to one channel."""
+        await self.request(
+            "POST", f"/channels/{channel_id}/play/{playback_id}", params={"media": media}
+        )
+
+    async def stop_playback(self, playback_id: str) -> bool:
+        try:
+            await self.request("DELETE", f"/playbacks/{playback_id}")
+        except AriError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True

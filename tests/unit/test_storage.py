@@ -166,3 +166,37 @@ def test_report_timings_from_session_keys() -> None:
 def test_report_of_unfinished_call() -> None:
     report = format_call({"call_id": "x", "started_at": 1.0, "ended_at": None, "turns": []})
     assert "in progress" in report and "Recordings: none" in report
+
+
+async def test_messages_are_stored_and_listed_newest_first(tmp_path: Path) -> None:
+    async with CallStore(tmp_path / "calls.sqlite3") as store:
+        await store.start_call("c1", "ch1", "office", "PJSIP/x", "+79161234567", "ru")
+        first = await store.add_message(
+            "c1", {"name": "Иван", "callback_number": "+79161234567", "reason": "счёт",
+                   "language": "ru", "caller_id": "+79161234567"},
+        )
+        second = await store.add_message(None, {"name": "Ann", "urgency": "urgent"})
+        await store.set_notified(first, {"smtp": "ok"})
+        rows = await store.messages()
+    assert [r["id"] for r in rows] == [second, first]
+    assert rows[1]["name"] == "Иван" and rows[1]["call_id"] == "c1"
+    assert rows[1]["notified"] == {"smtp": "ok"}
+    assert rows[0]["urgency"] == "urgent" and rows[1]["urgency"] == "normal"
+
+
+async def test_a_version_1_database_gains_the_new_column_and_table(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE calls (call_id TEXT PRIMARY KEY, channel_id TEXT, line TEXT, endpoint TEXT,"
+        " caller_id TEXT, language TEXT, started_at REAL NOT NULL, ended_at REAL, ended_by TEXT,"
+        " error TEXT, caller_wav TEXT, secretary_wav TEXT);"
+        "INSERT INTO calls (call_id, started_at) VALUES ('old', 1.0);"
+        "PRAGMA user_version=1;"
+    )
+    db.close()
+    async with CallStore(path) as store:
+        await store.set_transferred("old", "200")
+        call = await store.get_call("old")
+        await store.add_message("old", {"name": "x"})
+    assert call is not None and call["transferred_to"] == "200"
