@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -179,6 +180,8 @@ class Config(_Section):
     transfer: TransferConfig = Field(default_factory=TransferConfig)
     persona: NonEmpty = "default"
     default_language: Language = "ru"
+    # Tests and demos only: the secretary's calendar reads this instead of the clock.
+    frozen_time: datetime | None = None
     lines: dict[str, LineConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -20,16 +20,14 @@ from ari_app.dialogue import Dialogue, Reply
 from ari_app.endpointing import Utterance
 from ari_app.engines import Engines
 from ari_app.listener import BargeIn, Listener
-from ari_app.media.resample import resample
 from ari_app.media_leg import MediaLeg, open_media_leg
 from ari_app.persona import Persona
 from ari_app.recorder import CallRecorder
 from ari_app.speaker import Speaker, Spoken
 from ari_app.storage import CallStore
-from ari_app.stt.base import Transcript
 from ari_app.stt_stream import StreamingTurn
+from ari_app.transcriber import TurnTranscriber
 from ari_app.transfer import StaffCall, StaffTarget
-from ari_app.turn_rules import ends_mid_number
 from ari_app.vad import build_vad
 
 log = logging.getLogger(__name__)
@@ -37,12 +35,6 @@ log = logging.getLogger(__name__)
 HANGUP_DRAIN_S = 0.5  # let the last words of a goodbye leave before hanging up
 ECHO_GUARD_S = 0.25  # ignore the caller's side just after we stop speaking
 HANGUP_EVENTS = {"ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"}
-
-
-def _retrieve(task: asyncio.Future[Transcript]) -> None:
-    """Mark a dropped speculative transcription's outcome as seen."""
-    if not task.cancelled():
-        task.exception()
 
 
 class MediaLost(Exception):
@@ -86,10 +78,10 @@ class CallSession:
         self.leg: MediaLeg | None = None
         self.recorder: CallRecorder | None = None
         self.dtmf: asyncio.Queue[str] = asyncio.Queue()  # keys pressed, for the dialogue
-        self._speculation: tuple[float, asyncio.Future[Transcript]] | None = None
         self._stream: StreamingTurn | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.listener: Listener  # set once the media leg is up
+        self.transcriber: TurnTranscriber
         self.speaker: Speaker
         self._task: asyncio.Task[None] | None = None
         self._loop = asyncio.get_running_loop()
@@ -199,7 +191,15 @@ class CallSession:
         if self.ctx.engines.streaming is not None:
             self._stream = StreamingTurn(self.ctx.engines.streaming, self.language)
             self.listener.on_turn_frame = self._stream.feed
-        dialogue = Dialogue(self.ctx.personas(self.persona_name), self.language)
+        self.transcriber = TurnTranscriber(
+            self.ctx.engines.stt, self._stream, self.listener, transport.sample_rate,
+            self.language, cfg.turn.digit_wait_ms, self.call_id,
+        )
+        frozen = cfg.frozen_time
+        dialogue = Dialogue(
+            self.ctx.personas(self.persona_name), self.language,
+            caller_id=self.caller_id or None, now=(lambda: frozen) if frozen else None,
+        )
         pump = asyncio.create_task(self._pump(), name=f"pump-{self.call_id}")
         try:
             await self._conversation(dialogue)
@@ -232,7 +232,7 @@ class CallSession:
                 await self._stream.discard()  # what it heard since the last turn ended
             utterance = await self.listener.next_utterance(
                 wait_s, keep_pending=spoken.interrupted,
-                on_pause=self._speculate if self._stream is None else None,
+                on_pause=self.transcriber.speculate if self._stream is None else None,
                 wake=lambda: not self.dtmf.empty(),
             )
             if utterance is None and not self.dtmf.empty():
@@ -352,83 +352,11 @@ class CallSession:
         except Exception:
             log.exception("call %s: could not record the transfer", self.call_id)
 
-    def _speculate(self, snapshot: Utterance) -> None:
-        """A pause in the caller's speech: start transcribing what was said so far. If the
-        turn ends at this pause, the transcript is ready sooner; if the caller goes on, it
-        is dropped."""
-        if self._speculation is not None and not self._speculation[1].done():
-            return  # Whisper cannot be interrupted: never queue a second guess behind one
-        stt = self.ctx.engines.stt
-        assert stt is not None
-        pcm = resample(snapshot.pcm, self.leg_rate, stt.sample_rate)
-        task = asyncio.ensure_future(stt.transcribe(pcm, self.language))
-        task.add_done_callback(_retrieve)
-        self._speculation = (snapshot.speech_end, task)
-
-    async def _first_transcript(self, utterance: Utterance, timings: dict[str, float]
-                                ) -> Transcript:
-        if self._stream is not None:
-            timings["stt_streaming"] = 1.0
-            return await self._stream.final()
-        stt = self.ctx.engines.stt
-        assert stt is not None
-        speculation, self._speculation = self._speculation, None
-        if speculation is not None and speculation[0] == utterance.speech_end:
-            try:
-                transcript = await speculation[1]
-                timings["stt_speculative"] = 1.0
-                return transcript
-            except Exception as exc:
-                log.warning("call %s: speculative transcription failed: %s", self.call_id, exc)
-        pcm = resample(utterance.pcm, self.leg_rate, stt.sample_rate)
-        return await stt.transcribe(pcm, self.language)
-
-    async def _transcribe(
-        self, utterance: Utterance, timings: dict[str, float]
-    ) -> tuple[Utterance, Transcript]:
-        """Transcribe a turn. If the caller went on speaking meanwhile, or the words end
-        mid phone number, wait for the rest and transcribe the whole again (a streaming
-        recogniser has heard the rest already: its words are added)."""
-        digit_wait_s = self.ctx.cfg.turn.digit_wait_ms / 1000
-        transcript = await self._first_transcript(utterance, timings)
-        while True:
-            if self.listener.last_voiced_at > utterance.detected_at:
-                wait_s = 0.5  # speech already resumed: take it into this turn
-                log.info("call %s: caller went on after %r", self.call_id, transcript.text)
-            elif digit_wait_s and ends_mid_number(transcript.text):
-                wait_s = digit_wait_s
-                log.info("call %s: %r ends in a number; waiting for more", self.call_id,
-                         transcript.text)
-            else:
-                return utterance, transcript
-            more = await self.listener.next_utterance(wait_s, keep_pending=True)
-            if more is None:
-                return utterance, transcript
-            gap = int(max(0.0, min(more.speech_start - utterance.speech_end, 2.0))
-                      * self.leg_rate) * 2
-            utterance = Utterance(
-                pcm=utterance.pcm + bytes(gap) + more.pcm,
-                speech_start=utterance.speech_start,
-                speech_end=more.speech_end,
-                detected_at=more.detected_at,
-            )
-            if self._stream is not None:
-                rest = await self._stream.final()
-                transcript = Transcript(
-                    f"{transcript.text} {rest.text}".strip(), transcript.language,
-                    transcript.audio_s + rest.audio_s, transcript.elapsed_s + rest.elapsed_s,
-                )
-                continue
-            stt = self.ctx.engines.stt
-            assert stt is not None
-            pcm = resample(utterance.pcm, self.leg_rate, stt.sample_rate)
-            transcript = await stt.transcribe(pcm, self.language)
-
     async def _answer(self, utterance: Utterance, dialogue: Dialogue) -> tuple[Spoken, Reply]:
         """One turn: transcribe, reply, speak."""
         t_stt = self._loop.time()
         timings: dict[str, float] = {}
-        utterance, transcript = await self._transcribe(utterance, timings)
+        utterance, transcript = await self.transcriber.transcribe(utterance, timings)
         t_reply = self._loop.time()
         reply = dialogue.reply(transcript.text)
         t_ready = self._loop.time()
@@ -445,11 +373,6 @@ class CallSession:
             reply.text, timings=timings, reply_ready=t_ready, speech_end=utterance.speech_end
         )
         return spoken, reply
-
-    @property
-    def leg_rate(self) -> int:
-        assert self.leg is not None
-        return self.leg.transport.sample_rate
 
     # --- audio out -----------------------------------------------------------------------
     async def _speak(

@@ -386,6 +386,9 @@ CALLER_LINES: dict[str, tuple[str, str]] = {
     # a phone number dictated in two parts, with a pause between them
     "ru_number_1": ("aleksandr", "Запишите, пожалуйста, мой номер: восемь девятьсот шестнадцать"),
     "ru_number_2": ("aleksandr", "сто двадцать три, сорок пять, шестьдесят семь."),
+    # transfers: ask for the accounts department, then speak to whoever took the call
+    "ru_transfer": ("aleksandr", "Соедините меня, пожалуйста, с бухгалтерией."),
+    "ru_hello_staff": ("aleksandr", "Алло, добрый день! Я по поводу счёта за октябрь."),
 }
 REFERENCE_WAV_RATE = 16000
 

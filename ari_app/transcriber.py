@@ -1,0 +1,116 @@
+"""Turning a caller's turn into text: speculative Whisper runs at pauses, the streaming
+recogniser's final, and the "caller went on / ends mid number" merge of turns."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ari_app.endpointing import Utterance
+from ari_app.listener import Listener
+from ari_app.media.resample import resample
+from ari_app.stt.base import SpeechToText, Transcript
+from ari_app.stt_stream import StreamingTurn
+from ari_app.turn_rules import ends_mid_number
+
+log = logging.getLogger(__name__)
+
+
+def _retrieve(task: asyncio.Future[Transcript]) -> None:
+    """Mark a dropped speculative transcription's outcome as seen."""
+    if not task.cancelled():
+        task.exception()
+
+
+class TurnTranscriber:
+    def __init__(
+        self,
+        stt: SpeechToText | None,
+        stream: StreamingTurn | None,
+        listener: Listener,
+        rate: int,
+        language: str,
+        digit_wait_ms: int,
+        call_id: str,
+    ) -> None:
+        self.stt = stt
+        self.stream = stream
+        self.listener = listener
+        self.rate = rate
+        self.language = language
+        self.digit_wait_ms = digit_wait_ms
+        self.call_id = call_id
+        self._speculation: tuple[float, asyncio.Future[Transcript]] | None = None
+
+    def speculate(self, snapshot: Utterance) -> None:
+        """A pause in the caller's speech: start transcribing what was said so far. If the
+        turn ends at this pause, the transcript is ready sooner; if the caller goes on, it
+        is dropped."""
+        if self._speculation is not None and not self._speculation[1].done():
+            return  # Whisper cannot be interrupted: never queue a second guess behind one
+        stt = self.stt
+        assert stt is not None
+        pcm = resample(snapshot.pcm, self.rate, stt.sample_rate)
+        task = asyncio.ensure_future(stt.transcribe(pcm, self.language))
+        task.add_done_callback(_retrieve)
+        self._speculation = (snapshot.speech_end, task)
+
+    async def _first_transcript(self, utterance: Utterance, timings: dict[str, float]
+                                ) -> Transcript:
+        if self.stream is not None:
+            timings["stt_streaming"] = 1.0
+            return await self.stream.final()
+        stt = self.stt
+        assert stt is not None
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None and speculation[0] == utterance.speech_end:
+            try:
+                transcript = await speculation[1]
+                timings["stt_speculative"] = 1.0
+                return transcript
+            except Exception as exc:
+                log.warning("call %s: speculative transcription failed: %s", self.call_id, exc)
+        pcm = resample(utterance.pcm, self.rate, stt.sample_rate)
+        return await stt.transcribe(pcm, self.language)
+
+    async def transcribe(
+        self, utterance: Utterance, timings: dict[str, float]
+    ) -> tuple[Utterance, Transcript]:
+        """Transcribe a turn. If the caller went on speaking meanwhile, or the words end
+        mid phone number, wait for the rest and transcribe the whole again (a streaming
+        recogniser has heard the rest already: its words are added)."""
+        digit_wait_s = self.digit_wait_ms / 1000
+        transcript = await self._first_transcript(utterance, timings)
+        while True:
+            if self.listener.last_voiced_at > utterance.detected_at:
+                wait_s = 0.5  # speech already resumed: take it into this turn
+                log.info("call %s: caller went on after %r", self.call_id, transcript.text)
+            elif digit_wait_s and ends_mid_number(transcript.text):
+                wait_s = digit_wait_s
+                log.info("call %s: %r ends in a number; waiting for more", self.call_id,
+                         transcript.text)
+            else:
+                return utterance, transcript
+            more = await self.listener.next_utterance(wait_s, keep_pending=True)
+            if more is None:
+                return utterance, transcript
+            gap = int(max(0.0, min(more.speech_start - utterance.speech_end, 2.0))
+                      * self.rate) * 2
+            utterance = Utterance(
+                pcm=utterance.pcm + bytes(gap) + more.pcm,
+                speech_start=utterance.speech_start,
+                speech_end=more.speech_end,
+                detected_at=more.detected_at,
+            )
+            if self.stream is not None:
+                rest = await self.stream.final()
+                transcript = Transcript(
+                    f"{transcript.text} {rest.text}".strip(), transcript.language,
+                    transcript.audio_s + rest.audio_s, transcript.elapsed_s + rest.elapsed_s,
+                )
+                continue
+            stt = self.stt
+            assert stt is not None
+            pcm = resample(utterance.pcm, self.rate, stt.sample_rate)
+            transcript = await stt.transcribe(pcm, self.language)
+

@@ -1,0 +1,113 @@
+"""Attended transfer on real calls: the caller asks for the accounts department, the app
+rings the testbed's staff phone (sipp as a UAS on 127.0.0.1:5090, reached through the
+dialplan's secretary-staff context), announces the caller, and the staff member presses 1
+(bridged to the caller) or 2 / is busy (the caller is back with the secretary, who offers
+to take a message). Real Asterisk, sipp, Whisper and RHVoice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from callkit import normalise, wait_asterisk_clean, wait_call_ended
+
+from ari_app.endpointing import frame_dbfs
+from ari_app.testcall.runner import place_call
+from ari_app.testcall.scenario import Utterance
+from ari_app.testcall.staff import StaffPhone
+
+pytestmark = pytest.mark.integration
+RATE = 8000
+
+
+def loudest(pcm: bytes, origin: float, start: float, end: float) -> float:
+    a = max(0, int((start - origin) * RATE) * 2)
+    b = max(a, int((end - origin) * RATE) * 2)
+    frames = [pcm[i : i + 320] for i in range(a, min(b, len(pcm)) - 319, 320)]
+    return max((frame_dbfs(f) for f in frames), default=-120.0)
+
+
+async def test_staff_accepts_with_1_and_talks_to_the_caller(
+    secretary_app: Any, caller_audio: dict[str, Path], transcribe: Any, tmp_path: Path
+) -> None:
+    async with StaffPhone(tmp_path / "staff", "accept", ring_ms=1000, key_after_ms=5000) as phone:
+        result = await place_call(
+            exten="100",
+            utterances=[
+                Utterance(caller_audio["ru_transfer"], pause_before_ms=6000),
+                Utterance(caller_audio["ru_hello_staff"], pause_before_ms=16000),
+            ],
+            workdir=tmp_path / "caller",
+            hangup="caller",
+            hangup_wait_ms=2000,
+        )
+        staff = await phone.result(timeout_s=30)
+    assert result.sipp_rc == 0, result.sipp_log
+    assert staff.key_sent_at_log, staff.log
+    assert staff.got_bye, staff.log  # the caller hung up: the staff phone is released too
+    # what the staff member heard first: who is calling and why, and which key to press
+    assert staff.heard_origin is not None
+    announcement = normalise(transcribe(staff.heard_pcm[: 12 * RATE * 2], "ru"))
+    assert "нажмите" in announcement or "один" in announcement, announcement
+    # then the caller's own voice, relayed through the bridge
+    start = result.sent_packets[0].time
+    second = [
+        p.time for p in result.sent_packets if p.time > (result.utterance_end_times[0] or 0) + 5
+    ]
+    assert second, "the caller's second utterance was not sent"
+    assert loudest(staff.heard_pcm, staff.heard_origin, second[0] + 0.3, second[-1]) > -35
+    assert start < second[0]
+
+    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
+    secretary_app.calls_before = len(calls)
+    call = calls[-1]
+    assert call["ended_by"] == "transferred", call
+    assert call["transferred_to"], call
+    channels, bridges = wait_asterisk_clean()
+    assert channels == [] and bridges == []
+
+
+@pytest.mark.parametrize("behaviour", ["decline", "busy"])
+async def test_staff_declines_or_is_busy_and_the_caller_is_offered_a_message(
+    secretary_app: Any,
+    caller_audio: dict[str, Path],
+    transcribe: Any,
+    tmp_path: Path,
+    behaviour: str,
+) -> None:
+    async with StaffPhone(
+        tmp_path / "staff",
+        behaviour,
+        ring_ms=1000,  # type: ignore[arg-type]
+        key_after_ms=3000,
+    ) as phone:
+        result = await place_call(
+            exten="100",
+            utterances=[
+                Utterance(caller_audio["ru_transfer"], pause_before_ms=6000),
+                Utterance(caller_audio["ru_bye"], pause_before_ms=22000),
+            ],
+            workdir=tmp_path / "caller",
+            hangup="remote",
+            hangup_wait_ms=15000,
+        )
+        staff = await phone.result(timeout_s=30)
+    assert result.sipp_rc == 0, result.sipp_log
+    if behaviour == "decline":
+        assert staff.key_sent_at_log and staff.got_bye, staff.log  # the app hung up on it
+    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
+    secretary_app.calls_before = len(calls)
+    call = calls[-1]
+    assert call["ended_by"] == "app_hangup", call
+    assert not call["transferred_to"], call
+    said = [t for t in call["turns"] if t["who"] == "secretary"]
+    failed = [t for t in said if any(k.startswith("transfer_") for k in json.loads(t["timings"]))]
+    assert failed, said
+    expected = "transfer_declined" if behaviour == "decline" else "transfer_busy"
+    assert expected in json.loads(failed[0]["timings"]), failed[0]
+    heard = normalise(transcribe(result.received_pcm, "ru"))
+    assert "сообщени" in heard, heard
+    channels, bridges = wait_asterisk_clean()
+    assert channels == [] and bridges == []
