@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ari_app.ami import AmiConfig
 from ari_app.errors import ConfigError
 
 PASSWORD_ENV = "SECRETARY_ARI_PASSWORD"
@@ -178,6 +179,7 @@ class Config(_Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)
     transfer: TransferConfig = Field(default_factory=TransferConfig)
+    ami: AmiConfig | None = None  # `secretary doctor`'s PBX checks over AMI; None: skipped
     persona: NonEmpty = "default"
     default_language: Language = "ru"
     # Tests and demos only: the secretary's calendar reads this instead of the clock.
