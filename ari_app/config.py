@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from ari_app.ami import AmiConfig
 from ari_app.errors import ConfigError
+from ari_app.llm.config import LlmConfig
 
 PASSWORD_ENV = "SECRETARY_ARI_PASSWORD"
 
@@ -185,6 +186,7 @@ class Config(_Section):
     # Tests and demos only: the secretary's calendar reads this instead of the clock.
     frozen_time: datetime | None = None
     lines: dict[str, LineConfig] = Field(default_factory=dict)
+    llm: LlmConfig | None = None  # None: the offline rule-based dialogue only
 
     @model_validator(mode="after")
     def _languages_have_voices(self) -> Config:
