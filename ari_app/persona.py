@@ -1,207 +1,149 @@
-"""The secretary's persona: company, name, phrases and business hours, per language.
+"""The secretary's persona: who she works for and everything she may say, per language.
 
-A persona is a YAML file (config/personas/<name>.yaml). Everything the secretary says
-comes from it; the hours sentence is rendered from the hours data with the numbers
-spelled out as words, because TTS engines and Whisper both handle words better.
+A persona is a YAML file (config/personas/<name>.yaml): company, address, hours with time
+zone, holidays and short days, services and prices, FAQ, tone, greetings, the staff
+directory and the transfer rules. It is validated when loaded; an error names the file
+and the key path ("config/personas/x.yaml: staff[1].role.en: missing ..."). `Personas`
+loads them by name and reloads a file when it changes on disk.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ari_app.config import format_validation_error
 from ari_app.errors import ConfigError
+from ari_app.mind.calendar import BusinessCalendar, Holiday, ShortDay, Week
+from ari_app.mind.facts import FaqEntry, Service
+from ari_app.mind.phrases import override_problems
+from ari_app.mind.staff import Department, StaffMember, TransferRules
+from ari_app.mind.texts import Texts, missing_languages
+from ari_app.mind.words import time_words
+
+__all__ = ["SUPPORTED_LANGUAGES", "Persona", "Personas", "Tone", "load_persona", "time_words"]
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_LANGUAGES = ("ru", "en")
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-# --- numbers as words --------------------------------------------------------------------
-
-# Russian hours in the genitive case, as they follow "с" / "до" ("с девяти до восемнадцати").
-_RU_GENITIVE = (
-    "ноля", "одного", "двух", "трёх", "четырёх", "пяти", "шести", "семи", "восьми", "девяти",
-    "десяти", "одиннадцати", "двенадцати", "тринадцати", "четырнадцати", "пятнадцати",
-    "шестнадцати", "семнадцати", "восемнадцати", "девятнадцати", "двадцати",
-    "двадцати одного", "двадцати двух", "двадцати трёх",
-)  # fmt: skip
-_EN_NUMBERS = (
-    "twelve", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven",
-)  # fmt: skip
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def time_words(hour: int, minute: int, lang: str) -> str:
-    """A clock time as words: ru in the genitive ("девяти тридцати"), en 12-hour ("nine a.m.").
-
-    Hours 0-23, minutes 0 or 30.
-    """
-    if not 0 <= hour <= 23:
-        raise ValueError(f"hour out of range: {hour}")
-    if minute not in (0, 30):
-        raise ValueError(f"only whole and half hours are supported, got minute {minute}")
-    if lang == "ru":
-        if minute == 30:
-            return f"{_RU_GENITIVE[hour]} тридцати"
-        return {0: "полуночи", 1: "часу"}.get(hour, _RU_GENITIVE[hour])
-    if lang == "en":
-        if minute == 0 and hour == 0:
-            return "midnight"
-        if minute == 0 and hour == 12:
-            return "noon"
-        half = " thirty" if minute == 30 else ""
-        suffix = "a.m." if hour < 12 else "p.m."
-        return f"{_EN_NUMBERS[hour % 12]}{half} {suffix}"
-    raise ValueError(f"no number words for language {lang!r}")
-
-
-# --- days ---------------------------------------------------------------------------------
-
-_RU_GEN = dict(zip(DAYS, ("понедельника", "вторника", "среды", "четверга", "пятницы",
-                          "субботы", "воскресенья"), strict=True))  # fmt: skip
-_RU_ACC = dict(zip(DAYS, ("понедельник", "вторник", "среду", "четверг", "пятницу",
-                          "субботу", "воскресенье"), strict=True))  # fmt: skip
-_EN_DAY = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-                          "Saturday", "Sunday"), strict=True))  # fmt: skip
-
-
-def _ru_in(day: str) -> str:
-    """Russian "on <day>": "в пятницу", "во вторник"."""
-    return ("во " if day == "tue" else "в ") + _RU_ACC[day]
-
-
-def _days_phrase(days: list[str], lang: str) -> str:
-    first, last = days[0], days[-1]
-    if lang == "ru":
-        if len(days) == 1:
-            return _ru_in(first)
-        if len(days) == 2:
-            return f"{_ru_in(first)} и {_RU_ACC[last]}"
-        return f"с {_RU_GEN[first]} по {_RU_ACC[last]}"
-    if len(days) == 1:
-        return _EN_DAY[first]
-    if len(days) == 2:
-        return f"{_EN_DAY[first]} and {_EN_DAY[last]}"
-    return f"{_EN_DAY[first]} to {_EN_DAY[last]}"
-
-
-# --- models -------------------------------------------------------------------------------
-
-_RANGE_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-
-
-class OpenHours(BaseModel):
-    """Open from open_h:open_m to close_h:close_m on one day (minutes 0 or 30)."""
-
+class Tone(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    open_h: int
-    open_m: int
-    close_h: int
-    close_m: int
-
-    @property
-    def open_minutes(self) -> int:
-        return self.open_h * 60 + self.open_m
-
-    @property
-    def close_minutes(self) -> int:
-        return self.close_h * 60 + self.close_m
-
-
-def _parse_day(value: Any) -> OpenHours | None:
-    if isinstance(value, OpenHours) or value is None:
-        return value
-    if isinstance(value, bool) and value is False:
-        return None  # YAML 1.1 reads an unquoted `off`/`no` as false
-    if not isinstance(value, str):
-        raise ValueError(f'expected "HH:MM-HH:MM" (quoted) or "closed", got {value!r}')
-    if value.strip().lower() == "closed":
-        return None
-    m = _RANGE_RE.match(value)
-    if not m:
-        raise ValueError(f'expected "HH:MM-HH:MM" or "closed", got {value!r}')
-    oh, om, ch, cm = (int(g) for g in m.groups())
-    for h, mi in ((oh, om), (ch, cm)):
-        if not 0 <= h <= 23 or mi not in (0, 30):
-            raise ValueError(f"times must be 00:00-23:30 on whole or half hours, got {value!r}")
-    if (ch, cm) <= (oh, om):
-        raise ValueError(f"closing time must be after opening time, got {value!r}")
-    return OpenHours(open_h=oh, open_m=om, close_h=ch, close_m=cm)
-
-
-DayHours = Annotated[OpenHours | None, BeforeValidator(_parse_day)]
-Texts = dict[str, str]
-
-
-class Hours(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    mon: DayHours
-    tue: DayHours
-    wed: DayHours
-    thu: DayHours
-    fri: DayHours
-    sat: DayHours
-    sun: DayHours
-
-    def day(self, day: str) -> OpenHours | None:
-        if day not in DAYS:
-            raise ValueError(f"unknown day {day!r}")
-        value: OpenHours | None = getattr(self, day)
-        return value
+    formality: Literal["formal", "friendly"] = "formal"
+    # short: answer just what was asked; full: add the context (the whole week after a
+    # closed day, "anything else?" after an answer)
+    length: Literal["short", "full"] = "full"
 
 
 class Persona(BaseModel):
-    """Per-language texts are dicts language -> text; every text has the same languages."""
+    """Every caller-facing text is a mapping language -> text with all `languages`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    languages: list[str]
     company: Texts
     secretary_name: Texts
+    address: Texts = Field(default_factory=dict)
+    about: Texts = Field(default_factory=dict)  # what the company does, one or two sentences
+    time_zone: str = "Europe/Moscow"
+    tone: Tone = Field(default_factory=Tone)
     greeting: Texts
+    greeting_off_hours: Texts = Field(default_factory=dict)  # default: `greeting`
     hours_reply: Texts = Field(
         default_factory=lambda: {"ru": "Мы работаем {hours}.", "en": "We are open {hours}."}
     )
     goodbye: Texts
     not_understood: Texts
-    only_hours: Texts
     reprompt: Texts = Field(
         default_factory=lambda: {
             "ru": "Алло! Вы меня слышите?", "en": "Hello? Are you still there?"
         }
     )
-    hours: Hours
+    hours: Week
+    holidays: list[Holiday] = Field(default_factory=list)
+    short_days: list[ShortDay] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
+    faq: list[FaqEntry] = Field(default_factory=list)
+    departments: dict[str, Department] = Field(default_factory=dict)
+    staff: list[StaffMember] = Field(default_factory=list)
+    transfer: TransferRules = Field(default_factory=TransferRules)
+    phrases: dict[str, Texts] = Field(default_factory=dict)  # overrides of the stock phrases
 
-    @model_validator(mode="after")
-    def _same_languages(self) -> Persona:
-        langs = set(self.greeting)
-        if not langs:
-            raise ValueError("greeting: at least one language is needed")
-        for lang in langs:
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one language is needed")
+        for lang in value:
             if lang not in SUPPORTED_LANGUAGES:
                 raise ValueError(
-                    f"greeting.{lang}: unsupported language (supported: "
-                    f"{', '.join(SUPPORTED_LANGUAGES)})"
+                    f"unsupported language {lang!r} (supported: {', '.join(SUPPORTED_LANGUAGES)})"
                 )
-        for field in ("company", "secretary_name", "hours_reply", "goodbye", "not_understood",
-                      "only_hours", "reprompt"):  # fmt: skip
-            texts: Texts = getattr(self, field)
-            for lang in sorted(langs - set(texts)):
-                raise ValueError(f"{field}.{lang}: missing (greeting has this language)")
-            for lang, text in texts.items():
-                if not text.strip():
-                    raise ValueError(f"{field}.{lang}: must not be empty")
+        if len(set(value)) != len(value):
+            raise ValueError("a language is listed twice")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Moscow)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Persona:
+        langs = tuple(self.languages)
+        problems = missing_languages(self, langs)
         for lang, text in self.hours_reply.items():
             if "{hours}" not in text:
-                raise ValueError(f"hours_reply.{lang}: must contain the placeholder {{hours}}")
+                problems.append(f"hours_reply.{lang}: must contain the placeholder {{hours}}")
+        problems += override_problems(self.phrases)
+        ids = [m.id for m in self.staff]
+        for i, member in enumerate(self.staff):
+            if ids.count(member.id) > 1:
+                problems.append(f"staff[{i}].id: {member.id!r} is used twice")
+            if member.department is not None and member.department not in self.departments:
+                problems.append(f"staff[{i}].department: {member.department!r} is not one of "
+                                f"departments ({', '.join(self.departments) or 'none'})")
+            if member.language is not None and member.language not in langs:
+                problems.append(f"staff[{i}].language: not one of the persona's languages")
+        known = set(ids) | set(self.departments)
+        for i, key in enumerate(self.transfer.allow or []):
+            if key not in known:
+                problems.append(f"transfer.allow[{i}]: {key!r} is neither a staff id nor a "
+                                "department")
+        if self.transfer.general is not None and self.transfer.general not in known:
+            problems.append(f"transfer.general: {self.transfer.general!r} is neither a staff "
+                            "id nor a department")
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
+    # --- derived --------------------------------------------------------------------------
+    # plain properties, not cached: a model_copy(update=...) must not keep a stale calendar
     @property
-    def languages(self) -> frozenset[str]:
-        return frozenset(self.greeting)
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)  # zoneinfo caches zones itself
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        return BusinessCalendar(self.hours, tuple(self.holidays), tuple(self.short_days),
+                                self.tz)
+
+    def now(self) -> dt.datetime:
+        """The current time in the company's time zone."""
+        return dt.datetime.now(self.tz)
 
     def text(self, field: str, lang: str) -> str:
         """One of the per-language texts, e.g. text("goodbye", "ru")."""
@@ -211,38 +153,21 @@ class Persona(BaseModel):
         return str(texts[lang])
 
     def hours_sentence(self, lang: str) -> str:
-        """The opening hours as spoken words, grouped by runs of equal days.
-
-        ru: "с понедельника по четверг с девяти до восемнадцати, в пятницу с девяти до
-        семнадцати, в субботу и воскресенье выходной"; en: "Monday to Thursday from nine
-        a.m. to six p.m., Friday from nine a.m. to five p.m., Saturday and Sunday closed".
-        """
+        """The weekly hours as spoken words: "с понедельника по четверг с девяти до
+        восемнадцати, в пятницу с девяти до семнадцати, в субботу и воскресенье выходной"."""
         if lang not in SUPPORTED_LANGUAGES:
             raise ValueError(f"no hours sentence for language {lang!r}")
-        groups: list[tuple[list[str], OpenHours | None]] = []
-        for day in DAYS:
-            value = self.hours.day(day)
-            if groups and groups[-1][1] == value:
-                groups[-1][0].append(day)
-            else:
-                groups.append(([day], value))
-        parts = []
-        for days, value in groups:
-            when = _days_phrase(days, lang)
-            if value is None:
-                parts.append(f"{when} {'выходной' if lang == 'ru' else 'closed'}")
-                continue
-            start = time_words(value.open_h, value.open_m, lang)
-            end = time_words(value.close_h, value.close_m, lang)
-            if lang == "ru":
-                parts.append(f"{when} с {start} до {end}")
-            else:
-                parts.append(f"{when} from {start} to {end}")
-        return ", ".join(parts)
+        return self.hours.sentence(lang)
 
     def hours_reply_text(self, lang: str) -> str:
         """The full answer to an hours question, e.g. "Мы работаем с понедельника ..."."""
         return self.text("hours_reply", lang).replace("{hours}", self.hours_sentence(lang))
+
+    def facts_text(self, language: str, now: dt.datetime | None = None) -> str:
+        """A plain fact sheet for an LLM: everything it may tell a caller, nothing more."""
+        from ari_app.mind.fact_sheet import fact_sheet
+
+        return fact_sheet(self, language, now or self.now())
 
 
 def load_persona(path: Path) -> Persona:
@@ -264,4 +189,65 @@ def load_persona(path: Path) -> Persona:
     try:
         return Persona.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(source, exc)) from None
+        lines = format_validation_error(source, exc).splitlines()
+        prefix = f"{source}: "
+        raise ConfigError(
+            "\n".join(line if line.startswith(prefix) else prefix + line for line in lines)
+        ) from None
+
+
+@dataclass
+class _Loaded:
+    stamp: tuple[int, int]  # (mtime_ns, size) of the file it came from
+    persona: Persona
+
+
+class Personas:
+    """Personas by name from one directory, reloaded when their file changes.
+
+    Called as `personas(name)` once per call. A file that changed is validated again; if
+    it is now broken, the last good version keeps serving (the error is logged once per
+    change) so that a typo saved mid-edit does not take the line down.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._cache: dict[str, _Loaded] = {}
+        self._bad: dict[str, tuple[int, int]] = {}  # name -> stamp of a broken version
+
+    def path(self, name: str) -> Path:
+        if not _NAME_RE.match(name):
+            raise ConfigError(f"persona name {name!r}: only letters, digits, '-' and '_'")
+        return self.directory / f"{name}.yaml"
+
+    def __call__(self, name: str) -> Persona:
+        path = self.path(name)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            cached = self._cache.get(name)
+            if cached is not None:
+                log.error("%s: %s; keeping the persona loaded before", path, exc.strerror)
+                return cached.persona
+            raise ConfigError(f"{path}: cannot read persona: {exc.strerror or exc}") from None
+        stamp = (st.st_mtime_ns, st.st_size)
+        cached = self._cache.get(name)
+        if cached is not None and cached.stamp == stamp:
+            return cached.persona
+        if cached is not None and self._bad.get(name) == stamp:
+            return cached.persona
+        try:
+            persona = load_persona(path)
+        except ConfigError as exc:
+            if cached is None:
+                raise
+            self._bad[name] = stamp
+            log.error("persona %r changed but is invalid; keeping the previous one:\n%s",
+                      name, exc)
+            return cached.persona
+        if cached is not None:
+            log.info("persona %r reloaded from %s", name, path)
+        self._cache[name] = _Loaded(stamp, persona)
+        self._bad.pop(name, None)
+        return persona
+

@@ -1,20 +1,21 @@
-"""Persona loading and hours sentence; the rule-based dialogue in ru and en."""
+"""The rule-based dialogue, one turn at a time, in ru and en, with a frozen clock."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 
 from ari_app.dialogue import Dialogue, normalise
-from ari_app.errors import ConfigError
-from ari_app.persona import Persona, load_persona, time_words
+from ari_app.persona import Persona, load_persona
 
 PERSONA_PATH = Path(__file__).resolve().parents[2] / "config" / "personas" / "default.yaml"
+MSK = ZoneInfo("Europe/Moscow")
+WED_11 = dt.datetime(2026, 4, 29, 11, 0, tzinfo=MSK)  # a Wednesday, open 09-18
+WED_20 = dt.datetime(2026, 4, 29, 20, 0, tzinfo=MSK)  # the same day, closed since 18:00
 
 
 @pytest.fixture(scope="module")
@@ -22,103 +23,8 @@ def persona() -> Persona:
     return load_persona(PERSONA_PATH)
 
 
-# --- persona --------------------------------------------------------------------------
-
-
-def test_default_persona(persona: Persona) -> None:
-    assert persona.company == {"ru": "Ромашка", "en": "Romashka"}
-    assert persona.secretary_name == {"ru": "Анна", "en": "Anna"}
-    assert persona.languages == {"ru", "en"}
-    assert "Ромашка" in persona.text("greeting", "ru")
-    assert "Romashka" in persona.text("greeting", "en")
-
-
-def test_hours_sentence_ru(persona: Persona) -> None:
-    sentence = persona.hours_sentence("ru")
-    assert sentence == (
-        "с понедельника по четверг с девяти до восемнадцати, "
-        "в пятницу с девяти до семнадцати, в субботу и воскресенье выходной"
-    )
-    assert not re.search(r"\d", sentence)
-
-
-def test_hours_sentence_en(persona: Persona) -> None:
-    sentence = persona.hours_sentence("en")
-    assert "nine" in sentence and "six" in sentence and "five" in sentence
-    assert sentence.startswith("Monday to Thursday from nine a.m. to six p.m.")
-    assert "Saturday and Sunday closed" in sentence
-    assert not re.search(r"\d", sentence)
-
-
-@pytest.mark.parametrize(
-    ("hour", "minute", "lang", "words"),
-    [
-        (9, 0, "ru", "девяти"),
-        (18, 0, "ru", "восемнадцати"),
-        (21, 0, "ru", "двадцати одного"),
-        (8, 30, "ru", "восьми тридцати"),
-        (0, 0, "ru", "полуночи"),
-        (9, 0, "en", "nine a.m."),
-        (18, 0, "en", "six p.m."),
-        (12, 0, "en", "noon"),
-        (0, 0, "en", "midnight"),
-        (13, 30, "en", "one thirty p.m."),
-    ],
-)
-def test_time_words(hour: int, minute: int, lang: str, words: str) -> None:
-    assert time_words(hour, minute, lang) == words
-
-
-def test_time_words_whole_range() -> None:
-    for hour in range(24):
-        for minute in (0, 30):
-            for lang in ("ru", "en"):
-                assert not re.search(r"\d", time_words(hour, minute, lang))
-    with pytest.raises(ValueError):
-        time_words(9, 15, "ru")
-
-
-def test_other_hours_layout(tmp_path: Path) -> None:
-    data = yaml.safe_load(PERSONA_PATH.read_text(encoding="utf-8"))
-    data["hours"] = {
-        "mon": "closed", "tue": "10:00-19:30", "wed": "10:00-19:30", "thu": "closed",
-        "fri": "08:00-12:00", "sat": "08:00-12:00", "sun": "closed",
-    }  # fmt: skip
-    path = tmp_path / "p.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    p = load_persona(path)
-    assert p.hours_sentence("ru") == (
-        "в понедельник выходной, во вторник и среду с десяти до девятнадцати тридцати, "
-        "в четверг выходной, в пятницу и субботу с восьми до двенадцати, в воскресенье выходной"
-    )
-    assert "Tuesday and Wednesday from ten a.m. to seven thirty p.m." in p.hours_sentence("en")
-
-
-@pytest.mark.parametrize(
-    ("change", "key"),
-    [
-        (lambda d: d["hours"].update(fri="9-17"), "hours.fri"),
-        (lambda d: d["hours"].update(fri="18:00-09:00"), "hours.fri"),
-        (lambda d: d["hours"].pop("sun"), "hours.sun: field required"),
-        (lambda d: d["goodbye"].pop("en"), "goodbye.en"),
-        (lambda d: d.update(slogan="x"), "slogan: unknown key"),
-        (lambda d: d["hours_reply"].update(ru="Мы работаем."), "hours_reply.ru"),
-    ],
-)
-def test_persona_errors_name_key(
-    tmp_path: Path, change: Callable[[dict[str, Any]], object], key: str
-) -> None:
-    data = yaml.safe_load(PERSONA_PATH.read_text(encoding="utf-8"))
-    change(data)
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(ConfigError) as info:
-        load_persona(path)
-    assert str(info.value).startswith(str(path))
-    assert key in str(info.value)
-
-
-# --- dialogue -------------------------------------------------------------------------
+def talk(persona: Persona, lang: str, when: dt.datetime = WED_11, **kw: str) -> Dialogue:
+    return Dialogue(persona, lang, now=lambda: when, **kw)
 
 
 def test_normalise() -> None:
@@ -126,12 +32,25 @@ def test_normalise() -> None:
     assert normalise("That's all.") == "thats all"
 
 
-def test_greeting(persona: Persona) -> None:
-    assert Dialogue(persona, "ru").greeting() == persona.text("greeting", "ru")
-    assert Dialogue(persona, "en").greeting() == persona.text("greeting", "en")
-    assert Dialogue(persona, "en").goodbye() == persona.text("goodbye", "en")
-    with pytest.raises(ValueError):
+def test_greeting_follows_the_calendar(persona: Persona) -> None:
+    assert talk(persona, "ru").greeting() == persona.text("greeting", "ru")
+    assert talk(persona, "en").greeting() == persona.text("greeting", "en")
+    assert talk(persona, "ru", WED_20).greeting() == persona.text("greeting_off_hours", "ru")
+    assert talk(persona, "en", WED_20).greeting() == persona.text("greeting_off_hours", "en")
+    assert talk(persona, "en").goodbye() == persona.text("goodbye", "en")
+    with pytest.raises(ValueError, match="de"):
         Dialogue(persona, "de")
+
+
+def test_history_records_both_sides(persona: Persona) -> None:
+    d = talk(persona, "ru")
+    d.greeting()
+    reply = d.reply("Какие у вас часы работы?")
+    assert d.history == [
+        ("secretary", persona.text("greeting", "ru")),
+        ("caller", "Какие у вас часы работы?"),
+        ("secretary", reply.text),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -139,37 +58,118 @@ def test_greeting(persona: Persona) -> None:
     [
         "Когда вы работаете?",
         "Подскажите часы работы.",
+        "Здравствуйте! Подскажите, пожалуйста, какие у вас часы работы?",
         "Чувства работы",  # Whisper mishearing of "часы работы"
         "часов работы",
         "Какой у вас график?",
-        "Вы сегодня открыты?",
-        "До скольки вы открыты в пятницу?",
         "режим работы",
-        "Во сколько вы закрываетесь?",
-        "Здравствуйте, а вы в субботу работаете?",
     ],
 )
-def test_hours_ru(persona: Persona, text: str) -> None:
-    reply = Dialogue(persona, "ru").reply(text)
+def test_week_hours_ru(persona: Persona, text: str) -> None:
+    reply = talk(persona, "ru").reply(text)
     assert reply.intent == "hours" and not reply.end_call
+    assert reply.text == persona.hours_reply_text("ru")
     assert "с понедельника по четверг с девяти до восемнадцати" in reply.text
+    assert not re.search(r"\d", reply.text)
 
 
 @pytest.mark.parametrize(
     "text",
     [
         "What are your opening hours?",
+        "Hello! Could you tell me your opening hours, please?",
         "Opening ours.",  # mishearing
         "When are you open?",
-        "What time do you close on Friday?",
         "Can you tell me your schedule?",
         "What are your business hours",
     ],
 )
-def test_hours_en(persona: Persona, text: str) -> None:
-    reply = Dialogue(persona, "en").reply(text)
+def test_week_hours_en(persona: Persona, text: str) -> None:
+    reply = talk(persona, "en").reply(text)
     assert reply.intent == "hours" and not reply.end_call
-    assert "from nine a.m. to six p.m." in reply.text
+    assert "Monday to Thursday from nine a.m. to six p.m." in reply.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "when", "expected"),
+    [
+        ("ru", "Вы работаете в субботу?", WED_11, "В субботу у нас выходной."),
+        ("ru", "Здравствуйте, а вы в субботу работаете?", WED_11, "В субботу у нас выходной."),
+        ("ru", "До скольки вы открыты в пятницу?", WED_11,
+         "В пятницу, первого мая, мы не работаем: Праздник весны и труда."),
+        ("ru", "Вы сейчас открыты?", WED_11, "Да, сейчас мы открыты, работаем до восемнадцати."),
+        ("ru", "Вы ещё работаете?", WED_20,
+         "Сейчас мы закрыты. Откроемся завтра в девять."),
+        ("ru", "До скольки вы работаете сегодня?", WED_11, "Сегодня мы работаем до восемнадцати."),
+        ("ru", "До скольки вы работаете сегодня?", WED_20,
+         "Сегодня мы уже закрылись, мы работали до восемнадцати. Откроемся завтра в девять."),
+        ("ru", "А завтра вы до скольки?", WED_11,
+         "Завтра, тридцатого апреля, мы работаем с девяти до семнадцати, это сокращённый день."),
+        ("ru", "Вы работаете первого мая?", WED_11,
+         "В пятницу, первого мая, мы не работаем: Праздник весны и труда."),
+        ("en", "Are you open on Saturday?", WED_11, "On Saturday we are closed."),
+        ("en", "Are you open now?", WED_11, "Yes, we are open now, until six p.m."),
+        ("en", "Are you still open?", WED_20, "We are closed now. We open tomorrow at nine a.m."),
+        ("en", "Until what time are you open today?", WED_11,
+         "Today we are open until six p.m."),
+        ("en", "Are you open on May 1st?", WED_11,
+         "On Friday, May first, we are closed for Labour Day."),
+    ],
+)
+def test_hours_from_the_calendar(
+    persona: Persona, lang: str, text: str, when: dt.datetime, expected: str
+) -> None:
+    reply = talk(persona, lang, when).reply(text)
+    assert reply.intent == "hours", reply
+    assert reply.text.startswith(expected), reply.text
+    assert not re.search(r"\d", reply.text)
+
+
+def test_closed_day_adds_the_week_in_full_tone(persona: Persona) -> None:
+    text = talk(persona, "ru").reply("Вы работаете в воскресенье?").text
+    assert text == f"В воскресенье у нас выходной. {persona.hours_reply_text('ru')}"
+    short = persona.model_copy(update={"tone": persona.tone.model_copy(update={"length": "short"})})
+    assert talk(short, "ru").reply("Вы работаете в воскресенье?").text == (
+        "В воскресенье у нас выходной."
+    )
+
+
+def test_holidays(persona: Persona) -> None:
+    reply = talk(persona, "ru").reply("Вы работаете в праздники?")
+    assert reply.intent == "hours"
+    assert reply.text.startswith("В праздники мы не работаем: первое мая, Праздник весны и труда")
+    reply = talk(persona, "en", dt.datetime(2026, 12, 20, 12, tzinfo=MSK)).reply(
+        "Are you open over the New Year holidays?"
+    )
+    assert "from January first to January eleventh" in reply.text or "January first" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "intent", "expected"),
+    [
+        ("ru", "Сколько стоит доставка?", "price",
+         "Доставка по Москве стоит пятьсот рублей за заказ."),
+        ("ru", "Какие у вас цены?", "price", "Наши цены: доставка по Москве — пятьсот рублей"),
+        ("ru", "Почём авторский букет?", "price",
+         "Авторский букет стоит три тысячи пятьсот рублей."),
+        ("en", "How much is the flower subscription?", "price",
+         "The flower subscription costs nine thousand nine hundred roubles a month."),
+        ("ru", "Можно оплатить картой?", "faq", "Оплатить можно картой"),
+        ("ru", "А парковка у вас есть?", "faq", "Да, во дворе есть бесплатная парковка"),
+        ("ru", "Доставляете ли вы в выходные?", "faq", "Да, курьеры работают и в выходные"),
+        ("en", "Where can I park?", "faq", "Yes, there is free customer parking"),
+        ("ru", "Какой у вас адрес?", "address", "Наш адрес: Москва, улица Садовая, дом десять"),
+        ("en", "Where are you located?", "address", "Our address is ten Sadovaya Street"),
+        ("ru", "Чем вы занимаетесь?", "services", "«Ромашка» — цветочный магазин"),
+        ("en", "What services do you offer?", "services", "Romashka is a flower shop"),
+        ("ru", "Здравствуйте!", "greeting", "Здравствуйте! Чем могу помочь?"),
+    ],
+)
+def test_facts(persona: Persona, lang: str, text: str, intent: str, expected: str) -> None:
+    reply = talk(persona, lang).reply(text)
+    assert reply.intent == intent, reply
+    assert reply.text.startswith(expected), reply.text
+    assert not re.search(r"\d", reply.text)
 
 
 @pytest.mark.parametrize(
@@ -186,38 +186,54 @@ def test_hours_en(persona: Persona, text: str) -> None:
     ],
 )
 def test_goodbye_ru(persona: Persona, text: str) -> None:
-    reply = Dialogue(persona, "ru").reply(text)
+    reply = talk(persona, "ru").reply(text)
     assert reply.intent == "goodbye" and reply.end_call
     assert reply.text == persona.text("goodbye", "ru")
 
 
 @pytest.mark.parametrize("text", ["Goodbye!", "Okay, bye.", "Thanks, that's all.", "Thank you"])
 def test_goodbye_en(persona: Persona, text: str) -> None:
-    reply = Dialogue(persona, "en").reply(text)
+    reply = talk(persona, "en").reply(text)
     assert reply.intent == "goodbye" and reply.end_call
     assert reply.text == persona.text("goodbye", "en")
 
 
 @pytest.mark.parametrize(
-    ("lang", "text"),
+    ("lang", "text", "when", "offer"),
     [
-        ("ru", "Я хочу заказать пиццу."),
-        ("ru", "Соедините меня с директором"),
-        ("ru", "Пока не знаю, что спросить"),
-        ("en", "I'd like to order a pizza."),
-        ("en", "Can I speak to the manager?"),
+        # open: the general questions go to sales, so both are offered
+        ("ru", "Я хочу заказать пиццу.", WED_11, "Могу соединить вас со специалистом"),
+        ("en", "I'd like to order a pizza.", WED_11, "put you through to the sales department"),
+        # closed: only a message
+        ("ru", "Пока не знаю, что спросить", WED_20, "Хотите, я запишу сообщение"),
+        ("en", "Can you fix my car?", WED_20, "Would you like me to take a message"),
     ],
 )
-def test_unknown(persona: Persona, lang: str, text: str) -> None:
-    reply = Dialogue(persona, lang).reply(text)
+def test_unanswerable_becomes_an_offer(
+    persona: Persona, lang: str, text: str, when: dt.datetime, offer: str
+) -> None:
+    reply = talk(persona, lang, when).reply(text)
     assert reply.intent == "unknown" and not reply.end_call
-    assert reply.text == persona.text("only_hours", lang)
+    assert reply.text.startswith(
+        "К сожалению, на этот вопрос я ответить не могу." if lang == "ru"
+        else "I'm afraid I can't answer that."
+    )
+    assert offer in reply.text
+    assert reply.transfer is None and reply.message is None
 
 
 @pytest.mark.parametrize(
     "text", ["", "   ", "...", "Продолжение следует...", "Субтитры сделал DimaTorzok"]
 )
 def test_not_understood(persona: Persona, text: str) -> None:
-    reply = Dialogue(persona, "ru").reply(text)
+    reply = talk(persona, "ru").reply(text)
     assert reply.intent == "not_understood" and not reply.end_call
     assert reply.text == persona.text("not_understood", "ru")
+
+
+def test_real_clock_by_default(persona: Persona) -> None:
+    """Without an injected clock the persona's time zone is used; the answer is one of the
+    two possible ones for the moment."""
+    text = Dialogue(persona, "en").reply("Are you open now?").text
+    assert text.startswith(("Yes, we are open now", "We are closed now", "Today we are closed",
+                            "Today we are closed for"))

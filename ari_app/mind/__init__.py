@@ -1,0 +1,5 @@
+"""The secretary's mind without an LLM: words for numbers and dates, the business calendar,
+intent matching, the staff directory, the take-a-message form and phone-number parsing.
+
+Every module here is pure (no I/O, no clock of its own): the dialogue passes the time in.
+"""

@@ -1,0 +1,218 @@
+"""The staff directory and the transfer rules: who the caller asks for, whether they may be
+put through now, and the transfer request handed to the call session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ari_app.mind.calendar import BusinessCalendar, Week
+from ari_app.mind.facts import content_words, words_match
+from ari_app.mind.texts import TextLists, Texts, pick
+
+if TYPE_CHECKING:
+    from ari_app.persona import Persona
+
+TransferMode = Literal["blind", "attended"]
+
+# Role and department words too general to pick someone by ("главный", "отдел").
+_GENERIC = frozenset(
+    "главный главная старший старшая ведущий ведущая младший заместитель отдел отдела служба "
+    "департамент chief head senior junior lead deputy department team office".split()
+)
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    target: str  # dialplan target: extension "200", department "sales", queue "reception"
+    mode: TransferMode
+    staff_name: str | None
+    department: str | None
+    announcement: str  # for the staff member: who calls and why, in their language
+    language: str | None = None  # the announcement's language
+
+
+class StaffMember(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    name: Texts
+    role: Texts = Field(default_factory=dict)
+    department: str | None = None  # a key of `departments`
+    extension: str | None = Field(default=None, pattern=r"^[0-9*#]+$")
+    number: str | None = Field(default=None, repr=False)  # private: never told to callers
+    hours: Week | None = None  # default: the department's, else the company's
+    language: str | None = None  # for the announcement; default: the persona's first
+    transfer: TransferMode | None = None  # default: transfer.mode
+    keywords: TextLists = Field(default_factory=dict)  # other ways to ask for them
+
+
+class Department(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: Texts
+    target: str  # dialplan target: a queue or extension
+    keywords: TextLists = Field(default_factory=dict)
+    hours: Week | None = None
+    language: str | None = None
+    transfer: TransferMode | None = None
+
+
+class TransferRules(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    enabled: bool = True
+    mode: TransferMode = "attended"
+    # staff ids and department keys callers may be put through to; absent: everyone
+    allow: list[str] | None = None
+    # out of their hours: offer to take a message, or only say when they are in
+    off_hours: Literal["take_message", "refuse"] = "take_message"
+    # who gets the questions the secretary cannot answer (a staff id or department key)
+    general: str | None = None
+    # attended transfers: ask "who shall I say is calling?" first, for the announcement
+    ask_name: bool = True
+
+
+def _name_match(a: str, b: str) -> bool:
+    """Names are short and declined: "анна"/"анну", "петров"/"петровым"."""
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common >= 3 and common >= min(len(a), len(b)) - 1
+
+
+@dataclass(frozen=True)
+class Target:
+    """A staff member or a department the caller asked for."""
+
+    key: str  # staff id or department key
+    staff: StaffMember | None
+    department: Department | None
+    department_key: str | None
+
+    def name(self, lang: str) -> str:
+        if self.staff is not None:
+            return pick(self.staff.name, lang)
+        assert self.department is not None
+        return pick(self.department.name, lang)
+
+    def dial(self) -> str | None:
+        if self.staff is not None:
+            return self.staff.extension or self.staff.number
+        assert self.department is not None
+        return self.department.target
+
+    def week(self, persona: Persona) -> Week:
+        own = self.staff.hours if self.staff is not None else None
+        dept = persona.departments.get(self.department_key or "")
+        return own or (dept.hours if dept is not None else None) or persona.hours
+
+    def calendar(self, persona: Persona) -> BusinessCalendar:
+        cal = persona.calendar
+        return BusinessCalendar(self.week(persona), cal.holidays, cal.short_days, cal.tz)
+
+    def allowed(self, persona: Persona) -> bool:
+        rules = persona.transfer
+        if not rules.enabled or self.dial() is None:
+            return False
+        return rules.allow is None or self.key in rules.allow
+
+    def available(self, persona: Persona, at: dt.datetime) -> bool:
+        return self.calendar(persona).is_open(at)
+
+    def mode(self, persona: Persona) -> TransferMode:
+        own = self.staff.transfer if self.staff is not None else self.department.transfer \
+            if self.department is not None else None
+        dept = persona.departments.get(self.department_key or "")
+        return own or (dept.transfer if dept is not None else None) or persona.transfer.mode
+
+    def language(self, persona: Persona) -> str:
+        own = self.staff.language if self.staff is not None else None
+        dept = persona.departments.get(self.department_key or "")
+        return own or (dept.language if dept is not None else None) or persona.languages[0]
+
+
+def find_target(persona: Persona, text: str, lang: str) -> Target | None:
+    """The staff member or department named in `text`: by a name (first or last, any
+    case ending), else a department's name or keyword, else a role."""
+    query = content_words(text)
+    if not query:
+        return None
+    best: tuple[int, Target] | None = None
+
+    def consider(score: int, target: Target) -> None:
+        nonlocal best
+        if score and (best is None or score > best[0]):
+            best = (score, target)
+
+    for member in persona.staff:
+        names = {w for n in member.name.values() for w in content_words(n) if len(w) >= 3}
+        score = 3 * sum(1 for n in names if any(_name_match(q, n) for q in query))
+        roles = {w for r in member.role.values() for w in content_words(r)} - _GENERIC
+        keys = {w for ks in member.keywords.values() for k in ks for w in content_words(k)}
+        if any(words_match(q, r) for q in query for r in roles | keys):
+            score += 1
+        consider(score, Target(member.id, member, None, member.department))
+    for key, dept in persona.departments.items():
+        words = {w for n in dept.name.values() for w in content_words(n)} - _GENERIC
+        words |= {w for ks in dept.keywords.values() for k in ks for w in content_words(k)}
+        hits = sum(1 for w in words if any(words_match(q, w) for q in query))
+        consider(2 * hits, Target(key, None, dept, key))
+    return best[1] if best else None
+
+
+def general_target(persona: Persona) -> Target | None:
+    """Who gets what the secretary cannot answer (`transfer.general`), if anyone."""
+    key = persona.transfer.general
+    if key is None:
+        return None
+    for member in persona.staff:
+        if member.id == key:
+            return Target(key, member, None, member.department)
+    dept = persona.departments.get(key)
+    return Target(key, None, dept, key) if dept is not None else None
+
+
+def announcement(persona: Persona, target: Target, *, caller_name: str | None,
+                 caller_number: str | None, said: str) -> tuple[str, str]:
+    """What the staff member hears before taking the call, and its language."""
+    from ari_app.mind.phone import parse_phone
+    from ari_app.mind.phrases import PhraseBook
+
+    lang = target.language(persona)
+    say = PhraseBook(persona.phrases, lang, persona.tone.formality == "friendly")
+    who = caller_name or say("announce_caller")
+    number = parse_phone(caller_number or "")
+    if number is not None:
+        who = say("announce_number", name=who, number=number.spoken(lang))
+    return say("announce", caller=who, said=said.strip().rstrip(".!?")), lang
+
+
+def transfer_request(persona: Persona, target: Target, *, caller_name: str | None = None,
+                     caller_number: str | None = None, said: str = "") -> TransferRequest:
+    dial = target.dial()
+    if dial is None:
+        raise ValueError(f"{target.key}: has no extension, number or target to transfer to")
+    text, lang = announcement(persona, target, caller_name=caller_name,
+                              caller_number=caller_number, said=said)
+    staff_name = pick(target.staff.name, lang) if target.staff is not None else None
+    return TransferRequest(dial, target.mode(persona), staff_name, target.department_key,
+                           text, lang)
+
+
+def find_transfer_target(persona: Persona, query: str, *, language: str | None = None,
+                         now: dt.datetime | None = None, caller_name: str | None = None,
+                         caller_number: str | None = None) -> TransferRequest | None:
+    """A transfer request for whoever `query` names, if the rules allow putting the caller
+    through (and, given `now`, they are in); None otherwise. For the LLM path's tool call."""
+    lang = language or persona.languages[0]
+    target = find_target(persona, query, lang)
+    if target is None or not target.allowed(persona):
+        return None
+    if now is not None and not target.available(persona, now):
+        return None
+    return transfer_request(persona, target, caller_name=caller_name,
+                            caller_number=caller_number, said=query)

@@ -1,0 +1,59 @@
+"""Phone numbers from Whisper's words and digits, and their digit-by-digit read-back."""
+
+from __future__ import annotations
+
+import pytest
+
+from ari_app.mind.phone import PhoneNumber, extract_digits, parse_phone, phone_problem
+
+
+@pytest.mark.parametrize(
+    ("text", "digits", "plus"),
+    [
+        ("восемь девятьсот шестнадцать сто двадцать три сорок пять шестьдесят семь",
+         "89161234567", False),
+        ("Мой номер: 8-916-123-45-67.", "89161234567", False),
+        ("+7 916 123 45 67", "79161234567", True),
+        ("плюс семь девятьсот шестнадцать 123 45 67", "79161234567", True),
+        ("восемь девять один шесть ноль ноль один два два три три", "89160012233", False),
+        ("сто пять", "105", False),
+        ("двадцать двадцать", "2020", False),
+        ("nine hundred sixteen double five oh one two", "91655012", False),
+        ("my number is five five five one two three four", "5551234", False),
+        ("triple seven", "777", False),
+        ("это Ольга", "", False),
+    ],
+)
+def test_extract_digits(text: str, digits: str, plus: bool) -> None:
+    assert extract_digits(text) == (digits, plus)
+
+
+def test_parse_phone_and_problems() -> None:
+    assert parse_phone("8 916 123 45 67") == PhoneNumber("89161234567")
+    assert parse_phone("восемь девятьсот шестнадцать") is None
+    assert phone_problem("восемь девятьсот шестнадцать") == "too_short"
+    assert phone_problem("1" * 16) == "too_long"
+    assert phone_problem("не помню") == "none"
+    assert phone_problem("123-45-67") is None
+    assert str(PhoneNumber("79161234567", plus=True)) == "+79161234567"
+
+
+@pytest.mark.parametrize(
+    ("number", "lang", "spoken"),
+    [
+        (PhoneNumber("89161234567"), "ru",
+         "восемь, девять один шесть, один два три, четыре пять, шесть семь"),
+        (PhoneNumber("79161234567", plus=True), "en",
+         "plus seven, nine one six, one two three, four five, six seven"),
+        (PhoneNumber("4951234567"), "ru", "четыре девять пять, один два три, четыре пять, "
+                                          "шесть семь"),
+        (PhoneNumber("1234567"), "en", "one two three, four five, six seven"),
+        (PhoneNumber("441234567890"), "en",
+         "four four one, two three four, five six seven, eight nine zero"),
+    ],
+)
+def test_read_back_digit_by_digit(number: PhoneNumber, lang: str, spoken: str) -> None:
+    assert number.spoken(lang) == spoken
+    said = "".join(ch for ch in number.spoken(lang) if ch.isdigit())
+    assert said == ""  # words only, for the TTS
+    assert extract_digits(number.spoken(lang))[0] == number.digits  # and it parses back
