@@ -14,7 +14,7 @@ from ari_app.config import Config
 from ari_app.engines import Engines
 from ari_app.errors import AriUnreachable, SecretaryError
 from ari_app.instance_lease import RENEW_S, InstanceLease
-from ari_app.persona import Persona, load_persona
+from ari_app.persona import Personas
 from ari_app.session import CallContext, CallSession
 from ari_app.storage import CallStore
 
@@ -40,14 +40,10 @@ class SecretaryApp:
         self._stopping = asyncio.Event()
         self.ctx = CallContext(
             cfg=cfg, ari=self.ari, engines=engines, store=store,
-            personas=self._persona, route=self._route,
+            personas=Personas(cfg.paths.personas_dir), route=self._route,
         )
         self.connected = asyncio.Event()
         self.lease = InstanceLease(self.ari, cfg.ari.app)
-
-    @functools.cache  # noqa: B019 - one app per process; personas are few and immutable
-    def _persona(self, name: str) -> Persona:
-        return load_persona(self.cfg.paths.personas_dir / f"{name}.yaml")
 
     def _route(self, channel_id: str, session: CallSession) -> None:
         self.sessions[channel_id] = session

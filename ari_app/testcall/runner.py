@@ -388,6 +388,7 @@ CALLER_LINES: dict[str, tuple[str, str]] = {
     "ru_number_2": ("aleksandr", "сто двадцать три, сорок пять, шестьдесят семь."),
     # transfers: ask for the accounts department, then speak to whoever took the call
     "ru_transfer": ("aleksandr", "Соедините меня, пожалуйста, с бухгалтерией."),
+    "ru_my_name": ("aleksandr", "Меня зовут Алексей Смирнов."),
     "ru_hello_staff": ("aleksandr", "Алло, добрый день! Я по поводу счёта за октябрь."),
 }
 REFERENCE_WAV_RATE = 16000
