@@ -14,6 +14,9 @@ from ari_app.config import Config
 from ari_app.engines import Engines
 from ari_app.errors import AriUnreachable, SecretaryError
 from ari_app.instance_lease import RENEW_S, InstanceLease
+from ari_app.llm.factory import build_chain
+from ari_app.notify.factory import build_notifications
+from ari_app.notify.message import StaffMessage
 from ari_app.persona import Personas
 from ari_app.session import CallContext, CallSession
 from ari_app.storage import CallStore
@@ -38,15 +41,44 @@ class SecretaryApp:
         self.tasks: set[asyncio.Task[Any]] = set()
         self._stream: EventStream | None = None
         self._stopping = asyncio.Event()
+        self.llm = build_chain(cfg.llm, cfg.default_language) if cfg.llm else None
+        self.notifications = build_notifications(cfg.notify)
         self.ctx = CallContext(
             cfg=cfg, ari=self.ari, engines=engines, store=store,
-            personas=Personas(cfg.paths.personas_dir), route=self._route,
+            personas=Personas(cfg.paths.personas_dir), route=self._route, llm=self.llm,
+            on_message=self._notify,
         )
         self.connected = asyncio.Event()
         self.lease = InstanceLease(self.ari, cfg.ari.app)
 
     def _route(self, channel_id: str, session: CallSession) -> None:
         self.sessions[channel_id] = session
+
+    def _notify(self, message_id: int, fields: dict[str, Any]) -> None:
+        """Tell the staff about a message a caller left, in the background; what each channel
+        answered goes into the message's record."""
+        def text(key: str) -> str | None:
+            value = fields.get(key)
+            return None if value is None else str(value)
+
+        staff_message = StaffMessage(
+            language=text("language") or "ru", name=text("name"),
+            callback_number=text("callback_number"), reason=text("reason"),
+            urgency=text("urgency"), caller_id=text("caller_id"), recipient=text("recipient"),
+            company=text("company"), call_id=text("call_id"),
+        )
+        task = self.notifications.submit(staff_message)
+
+        def record(done: asyncio.Task[dict[str, str | None]]) -> None:
+            if done.cancelled() or done.exception() is not None or not message_id:
+                return
+            outcome = {ch: "ok" if err is None else f"failed: {err}"
+                       for ch, err in done.result().items()}
+            saved = asyncio.ensure_future(self.store.set_notified(message_id, outcome))
+            self.tasks.add(saved)
+            saved.add_done_callback(self.tasks.discard)
+
+        task.add_done_callback(record)
 
     # --- start ---------------------------------------------------------------------------
     async def connect(self, *, first: bool) -> EventStream:
@@ -203,5 +235,8 @@ class SecretaryApp:
                 await self.lease.release()
             except (SecretaryError, AriError) as exc:
                 log.debug("lease not released: %s", exc)
+        await self.notifications.drain(timeout_s=10.0)
         await self.ari.close()
+        if self.llm is not None:
+            await self.llm.aclose()
         await self.store.close()

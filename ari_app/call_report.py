@@ -1,4 +1,5 @@
-"""A readable transcript of one stored call (a dict from `CallStore.get_call`)."""
+"""A readable transcript of one stored call (a dict from `CallStore.get_call`), and of
+the messages callers left (`CallStore.messages`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ _ENDINGS = {
     "lost_on_reconnect": "lost while reconnecting to Asterisk",
     "app_restarted": "the app restarted during the call",
     "error": "an error",
+    "transferred": "put through to staff",
 }
 _WHO = {"caller": "Caller", "secretary": "Secretary"}
 # Latency figures shown in this order first; any others follow alphabetically.
@@ -20,7 +22,10 @@ _TIMING_ORDER = ("endpoint", "stt", "reply", "tts")
 # Session keys shown under a shorter name.
 _ALIASES = {"tts_first_audio": "tts", "tts_first": "tts"}
 # 0/1 markers rather than durations.
-_FLAGS = ("interrupted", "stt_speculative", "stt_streaming", "dtmf")
+_FLAGS = (
+    "interrupted", "stt_speculative", "stt_streaming", "dtmf", "llm_filler", "llm_unavailable",
+    "transfer_busy", "transfer_no_answer", "transfer_declined", "transfer_failed",
+)  # fmt: skip
 # Engineering figures kept in the record for the benchmarks, not shown to a receptionist.
 _HIDDEN = ("send_jitter_p99_ms", "send_jitter_max_ms", "tts_engine_ms", "bargein_detect_ms")
 
@@ -92,6 +97,8 @@ def format_call(call: Mapping[str, Any]) -> str:
     if call.get("error"):
         ending += f": {call['error']}"
     lines.append(f"  Ended:     {ending}")
+    if call.get("transferred_to"):
+        lines.append(f"  Put through to: {call['transferred_to']}")
     lines.append("")
 
     turns = list(call.get("turns") or [])
@@ -116,4 +123,24 @@ def format_call(call: Mapping[str, Any]) -> str:
         lines.append(f"  secretary: {secretary_wav or '-'}")
     else:
         lines.append("Recordings: none")
+    return "\n".join(lines)
+
+
+def format_message(message: Mapping[str, Any]) -> str:
+    """One message as a receptionist reads it: when, who, number, what, and whether the
+    staff were told."""
+    created = _number(message.get("created_at"))
+    urgent = " URGENT" if message.get("urgency") == "urgent" else ""
+    lines = [f"Message {message.get('id', '?')}{urgent}, "
+             f"{_local_time(created) if created is not None else '-'}"]
+    lines.append(f"  From:      {message.get('name') or 'name not given'}")
+    number = message.get("callback_number") or message.get("caller_id") or "-"
+    lines.append(f"  Call back: {number}")
+    lines.append(f"  Message:   {message.get('reason') or '-'}")
+    notified = message.get("notified") or {}
+    if isinstance(notified, Mapping) and notified:
+        told = ", ".join(f"{k} {v}" for k, v in sorted(notified.items()))
+        lines.append(f"  Sent to:   {told}")
+    if message.get("call_id"):
+        lines.append(f"  Call:      {message['call_id']}")
     return "\n".join(lines)

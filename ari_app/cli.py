@@ -79,12 +79,31 @@ async def _calls(config_path: Path, limit: int, call_id: str | None) -> int:
     return 0
 
 
+async def _messages(config_path: Path, limit: int) -> int:
+    from ari_app.call_report import format_message
+    from ari_app.config import load_config
+    from ari_app.storage import CallStore
+
+    cfg = load_config(config_path)
+    async with CallStore(cfg.storage.database) as store:
+        rows = await store.messages(limit)
+    for row in rows:
+        print(format_message(row))
+    if not rows:
+        print("no messages")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     if args_list[:1] == ["voice"]:  # `secretary voice add|list ...`: the voice manager
         from ari_app.voices import main as voice_main
 
         return voice_main(args_list[1:])
+    if args_list[:1] == ["chat"]:  # `secretary chat ...`: talk to the secretary in text
+        from ari_app.chat_cli import chat_main
+
+        return chat_main(args_list[1:])
     parser = argparse.ArgumentParser(prog="secretary", description=__doc__.splitlines()[0])
     parser.add_argument("--log-level", default=os.environ.get("SECRETARY_LOG_LEVEL", "INFO"))
     sub = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         ("run", "answer calls"),
         ("doctor", "check Asterisk, ARI credentials and models"),
         ("calls", "print call records"),
+        ("messages", "print the messages callers left (newest first)"),
+        ("api", "serve the HTTP API (api.host:api.port, 127.0.0.1:8000 by default)"),
+        ("chat", "talk to the secretary in text (--lang ru|en, --persona NAME)"),
         ("voice", "manage cloned-voice reference clips (add NAME FILE..., list)"),
     ):
         p = sub.add_parser(name, help=text)
@@ -99,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         if name == "calls":
             p.add_argument("call_id", nargs="?")
             p.add_argument("-n", "--limit", type=int, default=10)
+        if name == "messages":
+            p.add_argument("-n", "--limit", type=int, default=20)
+        if name == "api":
+            p.add_argument("--host", help="listen address (default: api.host)")
+            p.add_argument("--port", type=int, help="port (default: api.port)")
     args = parser.parse_args(args_list)
     logging.basicConfig(
         level=args.log_level.upper(),
@@ -112,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run(path))
         if args.command == "doctor":
             return asyncio.run(_doctor(path))
+        if args.command == "api":
+            from ari_app.api.serve import serve_api
+
+            return asyncio.run(serve_api(path, host=args.host, port=args.port))
+        if args.command == "messages":
+            return asyncio.run(_messages(path, args.limit))
         return asyncio.run(_calls(path, args.limit, args.call_id))
     except SecretaryError as exc:
         print(f"secretary: {exc}", file=sys.stderr)

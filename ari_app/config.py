@@ -19,8 +19,10 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ari_app.ami import AmiConfig
+from ari_app.api.settings import ApiConfig
 from ari_app.errors import ConfigError
 from ari_app.llm.config import LlmConfig
+from ari_app.notify.settings import NotifyConfig
 
 PASSWORD_ENV = "SECRETARY_ARI_PASSWORD"
 
@@ -187,6 +189,8 @@ class Config(_Section):
     frozen_time: datetime | None = None
     lines: dict[str, LineConfig] = Field(default_factory=dict)
     llm: LlmConfig | None = None  # None: the offline rule-based dialogue only
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
 
     @model_validator(mode="after")
     def _languages_have_voices(self) -> Config:

@@ -181,6 +181,22 @@ class Dialogue:
                 return reply
         return self._answer(text)
 
+    # --- for the language-model path (llm_dialogue.py) ------------------------------------
+    @property
+    def mid_task(self) -> bool:
+        """An open question of ours (message form, offer, caller's name) awaits an answer."""
+        return any(x is not None for x in (self._form, self._offer, self._awaiting_name))
+
+    def transfer_to(self, query: str) -> Reply:
+        """Put the caller through to whoever `query` names, by the persona's rules."""
+        return self._transfer(find_target(self.persona, query, self.language), query)
+
+    def offer_message(self, lead: str) -> Reply:
+        return self._offer_message(lead)
+
+    def start_message(self, reason: str | None = None) -> Reply:
+        return self._start_form(reason=reason)
+
     # --- the message form -----------------------------------------------------------------
     def _start_form(self, recipient: str | None = None, reason: str | None = None) -> Reply:
         self._form = MessageForm(self.say, self.language, caller_id=self.caller_id,

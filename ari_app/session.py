@@ -10,7 +10,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,6 +20,8 @@ from ari_app.dialogue import Dialogue, Reply
 from ari_app.endpointing import Utterance
 from ari_app.engines import Engines
 from ari_app.listener import BargeIn, Listener
+from ari_app.llm.chain import FallbackChain
+from ari_app.llm_dialogue import LlmDialogue, make_mind
 from ari_app.media_leg import MediaLeg, open_media_leg
 from ari_app.persona import Persona
 from ari_app.recorder import CallRecorder
@@ -31,6 +33,7 @@ from ari_app.transfer import StaffCall, StaffTarget
 from ari_app.vad import build_vad
 
 log = logging.getLogger(__name__)
+Mind = Dialogue | LlmDialogue
 
 HANGUP_DRAIN_S = 0.5  # let the last words of a goodbye leave before hanging up
 ECHO_GUARD_S = 0.25  # ignore the caller's side just after we stop speaking
@@ -52,6 +55,7 @@ class CallContext:
     personas: Callable[[str], Persona]
     route: Callable[[str, CallSession], None]  # send events of this channel id to the session
     on_message: Callable[[int, dict[str, Any]], None] | None = None  # notify staff of a message
+    llm: FallbackChain | None = None  # the language models; None: the rules alone
 
 
 class CallSession:
@@ -196,10 +200,10 @@ class CallSession:
             self.language, cfg.turn.digit_wait_ms, self.call_id,
         )
         frozen = cfg.frozen_time
-        dialogue = Dialogue(
+        dialogue = make_mind(Dialogue(
             self.ctx.personas(self.persona_name), self.language,
             caller_id=self.caller_id or None, now=(lambda: frozen) if frozen else None,
-        )
+        ), self.ctx.llm)
         pump = asyncio.create_task(self._pump(), name=f"pump-{self.call_id}")
         try:
             await self._conversation(dialogue)
@@ -218,7 +222,7 @@ class CallSession:
         if self.recorder is not None:
             self.recorder.secretary(frame, at)
 
-    async def _conversation(self, dialogue: Dialogue) -> None:
+    async def _conversation(self, dialogue: Mind) -> None:
         turn = self.ctx.cfg.turn
         spoken = await self._speak(
             dialogue.greeting(), protect_s=turn.protect_greeting_ms / 1000, timings={}
@@ -257,7 +261,7 @@ class CallSession:
             if await self._act(reply, spoken, dialogue):
                 return
 
-    async def _act(self, reply: Reply, spoken: Spoken, dialogue: Dialogue) -> bool:
+    async def _act(self, reply: Reply, spoken: Spoken, dialogue: Mind) -> bool:
         """Carry out what the reply asks beyond words: keep a message, transfer, hang up.
         True when the conversation is over."""
         message = getattr(reply, "message", None)
@@ -285,11 +289,15 @@ class CallSession:
             message_id = 0
         log.info("call %s: message %d kept: %s", self.call_id, message_id, fields)
         if self.ctx.on_message is not None:
-            self.ctx.on_message(message_id, {"call_id": self.call_id, "line": self.line,
-                                             **fields})
+            persona = self.ctx.personas(self.persona_name)
+            self.ctx.on_message(message_id, {
+                **fields, "call_id": self.call_id,
+                "recipient": getattr(message, "recipient", None),
+                "company": persona.company.get(fields["language"] or self.language),
+            })
 
     # --- transfers -----------------------------------------------------------------------
-    async def _transfer(self, request: Any, dialogue: Dialogue) -> bool:
+    async def _transfer(self, request: Any, dialogue: Mind) -> bool:
         """Hand the caller to a human. True when the caller has left the conversation
         (blind transfer, or accepted and bridged until someone hangs up)."""
         ari, cfg = self.ctx.ari, self.ctx.cfg
@@ -352,13 +360,18 @@ class CallSession:
         except Exception:
             log.exception("call %s: could not record the transfer", self.call_id)
 
-    async def _answer(self, utterance: Utterance, dialogue: Dialogue) -> tuple[Spoken, Reply]:
+    async def _answer(self, utterance: Utterance, dialogue: Mind) -> tuple[Spoken, Reply]:
         """One turn: transcribe, reply, speak."""
         t_stt = self._loop.time()
         timings: dict[str, float] = {}
         utterance, transcript = await self.transcriber.transcribe(utterance, timings)
         t_reply = self._loop.time()
-        reply = dialogue.reply(transcript.text)
+        turn = None
+        if isinstance(dialogue, LlmDialogue) and dialogue.wants(transcript.text):
+            turn = dialogue.turn(transcript.text, timings)
+            reply = Reply("", "llm")
+        else:
+            reply = dialogue.reply(transcript.text)
         t_ready = self._loop.time()
         log.info("call %s: caller said %r -> %s", self.call_id, transcript.text, reply.intent)
         await self._store_turn(
@@ -370,14 +383,22 @@ class CallSession:
             "reply_ms": (t_ready - t_reply) * 1000,
         })
         spoken = await self._speak(
-            reply.text, timings=timings, reply_ready=t_ready, speech_end=utterance.speech_end
+            reply.text if turn is None else turn.pieces, timings=timings, reply_ready=t_ready,
+            speech_end=utterance.speech_end,
         )
+        if turn is not None:
+            assert isinstance(dialogue, LlmDialogue)
+            if spoken.interrupted or turn.reply is None:
+                dialogue.forget_unsaid(spoken.said)
+            reply = turn.reply if turn.reply is not None and not spoken.interrupted else Reply(
+                spoken.said, "llm_interrupted"
+            )
         return spoken, reply
 
     # --- audio out -----------------------------------------------------------------------
     async def _speak(
         self,
-        text: str,
+        text: str | AsyncIterator[str],
         *,
         timings: dict[str, float],
         protect_s: float = 0.0,
@@ -396,7 +417,11 @@ class CallSession:
 
             self.listener.arm_barge_in(on_barge_in, self._loop.time() + protect_s)
         try:
-            spoken = await self.speaker.say(text, self.ctx.engines.voice(self.language))
+            voice = self.ctx.engines.voice(self.language)
+            if isinstance(text, str):
+                spoken = await self.speaker.say(text, voice)
+            else:
+                spoken = await self.speaker.say_tokens(text, voice)
         except asyncio.CancelledError:  # the call ended mid-reply: record what was said
             cut = self.speaker.progress()
             timings["interrupted"] = 1.0
@@ -425,7 +450,7 @@ class CallSession:
                 timings["bargein_detect_ms"] = (event.decided - event.onset) * 1000
                 timings["bargein_stop_ms"] = (spoken.ended - event.onset) * 1000
             log.info("call %s: barged in; unsaid: %r", self.call_id, spoken.unsaid)
-        said = spoken.said if spoken.interrupted else text
+        said = spoken.said if spoken.interrupted or not isinstance(text, str) else text
         await asyncio.shield(
             self._store_turn("secretary", said, spoken.started, spoken.ended, timings)
         )
