@@ -389,6 +389,17 @@ CALLER_LINES: dict[str, tuple[str, str]] = {
     # transfers: ask for the accounts department, then speak to whoever took the call
     "ru_transfer": ("aleksandr", "Соедините меня, пожалуйста, с бухгалтерией."),
     "ru_my_name": ("aleksandr", "Меня зовут Алексей Смирнов."),
+    # a message left, the callback number typed on the keypad and confirmed
+    "ru_leave_message": ("aleksandr", "Я хочу оставить сообщение."),
+    "ru_yes": ("aleksandr", "Да, верно."),
+    "ru_reason": ("aleksandr", "По поводу счёта за октябрь."),
+    "ru_not_urgent": ("aleksandr", "Нет, не срочно."),
+    "ru_all_correct": ("aleksandr", "Да, всё верно."),
+    "ru_ask_llm": ("aleksandr", "Расскажите, пожалуйста, что вы можете посоветовать к празднику?"),
+    # English facts: one the persona answers, one it does not
+    "en_delivery": ("slt", "How much is delivery?"),
+    "en_bicycles": ("slt", "Do you repair bicycles?"),
+    "en_no_thanks": ("slt", "No, thank you. Goodbye!"),
     "ru_hello_staff": ("aleksandr", "Алло, добрый день! Я по поводу счёта за октябрь."),
 }
 REFERENCE_WAV_RATE = 16000

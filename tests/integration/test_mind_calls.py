@@ -1,0 +1,182 @@
+"""The mind on real calls: a message left end to end (its callback number typed on the
+keypad and read back), delivered to the staff through a real SMTP server; an English caller
+asks one question the persona's facts answer and one they do not. Real Asterisk, sipp,
+Whisper, RHVoice/Piper, aiosmtpd, SQLite."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
+from conftest import AsteriskTestbed, RunningApp
+
+from ari_app.testcall.scenario import Utterance
+
+pytestmark = pytest.mark.integration
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.envelopes: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append(envelope)
+        return "250 Message accepted"
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def secretary_app(
+    asterisk_testbed: AsteriskTestbed,
+    tmp_path_factory: pytest.TempPathFactory,
+    mailbox: tuple[Mailbox, int],
+) -> Iterator[RunningApp]:
+    from ari_app.testcall.local import LocalApp, write_config
+
+    directory = tmp_path_factory.mktemp("secretary-mind")
+    config = write_config(
+        directory,
+        {
+            "notify": {
+                "smtp": {
+                    "host": "127.0.0.1",
+                    "port": mailbox[1],
+                    "starttls": False,
+                    "from": "secretary@romashka.example",
+                    "to": ["office@romashka.example"],
+                }
+            }
+        },
+    )
+    app = LocalApp(config, directory / "secretary.log").start()
+    try:
+        yield RunningApp(app=app, config=config, db=directory / "calls.sqlite3")
+    finally:
+        assert app.stop() == 0, app.output[-3000:]
+
+
+def test_a_message_is_taken_read_back_stored_and_mailed(
+    secretary_app: RunningApp,
+    caller_audio: dict[str, Path],
+    transcribe: Any,
+    mailbox: tuple[Mailbox, int],
+    tmp_path: Path,
+) -> None:
+    result = dial(
+        exten="100",
+        utterances=[
+            Utterance(caller_audio["ru_leave_message"], pause_before_ms=6000),
+            Utterance(caller_audio["ru_my_name"], pause_before_ms=6000),
+            # "По какому номеру вам перезвонить?": typed, then the read-back is confirmed
+            Utterance(
+                caller_audio["ru_yes"], pause_before_ms=5000, dtmf="89161234567#", dtmf_gap_ms=10000
+            ),
+            Utterance(caller_audio["ru_reason"], pause_before_ms=5000),
+            Utterance(caller_audio["ru_not_urgent"], pause_before_ms=4000),
+            Utterance(caller_audio["ru_all_correct"], pause_before_ms=16000),
+            Utterance(caller_audio["ru_bye"], pause_before_ms=8000),
+        ],
+        workdir=tmp_path,
+        hangup="remote",
+        hangup_wait_ms=15000,
+        timeout_s=200,
+    )
+    assert result.sipp_rc == 0, result.sipp_log
+    heard = normalise(transcribe(result.received_pcm, "ru"))
+    # the number was read back digit by digit, and the message confirmed
+    assert "перезвон" in heard, heard
+    assert "записал" in heard, heard
+    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
+    secretary_app.calls_before = len(calls)
+    call = calls[-1]
+    assert call["ended_by"] == "app_hangup", call
+
+
+
+    with sqlite3.connect(secretary_app.db) as con:
+        con.row_factory = sqlite3.Row
+        rows = [
+            dict(r)
+            for r in con.execute("SELECT * FROM messages WHERE call_id = ?", (call["call_id"],))
+        ]
+    assert len(rows) == 1, (rows, call["turns"])
+    message = rows[0]
+    assert message["callback_number"] == "89161234567", message
+    assert "алекс" in (message["name"] or "").lower(), message
+    assert "сч" in (message["reason"] or "").lower(), message
+    assert message["urgency"] == "normal"
+
+    box = mailbox[0]
+    deadline = time.monotonic() + 15
+    while not box.envelopes and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert box.envelopes, "no mail reached the SMTP server"
+    mail = message_from_bytes(box.envelopes[-1].content, policy=default)
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "89161234567" in text.replace(" ", "").replace("-", "") or "916" in text, text
+    assert "Смирнов" in text or "смирнов" in text.lower(), text
+    # the delivery outcome is kept with the message
+    deadline = time.monotonic() + 5
+    notified = "{}"
+    while time.monotonic() < deadline:
+        with sqlite3.connect(secretary_app.db) as con:
+            notified = con.execute(
+                "SELECT notified FROM messages WHERE id = ?", (message["id"],)
+            ).fetchone()[0]
+        if notified != "{}":
+            break
+        time.sleep(0.2)
+    assert "smtp" in notified and "ok" in notified, notified
+    channels, bridges = wait_asterisk_clean()
+    assert channels == [] and bridges == []
+
+
+def test_english_facts_answered_and_an_unknown_question_offered_a_message(
+    secretary_app: RunningApp,
+    caller_audio: dict[str, Path],
+    transcribe: Any,
+    tmp_path: Path,
+) -> None:
+    result = dial(
+        exten="101",
+        utterances=[
+            Utterance(caller_audio["en_delivery"], pause_before_ms=6000),
+            Utterance(caller_audio["en_bicycles"], pause_before_ms=7000),
+            Utterance(caller_audio["en_no_thanks"], pause_before_ms=9000),
+        ],
+        workdir=tmp_path,
+        hangup="remote",
+        hangup_wait_ms=15000,
+    )
+    assert result.sipp_rc == 0, result.sipp_log
+    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
+    secretary_app.calls_before = len(calls)
+    said = [t["text"] for t in calls[-1]["turns"] if t["who"] == "secretary"]
+    assert any("five hundred" in s.lower() for s in said), said  # delivery: 500 RUB
+    assert any("message" in s.lower() for s in said), said  # no fact: an offer
+    heard = normalise(transcribe(result.received_pcm, "en"))
+    assert "hundred" in heard and "message" in heard, heard
