@@ -78,10 +78,17 @@ async def modem_checks(ami: Ami, required: bool) -> list[Check]:
                       "`module reload chan_quectel.so`")]
     checks = []
     for row in rows:
-        state = await ami.command(f"quectel show device state {row.id}")
-        found = parse_device_state(state.output) if state.ok else {}
+        found: dict[str, str] = {}
+        # An unpatched chan_quectel crashes Asterisk on `device state` of a modem that is not
+        # up (an out-of-bounds read, docs/modem.md): the State column already tells.
+        if not row.state.lower().startswith(_DOWN_STATES):
+            state = await ami.command(f"quectel show device state {row.id}")
+            found = parse_device_state(state.output) if state.ok else {}
         checks.append(judge_modem(row, found, required))
     return checks
+
+
+_DOWN_STATES = ("not connec", "stopped", "not init")
 
 
 # --- SIP trunks and endpoints -----------------------------------------------------------
