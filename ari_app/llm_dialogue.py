@@ -22,6 +22,7 @@ from ari_app.llm.chain import FallbackChain
 from ari_app.llm.prompt import build_system_prompt
 from ari_app.llm.tools import SECRETARY_TOOLS, problems
 from ari_app.mind import intents
+from ari_app.tts.chunker import FLUSH
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ class LlmTurn:
                     self.timings["llm_first_event_ms"] = (time.monotonic() - started) * 1000
                 if isinstance(event, base.Filler):
                     self.timings["llm_filler"] = 1.0
-                    yield event.text + " "
+                    yield event.text
+                    yield FLUSH
                 elif isinstance(event, base.TextDelta):
                     words.append(event.text)
                     yield event.text

@@ -44,9 +44,18 @@ class SpeakableChunker:
         return split_sentences(rest) if rest else []
 
 
+# A token that ends the current piece at once, so that it is spoken now rather than when the
+# next words arrive (a filler said while the language model is still thinking).
+FLUSH = "\f"
+
+
 async def speakable_pieces(tokens: AsyncIterable[str]) -> AsyncIterator[str]:
     chunker = SpeakableChunker()
     async for token in tokens:
+        if token == FLUSH:
+            for piece in chunker.flush():
+                yield piece
+            continue
         for piece in chunker.push(token):
             yield piece
     for piece in chunker.flush():

@@ -1,8 +1,9 @@
 import re
+from collections.abc import AsyncIterator
 
 import pytest
 
-from ari_app.tts.chunker import SpeakableChunker
+from ari_app.tts.chunker import FLUSH, SpeakableChunker, speakable_pieces
 from ari_app.tts.text import split_sentences
 
 REPLY_RU = (
@@ -44,3 +45,14 @@ def test_a_long_sentence_is_spoken_clause_by_clause() -> None:
     assert pieces and pieces[0].endswith(",")  # released before the sentence ended
     pieces += chunker.flush()
     assert " ".join(pieces).replace("  ", " ") == text
+
+
+async def test_flush_token_says_what_is_pending_at_once() -> None:
+    async def tokens() -> AsyncIterator[str]:
+        yield "Одну секунду..."
+        yield FLUSH
+        yield "Мы открыты"
+        yield " до шести."
+
+    pieces = [p async for p in speakable_pieces(tokens())]
+    assert pieces == ["Одну секунду...", "Мы открыты до шести."]

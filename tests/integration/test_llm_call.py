@@ -1,0 +1,102 @@
+"""The language model on a real call: the first provider is dead (a refused port), the
+second is a real llama.cpp server with the packaged SmolLM2. The caller hears the filler
+("Одну секунду...") instead of dead air, then the model's words, spoken sentence by sentence
+as they stream; the turn's record carries the model's timings. SmolLM2's Russian is poor:
+the test checks the path and the timings, not the wording."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
+from conftest import AsteriskTestbed, RunningApp
+
+from ari_app.llm.local_server import LocalLlamaServer, free_port, packaged_smollm2
+from ari_app.testcall.scenario import Utterance
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLlamaServer]:
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    # the persona's fact sheet in Russian is ~2300 SmolLM2 tokens: more than 2048
+    with LocalLlamaServer(packaged_smollm2(), n_ctx=8192, log_path=log) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def secretary_app(
+    asterisk_testbed: AsteriskTestbed,
+    tmp_path_factory: pytest.TempPathFactory,
+    llama: LocalLlamaServer,
+) -> Iterator[RunningApp]:
+    from ari_app.testcall.local import LocalApp, write_config
+
+    directory = tmp_path_factory.mktemp("secretary-llm")
+    dead = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    config = write_config(
+        directory,
+        {
+            "llm": {
+                "filler_after_s": 0.7,
+                "providers": [
+                    {"kind": "openai", "name": "dead", "base_url": dead, "model": "x"},
+                    {
+                        "kind": "openai",
+                        "name": "smollm2",
+                        "base_url": llama.base_url,
+                        "model": "local",
+                        "first_token_timeout_s": 60,
+                        "total_timeout_s": 90,
+                        "max_tokens": 40,
+                    },
+                ],
+            }
+        },
+    )
+    app = LocalApp(config, directory / "secretary.log").start()
+    try:
+        yield RunningApp(app=app, config=config, db=directory / "calls.sqlite3")
+    finally:
+        assert app.stop() == 0, app.output[-3000:]
+
+
+def test_dead_provider_filler_then_the_local_model_speaks(
+    secretary_app: RunningApp,
+    caller_audio: dict[str, Path],
+    transcribe: Any,
+    tmp_path: Path,
+) -> None:
+    result = dial(
+        exten="100",
+        utterances=[
+            Utterance(caller_audio["ru_ask_llm"], pause_before_ms=6000),
+            Utterance(caller_audio["ru_bye"], pause_before_ms=45000),
+        ],
+        workdir=tmp_path,
+        hangup="remote",
+        hangup_wait_ms=20000,
+        timeout_s=120,
+    )
+    assert result.sipp_rc == 0, result.sipp_log
+    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
+    secretary_app.calls_before = len(calls)
+    turns = calls[-1]["turns"]
+    answers = [t for t in turns if t["who"] == "secretary" and "llm_first_event_ms" in t["timings"]]
+    assert answers, turns
+    timings = json.loads(answers[0]["timings"])
+    assert timings.get("llm_filler") == 1.0, timings  # SmolLM2 reads the prompt for > 0.7 s
+    assert timings["llm_first_event_ms"] < 1500, timings  # the filler, not dead air
+    assert timings.get("llm_first_token_ms", 0) > timings["llm_first_event_ms"], timings
+    assert answers[0]["text"].startswith("Одну секунду"), answers[0]["text"]
+    assert len(answers[0]["text"]) > len("Одну секунду..."), answers[0]["text"]  # model's words
+    assert "llm_unavailable" not in timings
+    heard = normalise(transcribe(result.received_pcm, "ru"))
+    assert "секунд" in heard, heard
+    channels, bridges = wait_asterisk_clean()
+    assert channels == [] and bridges == []
