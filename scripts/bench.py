@@ -324,13 +324,20 @@ def main() -> int:
     speech = sub.add_parser("speech", help="TTS, voice to voice, barge-in, jitter, overhead")
     speech.add_argument("-n", "--calls", type=int, default=6)
     speech.add_argument("-b", "--bargein-calls", type=int, default=4)
-    for p in (call, speech):
+    mind = sub.add_parser("mind", help="LLM time to first token per provider, fallback hand-over")
+    mind.add_argument("-n", "--requests", type=int, default=10)
+    for p in (call, speech, mind):
         p.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md")
     call.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                       help="override a config setting, e.g. turn.speculate_after_ms=0")
     args = parser.parse_args()
     if args.which == "call":
         summary = bench_call(args.calls, write=not args.no_write, settings=args.set)
+    elif args.which == "mind":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_mind  # scripts/bench_mind.py: it has no Asterisk part
+
+        summary = bench_mind.run(args.requests, write=not args.no_write)
     else:
         summary = bench_speech(args.calls, args.bargein_calls, write=not args.no_write)
     print(json.dumps(summary, ensure_ascii=False))
