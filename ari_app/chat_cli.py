@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -140,11 +141,17 @@ def chat_main(argv: list[str] | None = None) -> int:
     prompt = "> " if sys.stdin.isatty() else ""
     try:
         return run_chat(
-            Dialogue(persona, language), sys.stdin, sys.stdout, prompt=prompt,
+            Dialogue(persona, language, now=_clock(cfg)), sys.stdin, sys.stdout, prompt=prompt,
             on_message=on_message,
         )  # fmt: skip
     except KeyboardInterrupt:
         return 130
+
+
+def _clock(cfg: Config | None) -> Callable[[], dt.datetime] | None:
+    """The config's frozen_time (tests, demos) as the calendar's clock; None: the real one."""
+    frozen = cfg.frozen_time if cfg is not None else None
+    return (lambda: frozen) if frozen is not None else None
 
 
 if __name__ == "__main__":

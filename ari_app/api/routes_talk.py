@@ -88,7 +88,9 @@ def _conversation(
     if conversation_id:
         return _resume(state, conversation_id, language, persona)
     name, lang = _choose(state, language, persona)
-    return state.conversations.create(name, lang, Dialogue(state.personas[name], lang))
+    frozen = state.config.frozen_time
+    dialogue = Dialogue(state.personas[name], lang, now=(lambda: frozen) if frozen else None)
+    return state.conversations.create(name, lang, dialogue)
 
 
 def _transfer(value: object) -> str | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ari_app.config import load_config
 from ari_app.dialogue import Dialogue
 from ari_app.persona import Persona, load_persona
 from ari_app.testcall.local import write_config
@@ -45,7 +46,9 @@ def test_conversation_until_goodbye(
     after_goodbye = "this line is never answered"
     done = chat(["--lang", language, "-c", str(config)], "\n".join([*lines, after_goodbye]) + "\n")
     assert done.returncode == 0, done.stderr
-    ours = Dialogue(persona, language)
+    frozen = load_config(config).frozen_time  # the testbed's calendar is a fixed Tuesday
+    assert frozen is not None
+    ours = Dialogue(persona, language, now=lambda: frozen)
     name = persona.secretary_name[language]
     expected = [ours.greeting()] + [ours.reply(line).text for line in lines if line]
     assert done.stdout.splitlines() == [f"{name}: {text}" for text in expected]
@@ -65,7 +68,9 @@ def test_a_taken_message_is_shown(tmp_path: Path) -> None:
         "восемь девятьсот шестнадцать сто двадцать три сорок пять шестьдесят семь", "да",
         "Хочу заказать пиццу", "не срочно", "да",
     ]  # fmt: skip
-    done = chat(["-c", str(write_config(tmp_path))], "\n".join(lines) + "\n")
+    # Saturday night: nobody to put the caller through to, so the answer is a message offer
+    config = write_config(tmp_path, {"frozen_time": "2026-11-28T22:00:00+03:00"})
+    done = chat(["-c", str(config)], "\n".join(lines) + "\n")
     assert done.returncode == 0, done.stderr
     assert "[message for the staff, not sent (no --notify)]" in done.stdout
     assert "    Имя: Иван Петров" in done.stdout
