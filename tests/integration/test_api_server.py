@@ -7,6 +7,7 @@ Needs what tests/integration/test_engines.py needs; no Asterisk.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import os
 import re
@@ -24,6 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ari_app.config import load_config
 from ari_app.dialogue import Dialogue
 from ari_app.media.resample import resample
 from ari_app.persona import Persona, load_persona
@@ -46,6 +48,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def testbed_clock() -> dt.datetime:
+    """The testbed config's frozen_time: the server's calendar reads it too."""
+    frozen = load_config(REPO / "config" / "testbed.yaml").frozen_time
+    assert frozen is not None
+    return frozen
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +210,7 @@ def test_bad_upload_is_refused(api: httpx.Client) -> None:
 def test_scripted_conversation(
     api: httpx.Client, persona: Persona, language: str, hours: str, bye: str
 ) -> None:
-    ours = Dialogue(persona, language)  # the same dialogue, here, for the expected words
+    ours = Dialogue(persona, language, now=testbed_clock)  # the same dialogue, here
     start = api.post("/chat", json={"language": language}).json()
     assert start["intent"] == "greeting" and start["reply"] == ours.greeting()
     cid = start["conversation_id"]
@@ -222,7 +231,7 @@ def test_unanswerable_question(
 ) -> None:
     out = api.post("/chat", json={"text": question, "language": language}).json()
     assert out["intent"] not in ("hours", "goodbye") and out["end_call"] is False
-    assert out["reply"] == Dialogue(persona, language).reply(question).text
+    assert out["reply"] == Dialogue(persona, language, now=testbed_clock).reply(question).text
 
 
 def test_reset_conversation(api: httpx.Client) -> None:
