@@ -50,7 +50,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def testbed_clock() -> dt.datetime:
+def frozen_testbed_clock() -> dt.datetime:
     """The testbed config's frozen_time: the server's calendar reads it too."""
     frozen = load_config(REPO / "config" / "testbed.yaml").frozen_time
     assert frozen is not None
@@ -210,7 +210,7 @@ def test_bad_upload_is_refused(api: httpx.Client) -> None:
 def test_scripted_conversation(
     api: httpx.Client, persona: Persona, language: str, hours: str, bye: str
 ) -> None:
-    ours = Dialogue(persona, language, now=testbed_clock)  # the same dialogue, here
+    ours = Dialogue(persona, language, now=frozen_testbed_clock)  # the same dialogue, here
     start = api.post("/chat", json={"language": language}).json()
     assert start["intent"] == "greeting" and start["reply"] == ours.greeting()
     cid = start["conversation_id"]
@@ -231,7 +231,7 @@ def test_unanswerable_question(
 ) -> None:
     out = api.post("/chat", json={"text": question, "language": language}).json()
     assert out["intent"] not in ("hours", "goodbye") and out["end_call"] is False
-    assert out["reply"] == Dialogue(persona, language, now=testbed_clock).reply(question).text
+    assert out["reply"] == Dialogue(persona, language, now=frozen_testbed_clock).reply(question).text
 
 
 def test_reset_conversation(api: httpx.Client) -> None:
