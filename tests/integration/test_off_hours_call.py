@@ -1,0 +1,51 @@
+"""The off-hours greeting on real calls: the app's calendar is frozen at Saturday 22:00 in
+Moscow (config frozen_time), so both lines greet with "we are closed now". Real Asterisk,
+sipp, RHVoice/Piper and Whisper at the caller's end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from callkit import dial, normalise, wait_call_ended
+from conftest import AsteriskTestbed, RunningApp
+
+from ari_app.testcall.scenario import Utterance
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def secretary_app(
+    asterisk_testbed: AsteriskTestbed, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningApp]:
+    from ari_app.testcall.local import LocalApp, write_config
+
+    directory = tmp_path_factory.mktemp("secretary-night")
+    config = write_config(directory, {"frozen_time": "2026-11-28T22:00:00+03:00"})
+    app = LocalApp(config, directory / "secretary.log").start()
+    try:
+        yield RunningApp(app=app, config=config, db=directory / "calls.sqlite3")
+    finally:
+        assert app.stop() == 0, app.output[-3000:]
+
+
+@pytest.mark.parametrize(("exten", "language", "bye", "closed"),
+                         [("100", "ru", "ru_bye", "закрыт"), ("101", "en", "en_bye", "closed")])
+def test_off_hours_greeting(
+    secretary_app: RunningApp, caller_audio: dict[str, Path], transcribe: Any, tmp_path: Path,
+    exten: str, language: str, bye: str, closed: str,
+) -> None:
+    result = dial(
+        exten=exten, utterances=[Utterance(caller_audio[bye], pause_before_ms=8000)],
+        workdir=tmp_path, hangup="remote", hangup_wait_ms=10000,
+    )
+    assert result.sipp_rc == 0, result.sipp_log
+    heard = normalise(transcribe(result.received_pcm, language))
+    assert closed in heard, heard
+    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
+    secretary_app.calls_before = len(calls)
+    greeting = calls[-1]["turns"][0]["text"]
+    assert closed in greeting.lower(), greeting
