@@ -16,12 +16,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import httpx
-
 from ari_app.llm.base import Done, Event, LlmError, Message, TextDelta, Tool, ToolCall
 from ari_app.llm.config import ProviderConfig
+from ari_app.llm.http_provider import HttpProvider
 from ari_app.llm.openai_compat import parse_args
-from ari_app.llm.secrets import Secret
 from ari_app.llm.sse import parse_json, post_sse
 
 API_VERSION = "2023-06-01"
@@ -127,24 +125,7 @@ class EventParser:
         return [Done(finish_reason=self.stop_reason or "end_turn")]
 
 
-class AnthropicProvider:
-    def __init__(
-        self,
-        config: ProviderConfig,
-        api_key: Secret | None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.config = config
-        self._key = api_key
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(config.total_timeout_s, connect=config.first_token_timeout_s),
-        )
-
-    @property
-    def name(self) -> str:
-        return self.config.label
-
+class AnthropicProvider(HttpProvider):
     def headers(self) -> dict[str, str]:
         headers = {"Accept": "text/event-stream", "anthropic-version": API_VERSION}
         if self._key is not None:
@@ -164,6 +145,3 @@ class AnthropicProvider:
                 break
         for event in parser.finish():
             yield event
-
-    async def aclose(self) -> None:
-        await self._client.aclose()

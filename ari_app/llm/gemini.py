@@ -15,11 +15,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import httpx
-
 from ari_app.llm.base import Done, Event, LlmError, Message, TextDelta, Tool, ToolCall
 from ari_app.llm.config import ProviderConfig
-from ari_app.llm.secrets import Secret
+from ari_app.llm.http_provider import HttpProvider
 from ari_app.llm.sse import parse_json, post_sse
 
 
@@ -118,24 +116,7 @@ class ResponseParser:
         return [Done(finish_reason=self.finish_reason or "stop")]
 
 
-class GeminiProvider:
-    def __init__(
-        self,
-        config: ProviderConfig,
-        api_key: Secret | None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.config = config
-        self._key = api_key
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(config.total_timeout_s, connect=config.first_token_timeout_s),
-        )
-
-    @property
-    def name(self) -> str:
-        return self.config.label
-
+class GeminiProvider(HttpProvider):
     def headers(self) -> dict[str, str]:
         headers = {"Accept": "text/event-stream"}
         if self._key is not None:
@@ -153,6 +134,3 @@ class GeminiProvider:
                 yield event
         for event in parser.finish():
             yield event
-
-    async def aclose(self) -> None:
-        await self._client.aclose()

@@ -84,21 +84,30 @@ class RunningApp:
     calls_before: int = 0
 
 
-@pytest.fixture(scope="module")
-def secretary_app(
-    asterisk_testbed: AsteriskTestbed, tmp_path_factory: pytest.TempPathFactory
+def run_secretary(
+    tmp_path_factory: pytest.TempPathFactory, name: str = "secretary",
+    overrides: dict[str, Any] | None = None,
 ) -> Iterator[RunningApp]:
-    """`secretary run` on the testbed config, one per test module, its records in a tmp dir."""
+    """`secretary run` on the testbed config (with `overrides` per section), its records in
+    a tmp dir; stopped with SIGTERM afterwards, which must exit 0. For module fixtures."""
     from ari_app.testcall.local import LocalApp, write_config
 
-    directory = tmp_path_factory.mktemp("secretary")
-    config = write_config(directory)
+    directory = tmp_path_factory.mktemp(name)
+    config = write_config(directory, overrides)
     app = LocalApp(config, directory / "secretary.log").start()
     try:
         yield RunningApp(app=app, config=config, db=directory / "calls.sqlite3")
     finally:
         rc = app.stop()
         assert rc == 0, f"secretary exited {rc} on SIGTERM:\n{app.output[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def secretary_app(
+    asterisk_testbed: AsteriskTestbed, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningApp]:
+    """`secretary run` on the testbed config, one per test module."""
+    yield from run_secretary(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -231,7 +231,8 @@ def test_unanswerable_question(
 ) -> None:
     out = api.post("/chat", json={"text": question, "language": language}).json()
     assert out["intent"] not in ("hours", "goodbye") and out["end_call"] is False
-    assert out["reply"] == Dialogue(persona, language, now=frozen_testbed_clock).reply(question).text
+    ours = Dialogue(persona, language, now=frozen_testbed_clock)
+    assert out["reply"] == ours.reply(question).text
 
 
 def test_reset_conversation(api: httpx.Client) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
-from conftest import AsteriskTestbed, RunningApp
+from conftest import AsteriskTestbed, RunningApp, run_secretary
 
 from ari_app.llm.local_server import LocalLlamaServer, free_port, packaged_smollm2
 from ari_app.testcall.scenario import Utterance
@@ -35,35 +35,25 @@ def secretary_app(
     tmp_path_factory: pytest.TempPathFactory,
     llama: LocalLlamaServer,
 ) -> Iterator[RunningApp]:
-    from ari_app.testcall.local import LocalApp, write_config
-
-    directory = tmp_path_factory.mktemp("secretary-llm")
     dead = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
-    config = write_config(
-        directory,
-        {
-            "llm": {
-                "filler_after_s": 0.7,
-                "providers": [
-                    {"kind": "openai", "name": "dead", "base_url": dead, "model": "x"},
-                    {
-                        "kind": "openai",
-                        "name": "smollm2",
-                        "base_url": llama.base_url,
-                        "model": "local",
-                        "first_token_timeout_s": 60,
-                        "total_timeout_s": 90,
-                        "max_tokens": 40,
-                    },
-                ],
-            }
-        },
-    )
-    app = LocalApp(config, directory / "secretary.log").start()
-    try:
-        yield RunningApp(app=app, config=config, db=directory / "calls.sqlite3")
-    finally:
-        assert app.stop() == 0, app.output[-3000:]
+    overrides = {
+        "llm": {
+            "filler_after_s": 0.7,
+            "providers": [
+                {"kind": "openai", "name": "dead", "base_url": dead, "model": "x"},
+                {
+                    "kind": "openai",
+                    "name": "smollm2",
+                    "base_url": llama.base_url,
+                    "model": "local",
+                    "first_token_timeout_s": 60,
+                    "total_timeout_s": 90,
+                    "max_tokens": 40,
+                },
+            ],
+        }
+    }
+    yield from run_secretary(tmp_path_factory, "secretary-llm", overrides)
 
 
 def test_dead_provider_filler_then_the_local_model_speaks(

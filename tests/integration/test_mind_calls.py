@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
-from conftest import AsteriskTestbed, RunningApp
+from conftest import AsteriskTestbed, RunningApp, run_secretary
 
 from ari_app.testcall.scenario import Utterance
 
@@ -53,28 +53,18 @@ def secretary_app(
     tmp_path_factory: pytest.TempPathFactory,
     mailbox: tuple[Mailbox, int],
 ) -> Iterator[RunningApp]:
-    from ari_app.testcall.local import LocalApp, write_config
-
-    directory = tmp_path_factory.mktemp("secretary-mind")
-    config = write_config(
-        directory,
-        {
-            "notify": {
-                "smtp": {
-                    "host": "127.0.0.1",
-                    "port": mailbox[1],
-                    "starttls": False,
-                    "from": "secretary@romashka.example",
-                    "to": ["office@romashka.example"],
-                }
+    overrides = {
+        "notify": {
+            "smtp": {
+                "host": "127.0.0.1",
+                "port": mailbox[1],
+                "starttls": False,
+                "from": "secretary@romashka.example",
+                "to": ["office@romashka.example"],
             }
-        },
-    )
-    app = LocalApp(config, directory / "secretary.log").start()
-    try:
-        yield RunningApp(app=app, config=config, db=directory / "calls.sqlite3")
-    finally:
-        assert app.stop() == 0, app.output[-3000:]
+        }
+    }
+    yield from run_secretary(tmp_path_factory, "secretary-mind", overrides)
 
 
 def test_a_message_is_taken_read_back_stored_and_mailed(
@@ -112,8 +102,6 @@ def test_a_message_is_taken_read_back_stored_and_mailed(
     secretary_app.calls_before = len(calls)
     call = calls[-1]
     assert call["ended_by"] == "app_hangup", call
-
-
 
     with sqlite3.connect(secretary_app.db) as con:
         con.row_factory = sqlite3.Row

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from callkit import dial, normalise, wait_call_ended
-from conftest import AsteriskTestbed, RunningApp
+from conftest import AsteriskTestbed, RunningApp, run_secretary
 
 from ari_app.testcall.scenario import Utterance
 
@@ -21,26 +21,31 @@ pytestmark = pytest.mark.integration
 def secretary_app(
     asterisk_testbed: AsteriskTestbed, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningApp]:
-    from ari_app.testcall.local import LocalApp, write_config
-
-    directory = tmp_path_factory.mktemp("secretary-night")
-    config = write_config(directory, {"frozen_time": "2026-11-28T22:00:00+03:00"})
-    app = LocalApp(config, directory / "secretary.log").start()
-    try:
-        yield RunningApp(app=app, config=config, db=directory / "calls.sqlite3")
-    finally:
-        assert app.stop() == 0, app.output[-3000:]
+    yield from run_secretary(
+        tmp_path_factory, "secretary-night", {"frozen_time": "2026-11-28T22:00:00+03:00"}
+    )
 
 
-@pytest.mark.parametrize(("exten", "language", "bye", "closed"),
-                         [("100", "ru", "ru_bye", "закрыт"), ("101", "en", "en_bye", "closed")])
+@pytest.mark.parametrize(
+    ("exten", "language", "bye", "closed"),
+    [("100", "ru", "ru_bye", "закрыт"), ("101", "en", "en_bye", "closed")],
+)
 def test_off_hours_greeting(
-    secretary_app: RunningApp, caller_audio: dict[str, Path], transcribe: Any, tmp_path: Path,
-    exten: str, language: str, bye: str, closed: str,
+    secretary_app: RunningApp,
+    caller_audio: dict[str, Path],
+    transcribe: Any,
+    tmp_path: Path,
+    exten: str,
+    language: str,
+    bye: str,
+    closed: str,
 ) -> None:
     result = dial(
-        exten=exten, utterances=[Utterance(caller_audio[bye], pause_before_ms=8000)],
-        workdir=tmp_path, hangup="remote", hangup_wait_ms=10000,
+        exten=exten,
+        utterances=[Utterance(caller_audio[bye], pause_before_ms=8000)],
+        workdir=tmp_path,
+        hangup="remote",
+        hangup_wait_ms=10000,
     )
     assert result.sipp_rc == 0, result.sipp_log
     heard = normalise(transcribe(result.received_pcm, language))
