@@ -163,7 +163,7 @@ class TransferConfig(_Section):
     staff_context: NonEmpty = "secretary-staff"  # what an attended transfer rings (Local/)
     ring_timeout_s: float = Field(default=25.0, gt=0)  # staff phone rings this long
     accept_timeout_s: float = Field(default=8.0, gt=0)  # after the announcement, for 1 or 2
-    hold_tone: str = "tone:ring"  # what the caller hears meanwhile ("" for silence)
+    ringback: bool = True  # the caller hears ring-back meanwhile (else silence)
 
 
 class LineConfig(_Section):

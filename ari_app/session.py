@@ -5,7 +5,6 @@ nothing behind in Asterisk and always closes the call's record."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -22,6 +21,7 @@ from ari_app.engines import Engines
 from ari_app.listener import BargeIn, Listener
 from ari_app.llm.chain import FallbackChain
 from ari_app.llm_dialogue import LlmDialogue, make_mind
+from ari_app.media.tones import ringback_task
 from ari_app.media_leg import MediaLeg, open_media_leg
 from ari_app.persona import Persona
 from ari_app.recorder import CallRecorder
@@ -316,19 +316,16 @@ class CallSession:
             ari, cfg.media, cfg.transfer, self.ctx.engines.voice(self.language), self.call_id,
             self._transfers, route=lambda channel_id: self.ctx.route(channel_id, self),
         )
-        hold = f"secretary-hold-{self.call_id}-{self._transfers}"
         self._staff = staff
-        if cfg.transfer.hold_tone:
-            try:
-                await ari.play(self.channel_id, cfg.transfer.hold_tone, hold)
-            except Exception as exc:
-                log.warning("call %s: no hold tone: %s", self.call_id, exc)
+        assert self.leg is not None
+        ringing = ringback_task(self.leg.transport) if cfg.transfer.ringback else None
         try:
             target = StaffTarget(request.target, request.announcement, self.language)
             outcome = await staff.run(target, caller_id=self.caller_id)
         finally:
-            with contextlib.suppress(Exception):
-                await ari.stop_playback(hold)
+            if ringing is not None:
+                ringing.cancel()
+                await asyncio.gather(ringing, return_exceptions=True)
         log.info("call %s: attended transfer to %s: %s", self.call_id, request.target, outcome)
         if outcome == "accepted":
             await self._hand_over(staff, request.target)

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["accepted", "declined", "busy", "no_answer", "failed"]
 HANGUP_EVENTS = {"ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"}
+LEAVE_TIMEOUT_S = 2.0
+DTMF_SETTLE_S = 0.5
 
 # Q.850 causes of an unanswered staff call, as the Local channel reports them.
 _CAUSES: dict[int, Outcome] = {
@@ -81,6 +83,7 @@ class StaffCall:
         self._gone: asyncio.Future[int] = loop.create_future()  # hangup cause
         self._media_started: asyncio.Future[None] = loop.create_future()
         self._keys: asyncio.Queue[str] = asyncio.Queue()
+        self._left_bridge = asyncio.Event()
         self._leg: MediaLeg | None = None
         self.answered_at: float | None = None
 
@@ -96,6 +99,8 @@ class StaffCall:
             return
         if kind == "StasisStart" and not self._answered.done():
             self._answered.set_result(None)
+        elif kind == "ChannelLeftBridge":
+            self._left_bridge.set()
         elif kind == "ChannelDtmfReceived":
             self._keys.put_nowait(str(event.get("digit", "")))
         elif kind in HANGUP_EVENTS and not self._gone.done():
@@ -174,6 +179,9 @@ class StaffCall:
                 if key.done():
                     digit = key.result()
                     if digit == "1":
+                        # let Asterisk finish the key's DTMF (it drops voice frames while a
+                        # digit is in progress) before the channel changes bridges
+                        await asyncio.sleep(DTMF_SETTLE_S)
                         return "accepted"
                     if digit == "2":
                         return "declined"
@@ -187,6 +195,14 @@ class StaffCall:
                 await asyncio.gather(say, return_exceptions=True)
 
     async def _cleanup(self, *, hang_up_staff: bool) -> None:
+        if not hang_up_staff and self._leg is not None:
+            # the staff member stays: take them out of the announcement bridge first, and
+            # wait until Asterisk has let go, so the caller's bridge gets a settled channel
+            try:
+                await self.ari.remove_from_bridge(self.bridge_id, self.channel_id)
+                await asyncio.wait_for(self._left_bridge.wait(), LEAVE_TIMEOUT_S)
+            except (AriError, TimeoutError) as exc:
+                log.warning("transfer %s: leaving the staff bridge: %r", self.channel_id, exc)
         steps: list[tuple[str, Any]] = []
         if self._leg is not None:
             steps.append(("close staff media", self._leg.transport.close()))

@@ -204,18 +204,3 @@ class AriClient:
         await self.request(
             "POST", f"/bridges/{bridge_id}/removeChannel", params={"channel": channel_id}
         )
-
-    async def play(self, channel_id: str, media: str, playback_id: str) -> None:
-        """Play a media URI (sound:, tone:, ...) to one channel."""
-        await self.request(
-            "POST", f"/channels/{channel_id}/play/{playback_id}", params={"media": media}
-        )
-
-    async def stop_playback(self, playback_id: str) -> bool:
-        try:
-            await self.request("DELETE", f"/playbacks/{playback_id}")
-        except AriError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True

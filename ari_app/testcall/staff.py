@@ -57,6 +57,16 @@ def _key_info(digit: str) -> str:
     )
 
 
+# What an in-dialog request of ours needs from the INVITE (sipp refuses unused variables).
+_INVITE_KEEPING_DIALOG = [
+    '  <recv request="INVITE"><action>',
+    '    <ereg regexp=".*" search_in="hdr" header="From:" assign_to="from"/>',
+    '    <ereg regexp=".*" search_in="hdr" header="To:" assign_to="to"/>',
+    '    <ereg regexp="sip:[^&gt;]*" search_in="hdr" header="Contact:" assign_to="contact"/>',
+    "  </action></recv>",
+]
+
+
 def _log(message: str) -> str:
     return f"  <nop><action><log message={quoteattr(message)}/></action></nop>"
 
@@ -68,13 +78,8 @@ def build_staff_scenario(behaviour: Behaviour, *, ring_ms: int = 1000, key_after
     lines = [
         '<?xml version="1.0" encoding="ISO-8859-1" ?>',
         '<scenario name="secretary-staff-phone">',
-        '  <recv request="INVITE"><action>',
-        '    <ereg regexp=".*" search_in="hdr" header="From:" assign_to="from"/>',
-        '    <ereg regexp=".*" search_in="hdr" header="To:" assign_to="to"/>',
-        f"    <ereg regexp={quoteattr('<([^>]*)>')} search_in=\"hdr\" header=\"Contact:\" "
-        'assign_to="contact_all,contact"/>',
-        "  </action></recv>",
-        '  <recv request="BYE" optional="global" next="bye"/>',
+        *(_INVITE_KEEPING_DIALOG if behaviour in ("accept", "decline") else
+          ['  <recv request="INVITE"/>']),
         f"  <send>{_response('100 Trying')}</send>",
         f"  <send>{_response('180 Ringing')}</send>",
     ]
@@ -96,6 +101,8 @@ def build_staff_scenario(behaviour: Behaviour, *, ring_ms: int = 1000, key_after
         lines += [
             f'  <pause milliseconds="{ring_ms}"/>',
             f'  <send retrans="500">{_response("200 OK", sdp=True)}</send>',
+            # from here on a BYE (the app or the caller hung up) may come at any point
+            '  <recv request="BYE" optional="global" next="bye"/>',
             '  <recv request="ACK"/>',
             f'  <pause milliseconds="{key_after_ms}"/>',
             f"  <send>{_key_info(digit)}</send>",
