@@ -70,6 +70,10 @@ class AriConfig(_Section):
     connect_retries: int = Field(default=5, ge=0)
     retry_initial_s: float = Field(default=0.5, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)
+    # While a call is in Stasis the app keeps the channel's TIMEOUT(absolute) this far ahead;
+    # if the app dies, Asterisk takes the caller to the line's fallback (the dialplan's T
+    # extension) after at most this long. 0: off.
+    watchdog_s: float = Field(default=30.0, ge=0)
 
 
 class MediaConfig(_Section):

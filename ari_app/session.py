@@ -84,6 +84,7 @@ class CallSession:
         self.dtmf: asyncio.Queue[str] = asyncio.Queue()  # keys pressed, for the dialogue
         self._stream: StreamingTurn | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._watchdog_task: asyncio.Task[None] | None = None
         self.listener: Listener  # set once the media leg is up
         self.transcriber: TurnTranscriber
         self.speaker: Speaker
@@ -171,10 +172,27 @@ class CallSession:
             self.error = f"{exc.__class__.__name__}: {exc}"
         await asyncio.shield(self._teardown())
 
+    async def _watchdog(self, every_s: float) -> None:
+        """Keep the caller's TIMEOUT(absolute) ahead of now while this call lives. If the app
+        dies, the renewals stop, and Asterisk takes the caller out of Stasis to the line's
+        fallback (asterisk/dialplan/secretary.conf, extension T) instead of leaving them in
+        silence."""
+        ahead = str(int(self.ctx.cfg.ari.watchdog_s))
+        while True:
+            try:
+                await self.ctx.ari.set_variable(self.channel_id, "TIMEOUT(absolute)", ahead)
+            except Exception as exc:
+                log.warning("call %s: watchdog not renewed: %s", self.call_id, exc)
+            await asyncio.sleep(every_s)
+
     async def _converse(self) -> None:
         ari = self.ctx.ari
         cfg = self.ctx.cfg
         await ari.answer(self.channel_id)
+        if cfg.ari.watchdog_s > 0:
+            self._watchdog_task = asyncio.create_task(
+                self._watchdog(max(1.0, cfg.ari.watchdog_s / 3)), name=f"watchdog-{self.call_id}"
+            )
         await ari.create_bridge(self.bridge_id, name=f"secretary call {self.call_id}")
         await ari.add_to_bridge(self.bridge_id, self.channel_id)
         self.ctx.route(self.media_channel_id, self)
@@ -475,6 +493,8 @@ class CallSession:
 
     async def _teardown(self) -> None:
         ari = self.ctx.ari
+        if self._watchdog_task is not None:
+            self._watchdog_task.cancel()
         steps: list[tuple[str, Any]] = []
         if self.leg is not None:
             stats = self.leg.transport.stats

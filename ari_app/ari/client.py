@@ -200,6 +200,12 @@ class AriClient:
             params={"context": context, "extension": extension, "priority": priority},
         )
 
+    async def set_variable(self, channel_id: str, variable: str, value: str) -> None:
+        await self.request(
+            "POST", f"/channels/{channel_id}/variable",
+            params={"variable": variable, "value": value},
+        )
+
     async def remove_from_bridge(self, bridge_id: str, channel_id: str) -> None:
         await self.request(
             "POST", f"/bridges/{bridge_id}/removeChannel", params={"channel": channel_id}
