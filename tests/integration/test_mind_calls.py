@@ -153,8 +153,9 @@ def test_english_facts_answered_and_an_unknown_question_offered_a_message(
         exten="101",
         utterances=[
             Utterance(caller_audio["en_delivery"], pause_before_ms=6000),
-            Utterance(caller_audio["en_bicycles"], pause_before_ms=7000),
-            Utterance(caller_audio["en_no_thanks"], pause_before_ms=9000),
+            # after the delivery answer (up to ~7 s), not over it
+            Utterance(caller_audio["en_bicycles"], pause_before_ms=10000),
+            Utterance(caller_audio["en_no_thanks"], pause_before_ms=10000),
         ],
         workdir=tmp_path,
         hangup="remote",
