@@ -18,6 +18,7 @@ from ari_app.config import Config
 from ari_app.dialogue import Dialogue, Reply
 from ari_app.endpointing import Utterance
 from ari_app.engines import Engines
+from ari_app.errors import ConfigError
 from ari_app.listener import BargeIn, Listener
 from ari_app.llm.chain import FallbackChain
 from ari_app.llm_dialogue import LlmDialogue, make_mind
@@ -219,7 +220,7 @@ class CallSession:
         )
         frozen = cfg.frozen_time
         dialogue = make_mind(Dialogue(
-            self.ctx.personas(self.persona_name), self.language,
+            self._persona(), self.language,
             caller_id=self.caller_id or None, now=(lambda: frozen) if frozen else None,
         ), self.ctx.llm)
         pump = asyncio.create_task(self._pump(), name=f"pump-{self.call_id}")
@@ -229,6 +230,17 @@ class CallSession:
             pump.cancel()
             if self._stream is not None:
                 await self._stream.close()
+
+    def _persona(self) -> Persona:
+        """The line's persona; a missing or broken one is logged and the default answers,
+        so that a typo in the dialplan's SECRETARY_PERSONA does not drop the call."""
+        try:
+            return self.ctx.personas(self.persona_name)
+        except ConfigError as exc:
+            log.error("call %s: persona %r: %s; using %r", self.call_id, self.persona_name,
+                      exc, self.ctx.cfg.persona)
+            self.persona_name = self.ctx.cfg.persona
+            return self.ctx.personas(self.persona_name)
 
     async def _pump(self) -> None:
         await self.listener.pump()
