@@ -351,7 +351,9 @@ class CallSession:
         ringing = ringback_task(self.leg.transport) if cfg.transfer.ringback else None
         try:
             target = StaffTarget(request.target, request.announcement, self.language)
-            outcome = await staff.run(target, caller_id=self.caller_id)
+            outcome = await staff.run(
+                target, caller_id=self.caller_id, caller_channel=self.channel_id
+            )
         finally:
             if ringing is not None:
                 ringing.cancel()

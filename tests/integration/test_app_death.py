@@ -1,7 +1,8 @@
 """The real secretary dies mid-call (SIGKILL) on a line with a fallback: its watchdog (the
 caller's TIMEOUT(absolute), renewed while the app lives; ari.watchdog_s, here 3 s) lapses and
-Asterisk hands the caller to the staff phone instead of leaving them in silence in Stasis.
-Real Asterisk, sipp as Twilio (127.0.0.2) and as staff phone 200, the real app."""
+Asterisk hands the caller to the staff phone instead of leaving them in silence in Stasis; in
+night mode to voicemail, without ringing anyone. Real Asterisk, sipp as Twilio (127.0.0.2)
+and as staff phone 200, the real app."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 from callkit import ari_get
-from lineskit import AriEvents, StaffUas, sip_invite
+from lineskit import AriEvents, StaffUas, db_del, db_put, sip_invite
 
 from ari_app.testcall.local import LocalApp, write_config
 
@@ -25,6 +26,14 @@ def staff_answered(event: dict[str, Any]) -> bool:
             and event["channel"]["name"].startswith("PJSIP/200-"))
 
 
+def staff_rung(event: dict[str, Any]) -> bool:
+    return event["type"] == "ChannelCreated" and event["channel"]["name"].startswith("PJSIP/200-")
+
+
+def in_voicemail(event: dict[str, Any]) -> bool:
+    return event["type"] == "ChannelDialplan" and event.get("dialplan_app") == "VoiceMail"
+
+
 def wait_for_media_leg(timeout_s: float) -> bool:
     """The app has the call: its externalMedia channel exists."""
     deadline = time.monotonic() + timeout_s
@@ -35,13 +44,25 @@ def wait_for_media_leg(timeout_s: float) -> bool:
     return False
 
 
-def test_app_killed_mid_call_the_staff_phone_rings(
-    asterisk_testbed: Any, tmp_path: Path
-) -> None:
+@pytest.fixture
+def night(request: pytest.FixtureRequest, asterisk_testbed: Any) -> Any:
+    """Night mode as the test's parameter asks, and off again afterwards."""
+    if request.param:
+        db_put("secretary", "night", "1")
+    else:
+        db_del("secretary", "night")
+    yield request.param
+    db_del("secretary", "night")
+
+
+@pytest.mark.parametrize("night", [False, True], ids=["day", "night"], indirect=True)
+def test_app_killed_mid_call_the_staff_phone_rings(night: bool, tmp_path: Path) -> None:
     config = write_config(tmp_path, {"ari": {"watchdog_s": 3}})
     app = LocalApp(config, tmp_path / "secretary.log").start()
+    # by day the staff phone answers; at night the caller is in voicemail instead
+    handed_over = in_voicemail if night else staff_answered
 
-    async def scenario() -> tuple[Any, float]:
+    async def scenario() -> tuple[Any, float, bool]:
         async with StaffUas(tmp_path / "staff", "answer"), AriEvents("lines-test") as ari:
             call = asyncio.create_task(asyncio.to_thread(
                 sip_invite, tmp_path / "caller", local_ip="127.0.0.2", number=TWILIO_DID,
@@ -51,17 +72,21 @@ def test_app_killed_mid_call_the_staff_phone_rings(
             await asyncio.sleep(1.0)  # the greeting has started
             killed = time.monotonic()
             app.proc.kill()
-            up = await ari.wait(staff_answered, 15)
+            up = await ari.wait(handed_over, 15)
             after = time.monotonic() - killed
             await asyncio.sleep(0.5)
             await ari.hang_up_all()
             await call
-            return up, after
+            return up, after, any(staff_rung(e) for e in ari.events)
 
     try:
-        up, after = asyncio.run(scenario())
+        up, after, rang = asyncio.run(scenario())
     finally:
         app.proc.kill()
         app.proc.wait(timeout=10)
-    assert up is not None, "the staff phone did not answer after the app died"
+    if night:
+        assert up is not None, "night mode: the caller did not reach voicemail after the app died"
+        assert not rang, "night mode: the staff phone must not ring"
+    else:
+        assert up is not None, "the staff phone did not answer after the app died"
     assert after < 3 + 1 + 6, after  # the watchdog lapses within 3 s, then staff rings
