@@ -15,6 +15,9 @@ from ari_app.engines import Engines
 from ari_app.errors import AriUnreachable, SecretaryError
 from ari_app.instance_lease import RENEW_S, InstanceLease
 from ari_app.llm.factory import build_chain
+from ari_app.llm.tools import SECRETARY_TOOLS
+from ari_app.llm.warmup import warm_up_chain
+from ari_app.llm_dialogue import warm_up_messages
 from ari_app.notify.factory import build_notifications
 from ari_app.notify.message import StaffMessage
 from ari_app.persona import Personas
@@ -127,6 +130,30 @@ class SecretaryApp:
         await self._clean_leftovers()
         self.connected.set()
         log.info("connected to %s as ARI app '%s'", self.cfg.ari.url, self.cfg.ari.app)
+        if self.llm is not None and any(link.warm_up for link in self.llm.links):
+            warming = asyncio.create_task(self.warm_up_llm(), name="llm-warm-up")
+            self.tasks.add(warming)
+            warming.add_done_callback(self.tasks.discard)
+
+    async def warm_up_llm(self) -> dict[str, float | str]:
+        """The system prompt of each persona and language a line answers with, sent once
+        to the self-hosted model servers (llm/warmup.py); in the background, calls are
+        answered meanwhile."""
+        assert self.llm is not None
+        cfg = self.cfg
+        pairs = {(cfg.persona_for(line), cfg.language_for(line)) for line in [None, *cfg.lines]}
+        prompts = []
+        for persona_name, language in sorted(pairs):
+            try:
+                persona = self.ctx.personas(persona_name)
+            except SecretaryError as exc:
+                log.warning("LLM warm-up: persona %r skipped: %s", persona_name, exc)
+                continue
+            now = cfg.frozen_time or persona.now()
+            prompts.append(
+                (f"{persona_name}:{language}", warm_up_messages(persona, language, now))
+            )
+        return await warm_up_chain(self.llm, prompts, SECRETARY_TOOLS)
 
     async def _clean_leftovers(self) -> None:
         """Bridges and media channels left by a previous run that died mid-call."""

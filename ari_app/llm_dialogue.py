@@ -22,6 +22,7 @@ from ari_app.llm.chain import FallbackChain
 from ari_app.llm.prompt import build_system_prompt
 from ari_app.llm.tools import SECRETARY_TOOLS, problems
 from ari_app.mind import intents
+from ari_app.persona import Persona
 from ari_app.tts.chunker import FLUSH
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,26 @@ def day_of(value: str, now: dt.datetime) -> dt.datetime | None:
     except ValueError:
         return None
     return dt.datetime.combine(day, dt.time(0, 0), tzinfo=now.tzinfo)
+
+
+def system_prompt(persona: Persona, language: str, now: dt.datetime) -> str:
+    """The system message of a call with `persona` in `language` at `now`."""
+    return build_system_prompt(
+        persona.facts_text(language, now=now),
+        persona.text("company", language),
+        persona.text("secretary_name", language),
+        language,
+        f"{persona.tone.formality}, {persona.tone.length}",
+    )
+
+
+def warm_up_messages(persona: Persona, language: str, now: dt.datetime) -> list[base.Message]:
+    """A request whose prompt starts as every call's first LLM turn does (system prompt,
+    then the tools), for a model server to keep in its prompt cache."""
+    return [
+        base.Message("system", system_prompt(persona, language, now)),
+        base.Message("user", "..."),
+    ]
 
 
 class LlmTurn:
@@ -114,14 +135,7 @@ class LlmDialogue:
         self.rules = rules
         self.chain = chain
         self.language = rules.language
-        persona = rules.persona
-        self.system = build_system_prompt(
-            persona.facts_text(self.language, now=rules.now()),
-            persona.text("company", self.language),
-            persona.text("secretary_name", self.language),
-            self.language,
-            f"{persona.tone.formality}, {persona.tone.length}",
-        )
+        self.system = system_prompt(rules.persona, self.language, rules.now())
         self.history: list[base.Message] = []
 
     # --- what the rules keep --------------------------------------------------------------

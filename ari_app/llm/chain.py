@@ -39,6 +39,7 @@ class Link:
     provider: LlmProvider
     first_token_timeout_s: float
     total_timeout_s: float
+    warm_up: bool = False  # its prompt cache is warmed at start (llm/warmup.py)
 
 
 class FallbackChain:

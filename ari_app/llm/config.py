@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -67,6 +68,9 @@ class ProviderConfig(_Section):
     total_timeout_s: float = Field(default=20.0, gt=0)
     temperature: float = Field(default=0.3, ge=0, le=2)
     max_tokens: int = Field(default=200, gt=0)
+    # send the system prompt once at start so the server's prompt cache holds it; None:
+    # only for a server on this machine (loopback base_url), which costs nothing per request
+    warm_up: bool | None = None
 
     @property
     def label(self) -> str:
@@ -75,6 +79,13 @@ class ProviderConfig(_Section):
     @property
     def url(self) -> str:
         return self.base_url or DEFAULT_BASE_URLS[self.kind]
+
+    @property
+    def warms_up(self) -> bool:
+        if self.warm_up is not None:
+            return self.warm_up
+        host = urlsplit(self.url).hostname or ""
+        return host == "localhost" or host == "::1" or host.startswith("127.")
 
     @model_validator(mode="after")
     def _timeouts(self) -> ProviderConfig:

@@ -52,6 +52,7 @@ def build_chain(
                 build_provider(provider, key),
                 provider.first_token_timeout_s,
                 provider.total_timeout_s,
+                provider.warms_up,
             )
         )
     return FallbackChain(links, config.filler, config.filler_after_s, default_language)

@@ -75,8 +75,8 @@ def check_hours(persona: Persona, language: str, when: dt.datetime | None = None
 
 
 def fact_sheet(persona: Persona, lang: str, now: dt.datetime) -> str:
-    """Company, address, hours with holidays and today's status, services and prices, FAQ
-    and the staff directory, as plain lines in `lang`."""
+    """Company, address, hours with holidays, services and prices, FAQ, the staff directory
+    and, last, the time now with today's status, as plain lines in `lang`."""
     label = _LABELS[lang]
     cal = persona.calendar
     at = cal.local(now)
@@ -88,10 +88,6 @@ def fact_sheet(persona: Persona, lang: str, now: dt.datetime) -> str:
         lines.append(f"{label['about']}: {pick(persona.about, lang)}")
     if persona.address:
         lines.append(f"{label['address']}: {pick(persona.address, lang)}")
-    lines.append(
-        f"{label['now']}: {_weekday(at.date(), lang)} {at:%Y-%m-%d %H:%M} "
-        f"({label['tz']} {persona.time_zone}). {now_sentence(cal, at, lang)}"
-    )
     lines.append(f"{label['week']}: {persona.hours.sentence(lang)}.")
     holidays = cal.upcoming_holidays(at)
     if holidays:
@@ -126,6 +122,13 @@ def fact_sheet(persona: Persona, lang: str, now: dt.datetime) -> str:
         for member in persona.staff:
             target = Target(member.id, member, None, member.department)
             lines.append(_directory_line(persona, target, lang, label))
+    # The clock goes last: it changes every minute, and a model server (llama.cpp, vLLM)
+    # reuses the longest prompt prefix it has already processed, so everything above is
+    # computed once for all the calls of a persona and language, not once per call.
+    lines.append(
+        f"{label['now']}: {_weekday(at.date(), lang)} {at:%Y-%m-%d %H:%M} "
+        f"({label['tz']} {persona.time_zone}). {now_sentence(cal, at, lang)}"
+    )
     return "\n".join(lines)
 
 

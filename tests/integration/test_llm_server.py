@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -33,6 +35,11 @@ from ari_app.llm.local_server import (
 from ari_app.llm.openai_compat import OpenAICompatProvider
 from ari_app.llm.prompt import build_system_prompt
 from ari_app.llm.tools import SECRETARY_TOOLS
+from ari_app.llm.warmup import warm_up
+from ari_app.llm_dialogue import system_prompt, warm_up_messages
+from ari_app.persona import load_persona
+
+REPO = Path(__file__).resolve().parents[2]
 
 if not llama_server_available():
     pytest.skip(f"llama-cpp-python is not installed ({INSTALL_HINT})", allow_module_level=True)
@@ -251,3 +258,42 @@ def test_packaged_model_is_found() -> None:
     model = packaged_smollm2()
     assert model.suffix == ".gguf" and model.stat().st_size > 50_000_000
     assert isinstance(model, Path)
+
+
+def prefix_hits(log: Path, since: int) -> list[tuple[int, int]]:
+    """(tokens reused, tokens evaluated) of each request the server logged after byte
+    `since` (llama-cpp-python's "Llama.generate: N prefix-match hit, remaining M ...")."""
+    text = log.read_bytes()[since:].decode(errors="replace")
+    return [(int(a), int(b)) for a, b in
+            re.findall(r"(\d+) prefix-match hit, remaining (\d+) prompt tokens", text)]
+
+
+async def test_warm_up_leaves_a_calls_prompt_in_the_server_cache(
+    llama: LocalLlamaServer,
+) -> None:
+    """The persona's English prompt, warmed at 11:00; a call's first turn at 11:07 (its
+    clock line differs, and it carries the greeting) has all but its tail reused."""
+    assert llama.log_path is not None
+    persona = load_persona(REPO / "config" / "personas" / "default.yaml")
+    at = dt.datetime(2026, 11, 24, 11, 0, tzinfo=dt.timezone(dt.timedelta(hours=3)))
+    provider = openai_provider("llama", llama.base_url, max_tokens=4)
+    other = [Message("system", "You are a poet."), Message("user", "A rhyme, please.")]
+    try:
+        # another prompt first, so the cache does not already hold the persona's
+        await warm_up(provider, other, (), timeout_s=LLAMA_FIRST_TOKEN_S)
+        await warm_up(provider, warm_up_messages(persona, "en", at), SECRETARY_TOOLS, 120)
+        since = llama.log_path.stat().st_size
+        later = at + dt.timedelta(minutes=7)
+        first_turn = [
+            Message("system", system_prompt(persona, "en", later)),
+            Message("assistant", "Hello, Romashka flower shop, Anna speaking."),
+            Message("user", "How much is a bouquet?"),
+        ]
+        async for _event in provider.stream(first_turn, SECRETARY_TOOLS):
+            pass
+    finally:
+        await provider.aclose()
+    hits = prefix_hits(llama.log_path, since)
+    assert len(hits) == 1, hits
+    reused, evaluated = hits[0]
+    assert reused > 5 * evaluated, hits[0]  # the fact sheet and tools came from the cache

@@ -243,3 +243,13 @@ def test_private_numbers_stay_private(tmp_path: Path) -> None:
     p = load_persona(write(tmp_path / "p.yaml", data))
     assert "74950001122" not in p.facts_text("en", now=dt.datetime(2026, 4, 29, 11, tzinfo=MSK))
     assert "74950001122" not in repr(p.staff[0])
+
+
+def test_facts_text_keeps_the_clock_last(persona: Persona) -> None:
+    """Two calls minutes apart get fact sheets that differ only in their last line, so a
+    model server's prompt cache serves everything before it (llm/warmup.py)."""
+    first = persona.facts_text("ru", now=dt.datetime(2026, 4, 29, 11, 0, tzinfo=MSK))
+    later = persona.facts_text("ru", now=dt.datetime(2026, 4, 29, 11, 7, tzinfo=MSK))
+    assert first != later
+    assert first.splitlines()[:-1] == later.splitlines()[:-1]
+    assert first.splitlines()[-1].startswith("Сейчас: среда 2026-04-29 11:00")
