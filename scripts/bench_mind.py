@@ -5,6 +5,9 @@
   that can run here: the local llama.cpp server on the packaged SmolLM2-135M always; OpenAI,
   Gemini, Anthropic, DeepSeek and OpenRouter only when their key's environment variable is
   set (otherwise reported as skipped).
+- A call's first turn on the example persona's English prompt (fact sheet and tools): with
+  the server's prompt cache holding another prompt (cold), and after the app's start-up
+  warm-up sent the persona's prompt with the clock 7 minutes earlier (warmed).
 - The hand-over: a first provider that accepts the connection and never answers, then the
   llama server. Time to the filler phrase (target <= 1 s) and time to the first real token,
   compared with the llama server's own time to first token.
@@ -46,6 +49,10 @@ from ari_app.llm.local_server import (  # noqa: E402
 )
 from ari_app.llm.prompt import build_system_prompt  # noqa: E402
 from ari_app.llm.secrets import Secret  # noqa: E402
+from ari_app.llm.tools import SECRETARY_TOOLS  # noqa: E402
+from ari_app.llm.warmup import warm_up  # noqa: E402
+from ari_app.llm_dialogue import system_prompt, warm_up_messages  # noqa: E402
+from ari_app.persona import load_persona  # noqa: E402
 
 FACTS = "Opening hours: Monday to Friday, 9:00 to 18:00. Address: 1 Lenin Street."
 QUESTIONS = (
@@ -111,6 +118,36 @@ async def ttft_runs(
     return out
 
 
+async def first_turn_runs(config: ProviderConfig, n: int, warmed: bool) -> list[float]:
+    """Milliseconds to the first text or tool call of a call's first turn, n calls. Before
+    each, the server's cache is given an unrelated prompt, then (warmed) the persona's."""
+    persona = load_persona(REPO / "config" / "personas" / "default.yaml")
+    provider = build_provider(config, None)
+    other = [Message("system", "You are a poet."), Message("user", "A rhyme, please.")]
+    out = []
+    try:
+        for i in range(n):
+            at = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=11 * i)
+            await warm_up(provider, other, (), 120)
+            if warmed:
+                await warm_up(provider, warm_up_messages(persona, "en", at), SECRETARY_TOOLS, 120)
+            turn = [
+                Message("system", system_prompt(persona, "en", at + dt.timedelta(minutes=7))),
+                Message("assistant", "Hello, Romashka flower shop, Anna speaking."),
+                Message("user", QUESTIONS[i % len(QUESTIONS)]),
+            ]
+            started = time.perf_counter()
+            first = None
+            async for event in provider.stream(turn, SECRETARY_TOOLS):
+                if first is None and isinstance(event, TextDelta | ToolCall):
+                    first = (time.perf_counter() - started) * 1000
+            if first is not None:
+                out.append(first)
+    finally:
+        await provider.aclose()
+    return out
+
+
 class Unanswered:
     """A port whose connections the kernel accepts and nobody ever answers (listen() without
     accept()): a provider that hangs before its first byte."""
@@ -165,6 +202,10 @@ async def measure(n: int, log_dir: Path) -> dict[str, Any]:
             # right after, with the same system prompt cached, so that the two compare
             fillers, answers = await handover_runs(srv.base_url, n)
             ttft[LLAMA + ", new system prompt"] = await ttft_runs(local, None, n, True)
+            big = local.model_copy(update={"first_token_timeout_s": 120, "total_timeout_s": 180})
+            turns = max(3, n // 2)
+            ttft[LLAMA + ", a call's first turn, cold"] = await first_turn_runs(big, turns, False)
+            ttft[LLAMA + ", a call's first turn, warmed"] = await first_turn_runs(big, turns, True)
     else:
         skipped[LLAMA] = f"llama-cpp-python not installed ({INSTALL_HINT})"
     for label, kind, env_name, model, base_url in CLOUD:
@@ -218,7 +259,10 @@ def run(n: int = 10, write: bool = False) -> dict[str, Any]:
         "request sent -> first text delta, through our adapters. Each request asks a new "
         "question under the same system prompt (as the turns of a call do: the server reuses "
         "the cached prefix); the \"new system prompt\" row changes the prompt near its start "
-        "each time, so the whole prompt is processed (a call's first turn). Hand-over: a first "
+        "each time, so the whole prompt is processed. \"A call's first turn\": the example "
+        "persona's English system prompt (its fact sheet) with the tools, a greeting "
+        "and a question; cold after another prompt, warmed after the start-up warm-up sent it "
+        "with the clock 7 minutes earlier (llm/warmup.py). Hand-over: a first "
         "provider "
         f"that accepts the connection and never answers (first_token_timeout_s "
         f"{HANG_FIRST_TOKEN_S}), then the llama.cpp server; the filler phrase is due at "
