@@ -1,5 +1,6 @@
-"""A staff phone for the transfer tests: sipp as a UAS that rings, then answers and presses
-a key (SIP INFO), or answers busy, or never answers.
+"""A staff phone for the transfer and line tests: sipp as a UAS that rings, then answers
+(and, for "accept"/"decline", presses 1 or 2 as a SIP INFO), or answers busy, or never
+answers.
 
 Run it with `StaffPhone` around a test call; it records the RTP sent to its media port, so a
 test can check what the staff member heard (the announcement, then the caller's voice).
@@ -8,6 +9,7 @@ test can check what the staff member heard (the announcement, then the caller's 
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from ari_app.media.codecs import get_codec
 from ari_app.testcall.capture import PacketCapture, parse_rtp_capture
 from ari_app.testcall.runner import _kill, free_rtp_port, layout_on_timeline
 
-Behaviour = Literal["accept", "decline", "busy", "no_answer"]
+Behaviour = Literal["answer", "accept", "decline", "busy", "no_answer"]
 LOG_KEY = "STAFF_KEY_SENT"
 LOG_BYE = "STAFF_GOT_BYE"
 _TAG = "[pid]SIPpTag01[call_number]"
@@ -73,8 +75,9 @@ def _log(message: str) -> str:
 
 def build_staff_scenario(behaviour: Behaviour, *, ring_ms: int = 1000, key_after_ms: int = 3000,
                          stay_ms: int = 60000) -> str:
-    """The UAS scenario. accept/decline: answer after `ring_ms`, press 1/2 `key_after_ms`
-    after the ACK, then wait up to `stay_ms` for Asterisk's BYE."""
+    """The UAS scenario. answer/accept/decline: answer after `ring_ms` (accept/decline then
+    press 1/2 `key_after_ms` after the ACK), then wait up to `stay_ms` for Asterisk's BYE.
+    busy: 486 after `ring_ms`. no_answer: ring until Asterisk cancels."""
     lines = [
         '<?xml version="1.0" encoding="ISO-8859-1" ?>',
         '<scenario name="secretary-staff-phone">',
@@ -97,19 +100,22 @@ def build_staff_scenario(behaviour: Behaviour, *, ring_ms: int = 1000, key_after
             '  <recv request="ACK" next="end"/>',
         ]
     else:
-        digit = "1" if behaviour == "accept" else "2"
         lines += [
             f'  <pause milliseconds="{ring_ms}"/>',
             f'  <send retrans="500">{_response("200 OK", sdp=True)}</send>',
             # from here on a BYE (the app or the caller hung up) may come at any point
             '  <recv request="BYE" optional="global" next="bye"/>',
             '  <recv request="ACK"/>',
-            f'  <pause milliseconds="{key_after_ms}"/>',
-            f"  <send>{_key_info(digit)}</send>",
-            '  <recv response="200" timeout="5000"/>',
-            _log(LOG_KEY),
-            f'  <recv request="BYE" timeout="{stay_ms}" ontimeout="end" next="bye"/>',
         ]
+        if behaviour != "answer":
+            digit = "1" if behaviour == "accept" else "2"
+            lines += [
+                f'  <pause milliseconds="{key_after_ms}"/>',
+                f"  <send>{_key_info(digit)}</send>",
+                '  <recv response="200" timeout="5000"/>',
+                _log(LOG_KEY),
+            ]
+        lines.append(f'  <recv request="BYE" timeout="{stay_ms}" ontimeout="end" next="bye"/>')
     lines += [
         '  <nop next="end"/>',
         '  <label id="bye"/>',
@@ -168,6 +174,16 @@ class StaffPhone:
         out.close()
         await asyncio.sleep(0.3)  # listening before the call comes
         return self
+
+    @property
+    def log(self) -> str:
+        """The SIP messages so far."""
+        return _read(self.workdir / "staff_messages.log")
+
+    @property
+    def invites(self) -> int:
+        """INVITEs received so far (0: the phone never rang)."""
+        return len(re.findall(r"^INVITE sip:", self.log, flags=re.M))
 
     async def result(self, timeout_s: float = 90.0) -> StaffResult:
         assert self._proc is not None

@@ -14,6 +14,7 @@ import httpx
 import numpy as np
 import soxr
 
+from ari_app.endpointing import frame_dbfs
 from ari_app.testcall.runner import CallResult, place_call
 
 ARI = "http://127.0.0.1:8088/ari"
@@ -75,3 +76,13 @@ def wait_call_ended(db: Path, count: int, timeout_s: float = 15.0) -> list[dict[
 def dial(**kwargs: Any) -> CallResult:
     """place_call from synchronous test code (also from a worker thread)."""
     return asyncio.run(place_call(**kwargs))
+
+
+def loudest(pcm: bytes, origin: float, start: float, end: float, rate: int = 8000) -> float:
+    """The loudest 20 ms frame (dBFS) of 16-bit `pcm` starting at time `origin`, between the
+    times `start` and `end`; -120 when there is none."""
+    size = rate // 50 * 2
+    a = max(0, int((start - origin) * rate) * 2)
+    b = max(a, int((end - origin) * rate) * 2)
+    frames = [pcm[i : i + size] for i in range(a, min(b, len(pcm)) - size + 1, size)]
+    return max((frame_dbfs(f) for f in frames), default=-120.0)

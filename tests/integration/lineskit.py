@@ -2,6 +2,8 @@
 secretary app, calls placed into the lines' contexts (sipp over SIP, Local channels over ARI),
 and the Asterisk CLI of the testbed.
 
+The staff phone these tests use is ari_app.testcall.staff.StaffPhone.
+
 The listener is not the secretary: it only registers the Stasis app name(s) it is given and
 records every event (subscribeAll), so a test sees each channel Asterisk creates.
 """
@@ -270,117 +272,3 @@ def sip_invite(workdir: Path, *, local_ip: str, number: str, from_user: str = "+
     log = messages.read_text(errors="replace") if messages.exists() else ""
     responses = [ln.strip() for ln in log.splitlines() if ln.startswith("SIP/2.0 ")]
     return SipOutcome(done.returncode, responses, log + done.stdout + done.stderr)
-
-
-# --- a staff phone: sipp as UAS on 127.0.0.1:5090 (pjsip.conf's 200 in the testbed) -----------
-
-_UAS_HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="lines-staff-phone">
-  <recv request="INVITE" rrs="true"/>
-  <send><![CDATA[
-SIP/2.0 100 Trying
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]staff[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-  <send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]staff[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:200@[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-"""
-
-_UAS_FINAL = """  <send><![CDATA[
-SIP/2.0 {status}
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]staff[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:200@[local_ip]:[local_port]>
-{body}
-]]></send>
-"""
-
-_SDP = """Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=staff 1 1 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-a=sendrecv"""
-
-_UAS_BEHAVIOUR = {
-    # answers after a second and stays until Asterisk's BYE
-    "answer": '  <pause milliseconds="1000"/>\n'
-    + _UAS_FINAL.format(status="200 OK", body=_SDP)
-    + '  <recv request="ACK"/>\n  <recv request="BYE"/>\n'
-    + _UAS_FINAL.format(status="200 OK", body="Content-Length: 0\n"),
-    # rings until Asterisk gives up (CANCEL)
-    "no_answer": '  <recv request="CANCEL"/>\n'
-    + _UAS_FINAL.format(status="200 OK", body="Content-Length: 0\n")
-    + _UAS_FINAL.format(status="487 Request Terminated", body="Content-Length: 0\n")
-    + '  <recv request="ACK"/>\n',
-    "busy": '  <pause milliseconds="500"/>\n'
-    + _UAS_FINAL.format(status="486 Busy Here", body="Content-Length: 0\n")
-    + '  <recv request="ACK"/>\n',
-}
-
-
-class StaffUas:
-    """`async with StaffUas(workdir, "answer"|"no_answer"|"busy") as phone:`; afterwards
-    `phone.invites` is the number of INVITEs it received."""
-
-    def __init__(self, workdir: Path, behaviour: str, port: int = 5090) -> None:
-        self.workdir = workdir
-        self.scenario = _UAS_HEAD + _UAS_BEHAVIOUR[behaviour] + "</scenario>\n"
-        self.port = port
-        self._proc: asyncio.subprocess.Process | None = None
-
-    async def __aenter__(self) -> StaffUas:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        xml = self.workdir / "staff.xml"
-        xml.write_text(self.scenario)
-        cmd = [
-            "sipp", "-sf", str(xml), "-m", "1", "-i", "127.0.0.1", "-p", str(self.port),
-            "-mi", "127.0.0.1", "-mp", str(free_rtp_port()), "-nostdin", "-timeout", "60s",
-            "-trace_msg", "-message_file", str(self.workdir / "staff_messages.log"),
-        ]  # fmt: skip
-        self._proc = await asyncio.create_subprocess_exec(
-            *cmd, cwd=self.workdir, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )
-        await asyncio.sleep(0.3)  # listening before the call comes
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._proc is not None and self._proc.returncode is None:
-            self._proc.terminate()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._proc.wait(), 3)
-            if self._proc.returncode is None:
-                self._proc.kill()
-                await self._proc.wait()
-
-    @property
-    def log(self) -> str:
-        path = self.workdir / "staff_messages.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    @property
-    def invites(self) -> int:
-        return len(re.findall(r"^INVITE sip:200@", self.log, flags=re.M))

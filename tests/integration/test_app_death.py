@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from callkit import ari_get
-from lineskit import AriEvents, StaffUas, db_del, db_put, sip_invite
+from lineskit import AriEvents, db_del, db_put, sip_invite
 
 from ari_app.testcall.local import LocalApp, write_config
+from ari_app.testcall.staff import StaffPhone
 
 pytestmark = pytest.mark.integration
 TWILIO_DID = "+15550100100"  # line twilio-test, SECRETARY_FALLBACK=staff (from-twilio)
@@ -63,7 +64,7 @@ def test_app_killed_mid_call_the_staff_phone_rings(night: bool, tmp_path: Path) 
     handed_over = in_voicemail if night else staff_answered
 
     async def scenario() -> tuple[Any, float, bool]:
-        async with StaffUas(tmp_path / "staff", "answer"), AriEvents("lines-test") as ari:
+        async with StaffPhone(tmp_path / "staff", "answer"), AriEvents("lines-test") as ari:
             call = asyncio.create_task(asyncio.to_thread(
                 sip_invite, tmp_path / "caller", local_ip="127.0.0.2", number=TWILIO_DID,
                 timeout_s=60,

@@ -3,7 +3,7 @@ ring group) rings, then its voicemail; in night mode voicemail at once. Also whe
 dies in the middle of a call (its watchdog: the channel's absolute timeout).
 
 The staff phone is extension 200 of asterisk/etc/pjsip.conf, which the testbed points at a
-sipp UAS on 127.0.0.1:5090 (lineskit.StaffUas). The caller is sipp playing
+sipp UAS on 127.0.0.1:5090 (ari_app.testcall.staff.StaffPhone). The caller is sipp playing
 Twilio from 127.0.0.2.
 """
 
@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from lineskit import (
     AriEvents,
-    StaffUas,
     db_del,
     db_put,
     sip_invite,
@@ -29,6 +28,7 @@ from lineskit import (
 from ari_app.media.codecs import ulaw_encode
 from ari_app.testcall.runner import place_call
 from ari_app.testcall.scenario import Utterance
+from ari_app.testcall.staff import StaffPhone
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,10 @@ async def hang_up_when(ari: AriEvents, answered: Any, within_s: float) -> dict[s
 
 def test_app_down_rings_staff_phone(no_app: Any, tmp_path: Path) -> None:
     async def scenario() -> tuple[Any, Any, Any]:
-        async with AriEvents("lines-test") as ari, StaffUas(tmp_path / "staff", "answer") as phone:
+        async with (
+            AriEvents("lines-test") as ari,
+            StaffPhone(tmp_path / "staff", "answer") as phone,
+        ):
             call = asyncio.create_task(asyncio.to_thread(
                 sip_invite, tmp_path / "caller", local_ip="127.0.0.2", number=TWILIO_DID,
             ))
@@ -91,7 +94,7 @@ def test_app_down_and_staff_not_answering_leaves_voicemail(
     before = voicemail_count("staff")
 
     async def scenario() -> tuple[Any, bool]:
-        async with AriEvents("lines-test") as ari, StaffUas(tmp_path / "staff", "no_answer"):
+        async with AriEvents("lines-test") as ari, StaffPhone(tmp_path / "staff", "no_answer"):
             result = await place_call(
                 exten=TWILIO_DID, local_ip="127.0.0.2", workdir=tmp_path / "caller",
                 utterances=[Utterance(caller_message, pause_before_ms=1500)],
@@ -132,7 +135,7 @@ def test_app_dying_mid_call_hands_caller_to_staff(no_app: Any, tmp_path: Path) -
     the call to secretary-inbound's T extension and the staff phone rings. A call that comes
     after the death finds no app (Stasis FAILED) and rings the staff as well."""
     async def scenario() -> tuple[Any, Any, Any]:
-        async with StaffUas(tmp_path / "staff", "answer") as phone:
+        async with StaffPhone(tmp_path / "staff", "answer") as phone:
             app = AriEvents("secretary")
             await app.__aenter__()
             call = asyncio.create_task(asyncio.to_thread(
@@ -155,7 +158,7 @@ def test_app_dying_mid_call_hands_caller_to_staff(no_app: Any, tmp_path: Path) -
     assert "INVITE sip:200@127.0.0.1:5090" in staff.log
 
     async def next_call() -> Any:
-        async with AriEvents("lines-test") as ari, StaffUas(tmp_path / "staff2", "answer"):
+        async with AriEvents("lines-test") as ari, StaffPhone(tmp_path / "staff2", "answer"):
             call = asyncio.create_task(asyncio.to_thread(
                 sip_invite, tmp_path / "caller2", local_ip="127.0.0.2", number=TWILIO_DID,
             ))

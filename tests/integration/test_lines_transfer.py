@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lineskit import AriEvents, StaffUas, db_del, db_get, db_put, destroyed
+from lineskit import AriEvents, db_del, db_get, db_put, destroyed
+
+from ari_app.testcall.staff import StaffPhone
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +41,7 @@ def test_attended_transfer_reports_why_nobody_took_it(
     night_off: Any, tmp_path: Path, behaviour: str, cause: int, rang: bool
 ) -> None:
     async def scenario() -> tuple[dict[str, Any] | None, int]:
-        async with StaffUas(tmp_path, behaviour) as phone:
+        async with StaffPhone(tmp_path, behaviour) as phone:
             gone = await ring_staff("200", f"lines-att-{behaviour}")
         return gone, phone.invites
 
@@ -51,7 +53,7 @@ def test_attended_transfer_reports_why_nobody_took_it(
 
 def test_attended_transfer_to_unknown_target_or_at_night(night_off: Any, tmp_path: Path) -> None:
     async def scenario() -> tuple[Any, Any, int]:
-        async with StaffUas(tmp_path, "answer") as phone:
+        async with StaffPhone(tmp_path, "answer") as phone:
             unknown = await ring_staff("4951234567", "lines-att-unknown", 5)
             db_put("secretary", "night", "1")
             night = await ring_staff("200", "lines-att-night", 5)
@@ -67,7 +69,7 @@ def test_blind_transfer_rings_target_then_answers(night_off: Any, tmp_path: Path
     """The caller (here a Local channel) continues to secretary-transfer,sales,1: the sales
     ring group rings (200 answers)."""
     async def scenario() -> tuple[Any, int]:
-        async with AriEvents("lines-test") as ari, StaffUas(tmp_path, "answer") as phone:
+        async with AriEvents("lines-test") as ari, StaffPhone(tmp_path, "answer") as phone:
             resp = await ari.ari("POST", "/channels", endpoint="Local/sales@secretary-transfer",
                                  app="lines-test", channelId="lines-blind", timeout=30)
             assert resp.status_code == 200, resp.text
