@@ -5,6 +5,7 @@ put through now, and the transfer request handed to the call session.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -135,10 +136,19 @@ class Target:
         return own or (dept.language if dept is not None else None) or persona.languages[0]
 
 
+# "Меня зовут Иван Петров" names the caller, not whom to call: the phrase and the (at most
+# two) words of the name after it are left out; text from a recogniser without punctuation
+# ("меня зовут иван соедините с петровым") keeps its request.
+_SELF_INTRODUCTION = re.compile(
+    r"\b(меня зовут|мо[её] имя|my name is|my name's)\b(\s+[^\s,.;!?]+){0,2}", re.IGNORECASE
+)
+
+
 def find_target(persona: Persona, text: str, lang: str) -> Target | None:
     """The staff member or department named in `text`: by a name (first or last, any
-    case ending), else a department's name or keyword, else a role."""
-    query = content_words(text)
+    case ending), else a department's name or keyword, else a role. The caller's own name
+    ("меня зовут ...", "my name is ...") is not a target."""
+    query = content_words(_SELF_INTRODUCTION.sub(" ", text))
     if not query:
         return None
     best: tuple[int, Target] | None = None

@@ -62,7 +62,7 @@ async def test_blind_transfer_by_day_reaches_the_staff_phone_and_at_night_voicem
             exten="100",
             utterances=[
                 Utterance(caller_audio["ru_transfer"], pause_before_ms=6000),
-                Utterance(caller_audio["ru_hello_staff"], pause_before_ms=9000),
+                Utterance(caller_audio["ru_hello_staff"], pause_before_ms=12000),  # staff answered
             ],
             workdir=tmp_path / "caller",
             hangup="caller",

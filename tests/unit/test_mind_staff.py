@@ -34,6 +34,9 @@ def persona() -> Persona:
         ("accounting", "en", "accounting"),
         ("Ivan Petrov", "en", "petrov"),
         ("Oleg", "en", "kuznetsov"),
+        ("Меня зовут Иван Петров, соедините с бухгалтерией", "ru", "accounting"),
+        ("My name is Oleg. The sales department, please", "en", "sales"),
+        ("меня зовут иван соедините с петровым", "ru", "petrov"),  # no punctuation (Vosk)
     ],
 )
 def test_find_target(persona: Persona, text: str, lang: str, key: str) -> None:
@@ -44,6 +47,9 @@ def test_find_target(persona: Persona, text: str, lang: str, key: str) -> None:
 def test_find_nobody(persona: Persona) -> None:
     assert find_target(persona, "с кем-нибудь", "ru") is None
     assert find_target(persona, "", "en") is None
+    # a caller who shares a staff member's name is introducing themself
+    assert find_target(persona, "Меня зовут Иван Петров", "ru") is None
+    assert find_target(persona, "my name is Maria Smirnova", "en") is None
 
 
 def test_find_transfer_target(persona: Persona) -> None:
