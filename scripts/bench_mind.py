@@ -30,6 +30,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -37,7 +38,15 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ari_app.llm.base import Done, Filler, Message, TextDelta, ToolCall  # noqa: E402
+from ari_app.llm.base import (  # noqa: E402
+    Done,
+    Filler,
+    LlmProvider,
+    Message,
+    TextDelta,
+    Tool,
+    ToolCall,
+)
 from ari_app.llm.chain import FallbackChain, Link  # noqa: E402
 from ari_app.llm.config import LlmConfig, ProviderConfig  # noqa: E402
 from ari_app.llm.factory import build_provider  # noqa: E402
@@ -98,6 +107,19 @@ def bench_helpers() -> ModuleType:
     return module
 
 
+async def first_token_ms(
+    provider: LlmProvider, turn: list[Message], tools: Sequence[Tool] = ()
+) -> float | None:
+    """Milliseconds from sending `turn` to its first text or tool call (the whole reply is
+    read); None when none came."""
+    started = time.perf_counter()
+    first = None
+    async for event in provider.stream(turn, tools):
+        if first is None and isinstance(event, TextDelta | ToolCall):
+            first = (time.perf_counter() - started) * 1000
+    return first
+
+
 async def ttft_runs(
     config: ProviderConfig, key: Secret | None, n: int, new_company: bool = False
 ) -> list[float]:
@@ -106,11 +128,7 @@ async def ttft_runs(
     out = []
     try:
         for i in range(n):
-            started = time.perf_counter()
-            first = None
-            async for event in provider.stream(messages(i, new_company)):
-                if first is None and isinstance(event, TextDelta | ToolCall):
-                    first = (time.perf_counter() - started) * 1000
+            first = await first_token_ms(provider, messages(i, new_company))
             if first is not None:
                 out.append(first)
     finally:
@@ -136,11 +154,7 @@ async def first_turn_runs(config: ProviderConfig, n: int, warmed: bool) -> list[
                 Message("assistant", "Hello, Romashka flower shop, Anna speaking."),
                 Message("user", QUESTIONS[i % len(QUESTIONS)]),
             ]
-            started = time.perf_counter()
-            first = None
-            async for event in provider.stream(turn, SECRETARY_TOOLS):
-                if first is None and isinstance(event, TextDelta | ToolCall):
-                    first = (time.perf_counter() - started) * 1000
+            first = await first_token_ms(provider, turn, SECRETARY_TOOLS)
             if first is not None:
                 out.append(first)
     finally:

@@ -177,23 +177,19 @@ class AriClient:
         timeout_s: int = 30,
         variables: dict[str, str] | None = None,
         originator: str = "",
-        formats: str = "",
     ) -> dict[str, Any]:
         """Call `endpoint`; once it answers the channel enters our Stasis app with
         `app_args`. Its events carry `channel_id`, known before it exists.
 
         `originator` (a channel id) gives the new channel that channel's codecs and links
-        the two in CDRs; without it `formats` ("ulaw,alaw") names the codecs. With
-        neither, Asterisk offers every codec it knows and a Local channel settles on
-        192 kHz signed linear, transcoded twice on every frame."""
+        the two in CDRs. Without it Asterisk offers every codec it knows, and a Local
+        channel settles on 192 kHz signed linear, transcoded twice on every frame."""
         params: dict[str, Any] = {
             "endpoint": endpoint, "app": self.app, "appArgs": app_args,
             "timeout": timeout_s,
         }
         if originator:
             params["originator"] = originator
-        elif formats:
-            params["formats"] = formats
         if caller_id:
             params["callerId"] = caller_id
         body = {"variables": variables} if variables else None

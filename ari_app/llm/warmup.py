@@ -55,7 +55,7 @@ async def warm_up_chain(
             key = f"{provider.name}/{label}"
             try:
                 took = await warm_up(provider, messages, tools, link.total_timeout_s)
-            except (Exception, TimeoutError) as exc:
+            except Exception as exc:  # LlmError, TimeoutError, anything: logged, never raised
                 log.warning("LLM warm-up %s failed: %r", key, exc)
                 outcome[key] = f"failed: {exc!r}"
                 continue

@@ -126,3 +126,17 @@ def transcribe() -> Callable[[bytes, str], str]:
         return " ".join(s.text.strip() for s in segments)
 
     return run
+
+
+@pytest.fixture
+def night(request: pytest.FixtureRequest, asterisk_testbed: AsteriskTestbed) -> Iterator[bool]:
+    """Night mode (AstDB secretary/night) as the test's parameter asks (use it with
+    `indirect=True`), and off again afterwards."""
+    from lineskit import db_del, db_put  # lineskit imports this module
+
+    if request.param:
+        db_put("secretary", "night", "1")
+    else:
+        db_del("secretary", "night")
+    yield bool(request.param)
+    db_del("secretary", "night")

@@ -177,6 +177,11 @@ def stasis_start(app: str, channel_id: str = "") -> Callable[[Event], bool]:
     )
 
 
+def in_voicemail(event: Event) -> bool:
+    """A channel entered the VoiceMail application."""
+    return event["type"] == "ChannelDialplan" and event.get("dialplan_app") == "VoiceMail"
+
+
 def destroyed(channel_id: str) -> Callable[[Event], bool]:
     return lambda e: e["type"] == "ChannelDestroyed" and e["channel"]["id"] == channel_id
 

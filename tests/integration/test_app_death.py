@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from callkit import ari_get
-from lineskit import AriEvents, db_del, db_put, sip_invite
+from lineskit import AriEvents, in_voicemail, sip_invite
 
 from ari_app.testcall.local import LocalApp, write_config
 from ari_app.testcall.staff import StaffPhone
@@ -31,9 +31,6 @@ def staff_rung(event: dict[str, Any]) -> bool:
     return event["type"] == "ChannelCreated" and event["channel"]["name"].startswith("PJSIP/200-")
 
 
-def in_voicemail(event: dict[str, Any]) -> bool:
-    return event["type"] == "ChannelDialplan" and event.get("dialplan_app") == "VoiceMail"
-
 
 def wait_for_media_leg(timeout_s: float) -> bool:
     """The app has the call: its externalMedia channel exists."""
@@ -43,17 +40,6 @@ def wait_for_media_leg(timeout_s: float) -> bool:
             return True
         time.sleep(0.2)
     return False
-
-
-@pytest.fixture
-def night(request: pytest.FixtureRequest, asterisk_testbed: Any) -> Any:
-    """Night mode as the test's parameter asks, and off again afterwards."""
-    if request.param:
-        db_put("secretary", "night", "1")
-    else:
-        db_del("secretary", "night")
-    yield request.param
-    db_del("secretary", "night")
 
 
 @pytest.mark.parametrize("night", [False, True], ids=["day", "night"], indirect=True)

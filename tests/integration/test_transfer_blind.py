@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from callkit import loudest, wait_asterisk_clean, wait_call_ended
 from conftest import REPO, AsteriskTestbed, RunningApp, run_secretary
-from lineskit import AriEvents, db_del, db_put
+from lineskit import AriEvents, in_voicemail
 
 from ari_app.testcall.runner import place_call
 from ari_app.testcall.scenario import Utterance
@@ -35,20 +34,6 @@ def secretary_app(
     yield from run_secretary(tmp_path_factory, "secretary-blind",
                              {"paths": {"personas_dir": str(personas)}})
 
-
-@pytest.fixture
-def night(request: pytest.FixtureRequest, asterisk_testbed: Any) -> Iterator[bool]:
-    """Night mode (AstDB secretary/night) as the test's parameter asks, off afterwards."""
-    if request.param:
-        db_put("secretary", "night", "1")
-    else:
-        db_del("secretary", "night")
-    yield request.param
-    db_del("secretary", "night")
-
-
-def in_voicemail(event: dict[str, Any]) -> bool:
-    return event["type"] == "ChannelDialplan" and event.get("dialplan_app") == "VoiceMail"
 
 
 @pytest.mark.parametrize("night", [False, True], ids=["day", "night"], indirect=True)

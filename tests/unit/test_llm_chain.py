@@ -35,6 +35,8 @@ class FakeProvider:
         self.finish = finish
         self.calls = 0
         self.closed = 0  # generators whose cleanup ran
+        self.asked: list[tuple[list[Message], int]] = []  # (messages, number of tools)
+        self.yielded = 0  # events handed out
 
     @property
     def name(self) -> str:
@@ -44,13 +46,16 @@ class FakeProvider:
         self, messages: Sequence[Message], tools: Sequence[Tool] = ()
     ) -> AsyncIterator[Event]:
         self.calls += 1
+        self.asked.append((list(messages), len(tools)))
         try:
             for step in self.script:
                 if isinstance(step, float):
                     await asyncio.sleep(step)
                 elif isinstance(step, str):
+                    self.yielded += 1
                     yield TextDelta(step)
                 elif isinstance(step, ToolCall):
+                    self.yielded += 1
                     yield step
                 elif isinstance(step, BaseException):
                     raise step
