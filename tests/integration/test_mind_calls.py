@@ -113,7 +113,8 @@ def test_a_message_is_taken_read_back_stored_and_mailed(
     message = rows[0]
     assert message["callback_number"] == "89161234567", message
     assert "алекс" in (message["name"] or "").lower(), message
-    assert "октябр" in (message["reason"] or "").lower(), message  # Whisper: "счёт" varies
+    # "по поводу счёта за октябрь": Whisper varies "счёт", and once wrote "зарактябри"
+    assert "ктябр" in (message["reason"] or "").lower(), message
     assert message["urgency"] == "normal"
 
     box = mailbox[0]
