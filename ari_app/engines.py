@@ -54,6 +54,8 @@ def build_engines(cfg: Config) -> Engines:
             device=cfg.stt.device,
             compute_type=cfg.stt.compute_type,
             threads=cfg.stt.threads,
+            window=cfg.stt.window,
+            min_window_s=cfg.stt.min_window_s,
         )
     voices: dict[str, TextToSpeech] = {}
     for lang, voice in cfg.tts.voices.items():

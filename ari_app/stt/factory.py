@@ -17,12 +17,17 @@ def build_stt(
     device: str = "cpu",
     compute_type: str = "int8",
     threads: int = 0,
+    window: str = "fitted",
+    min_window_s: float = 10.0,
 ) -> SpeechToText:
     """Return an (unloaded) engine; call `await engine.load()` before the first call."""
     if engine == "whisper":
         from ari_app.stt.whisper import WhisperStt
 
-        return WhisperStt(model_dir, device=device, compute_type=compute_type, threads=threads)
+        return WhisperStt(
+            model_dir, device=device, compute_type=compute_type, threads=threads,
+            window=window, min_window_s=min_window_s,
+        )
     raise EngineUnavailable(
         f"unknown STT engine {engine!r}; known engines: {', '.join(STT_ENGINES)}"
     )

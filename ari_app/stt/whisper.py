@@ -14,6 +14,10 @@ import numpy as np
 from ari_app.errors import EngineUnavailable
 from ari_app.models import whisper_dir_problem
 from ari_app.stt.base import Transcript
+from ari_app.stt.whisper_window import FULL_WINDOW, decode_fitted
+
+# padding after the speech in a fitted window (2 s): less lets the decoder loop more often
+MARGIN_FRAMES = 200
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +27,10 @@ class WhisperStt:
 
     Input is s16le mono PCM at 16 kHz. Decoding is beam 1, temperature 0, no conditioning
     on previous text and no VAD filter: the endpointer already cut the utterance.
+
+    `window="fitted"` encodes the utterance on a window fitted to it (at least
+    `min_window_s`) instead of Whisper's 30 s (`whisper_window`); a result its guards reject
+    is decoded again on the 30 s window. `window="full"` always uses 30 s.
     """
 
     name = "whisper"
@@ -34,8 +42,14 @@ class WhisperStt:
         device: str = "cpu",
         compute_type: str = "int8",
         threads: int = 0,
+        window: str = "fitted",
+        min_window_s: float = 10.0,
     ) -> None:
+        if window not in ("fitted", "full"):
+            raise ValueError(f"window must be 'fitted' or 'full', got {window!r}")
         self.model_dir = Path(model_dir)
+        self.window = window
+        self.min_window_s = min_window_s
         self.device = device
         self.compute_type = compute_type
         self.threads = threads
@@ -101,6 +115,17 @@ class WhisperStt:
 
     def _transcribe_sync(self, pcm: bytes, language: str) -> str:
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        content_frames = len(audio) // 160
+        if self.window == "fitted" and content_frames + MARGIN_FRAMES <= FULL_WINDOW:
+            fitted = decode_fitted(
+                self._model, audio, language, MARGIN_FRAMES, int(self.min_window_s * 100)
+            )
+            if fitted is not None:
+                if fitted.cut:
+                    log.debug("whisper: tail dropped (%s) on a %d-frame window",
+                              fitted.cut, fitted.window_frames)
+                return fitted.text
+            log.info("whisper: fitted window rejected (looping output); decoding 30 s")
         segments, _info = self._model.transcribe(
             audio,
             language=language,

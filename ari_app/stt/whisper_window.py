@@ -1,0 +1,149 @@
+"""Whisper decoding on an encoder window fitted to the utterance, not Whisper's 30 s.
+
+faster-whisper always pads an utterance's features to 3000 frames (30 s), and on a CPU the
+encoder's work on that padding is most of a short phone turn's cost (measured on 2 cores,
+Whisper base int8: 0.7-1.0 s to encode 3000 frames, 0.14 s for 1000, 0.04-0.09 s for the
+3-6 s of a typical turn). CTranslate2's encoder takes a shorter input, so this module
+encodes the utterance plus a margin of padding and decodes on that.
+
+A fitted window has one known failure: with little padding after the speech, the decoder may
+start the transcript over once it has reached the end of the audio ("Да, верно.<1.00><1.00>
+Да, верно.<2.00>..."). The guard works on the timestamp tokens: a segment that starts where
+the audio has ended, or that repeats an earlier segment's words, ends the transcript. Decoding
+is capped at a token budget for the audio's length; a result that ran into the cap without an
+end of text, or whose text is repetitive, returns None and the caller decodes the 30 s window.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+FRAMES_PER_S = 100  # Whisper's mel frames (10 ms hop)
+FULL_WINDOW = 3000  # Whisper's native 30 s window
+# Guards against a looping decoder: at most this many tokens per second of audio, plus a
+# fixed allowance (the prompt, and the timestamp pair of each segment).
+TOKENS_PER_S = 12
+TOKENS_FIXED = 24
+MAX_COMPRESSION_RATIO = 2.4  # the threshold Whisper itself uses for repetitive output
+
+
+@dataclass
+class WindowedResult:
+    text: str
+    window_frames: int
+    cut: str  # "" when decoding ended by itself; otherwise why the tail was dropped
+
+
+def window_frames(content_frames: int, margin_frames: int, min_frames: int = 0) -> int:
+    """The encoder window for `content_frames` of audio: the content plus the margin (and at
+    least `min_frames`), rounded up to a whole second, never beyond Whisper's 30 s."""
+    wanted = max(content_frames + margin_frames, min_frames)
+    return min(FULL_WINDOW, int(math.ceil(wanted / FRAMES_PER_S) * FRAMES_PER_S))
+
+
+def compression_ratio(text: str) -> float:
+    raw = text.encode("utf-8")
+    return len(raw) / len(zlib.compress(raw)) if raw else 0.0
+
+
+def split_segments(
+    tokens: list[int], timestamp_begin: int, eot: int
+) -> list[tuple[float, list[int]]]:
+    """Timestamped output tokens -> [(start seconds, text tokens)]. A timestamp token after
+    text closes a segment; one before text opens the next."""
+    segments: list[tuple[float, list[int]]] = []
+    start = 0.0
+    words: list[int] = []
+    for token in tokens:
+        if token == eot:
+            break
+        if token >= timestamp_begin:
+            seconds = (token - timestamp_begin) * 0.02
+            if words:
+                segments.append((start, words))
+                words = []
+            start = seconds
+        elif token < eot:
+            words.append(token)
+    if words:
+        segments.append((start, words))
+    return segments
+
+
+def keep_segments(
+    segments: list[tuple[float, str]], audio_s: float
+) -> tuple[list[str], str]:
+    """The segments' texts up to the first one that cannot be speech: one that starts where
+    the audio has ended (within 0.1 s), or one whose words repeat an earlier segment's."""
+    kept: list[str] = []
+    seen: set[str] = set()
+    for start, text in segments:
+        if kept and start >= audio_s - 0.1:
+            return kept, "after-end"
+        key = " ".join(text.lower().strip(" .,!?;:").split())
+        if key in seen:
+            return kept, "repeat"
+        seen.add(key)
+        kept.append(text.strip())
+    return kept, ""
+
+
+def repeats_itself(text: str, times: int = 3) -> bool:
+    """A word (or run of words) said `times` times in a row, or one letter held for ten:
+    how a looping decoder reads when it never reached a timestamp."""
+    if re.search(r"(\w)\1{9}", text):
+        return True
+    words = re.findall(r"\w+", text.lower())
+    for size in range(1, len(words) // times + 1):
+        for first in range(len(words) - size * times + 1):
+            run = words[first : first + size]
+            if all(words[first + k * size : first + (k + 1) * size] == run for k in range(times)):
+                return True
+    return False
+
+
+def decode_fitted(
+    model: Any, audio: np.ndarray, language: str, margin_frames: int = 100, min_frames: int = 0
+) -> WindowedResult | None:
+    """Greedy, temperature-0 Whisper on a fitted window. `model` is a faster-whisper
+    `WhisperModel`; `audio` float32 at 16 kHz. None: the result is not to be trusted and
+    the 30 s window should be decoded instead."""
+    import ctranslate2
+    from faster_whisper.tokenizer import Tokenizer
+
+    features = model.feature_extractor(audio)
+    content = min(int(features.shape[-1]), FULL_WINDOW)
+    frames = window_frames(content, margin_frames, min_frames)
+    window = np.zeros((1, features.shape[0], frames), dtype=np.float32)
+    window[0, :, :content] = features[:, :content]
+    tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=language)
+    prompt = list(tokenizer.sot_sequence)
+    audio_s = len(audio) / 16000
+    max_length = min(len(prompt) + TOKENS_FIXED + int(TOKENS_PER_S * audio_s), model.max_length)
+    encoded = model.model.encode(ctranslate2.StorageView.from_array(window), to_cpu=False)
+    result = model.model.generate(
+        encoded,
+        [prompt],
+        beam_size=1,
+        max_length=max_length,
+        suppress_blank=True,
+        suppress_tokens=[-1],
+        max_initial_timestamp_index=50,
+    )[0]
+    tokens = result.sequences_ids[0]  # CTranslate2 leaves the end of text out
+    ended = len(tokens) < max_length - len(prompt) - 1
+    segments = split_segments(tokens, tokenizer.timestamp_begin, tokenizer.eot)
+    texts = [(start, tokenizer.decode(words)) for start, words in segments]
+    kept, cut = keep_segments(texts, audio_s)
+    if not ended and not cut:
+        return None  # ran into the budget: a loop the guards did not recognise
+    text = " ".join(t for t in kept if t).strip()
+    if compression_ratio(text) > MAX_COMPRESSION_RATIO or repeats_itself(text):
+        return None
+    return WindowedResult(text=text, window_frames=frames, cut=cut)
