@@ -44,7 +44,7 @@ async def open_media_leg(
     transport: MediaTransport
     if cfg.transport == "rtp":
         codec = get_codec(cfg.codec)
-        rtp = RtpTransport(codec, bind_host=cfg.bind_host)
+        rtp = RtpTransport(codec, bind_host=cfg.bind_host, paced=True)
         await rtp.start()
         transport = rtp
         try:

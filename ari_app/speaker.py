@@ -75,6 +75,13 @@ class Speaker:
         if not self._stop.is_set():
             self._stop_at = self.loop.time()
             self._stop.set()
+            self._flush_queued()
+
+    def _flush_queued(self) -> None:
+        """Drop frames a self-pacing transport holds for sending."""
+        flush = getattr(self.transport, "flush", None)
+        if flush is not None:
+            flush()
 
     async def say(self, text: str, tts: TextToSpeech) -> Spoken:
         """Speak a reply known in full."""
@@ -99,6 +106,12 @@ class Speaker:
         splitter = FrameSplitter(rate)
         joiner = SentenceJoiner(rate)
         loudness = Loudness()
+        # a transport with its own sending clock (RTP's sender thread) is only fed; it
+        # measures the jitter itself, as it sends
+        self_paced = bool(getattr(self.transport, "paces_itself", False))
+        take_jitter = getattr(self.transport, "take_send_jitter", None) if self_paced else None
+        if take_jitter is not None:
+            take_jitter()  # what an earlier reply left
         pacer = FramePacer()
         started = self._started = self.loop.time()
         first_audio: float | None = None
@@ -129,11 +142,12 @@ class Speaker:
                     if first_audio is None:
                         first_audio = self._first_audio = now
                     await self.transport.write_frame(frame)
-                    if now > started and last_sent > started:
+                    if not self_paced and now > started and last_sent > started:
                         jitter.append(abs((now - last_sent) * 1000 - 20.0))
                     last_sent = now
                     self.on_frame(frame, now)
-                    await pacer.wait()
+                    if not self_paced:
+                        await pacer.wait()
                 else:
                     if isinstance(item, int):
                         done = self._done = item + 1
@@ -149,9 +163,16 @@ class Speaker:
                     log.error("speech synthesis failed: %s", error[0])
         interrupted = self._stop.is_set() and (done < len(sentences) or unfinished)
         if interrupted:
+            self._flush_queued()
             flush = getattr(self.transport, "send_control", None)
             if flush is not None:  # chan_websocket buffers what we sent: drop it
                 await flush("FLUSH_MEDIA")
+        elif self_paced:
+            drained = getattr(self.transport, "drained", None)
+            if drained is not None:
+                await drained()
+        if take_jitter is not None:
+            jitter = take_jitter()
         stop_latency = (
             max(0.0, last_sent - self._stop_at) if interrupted and self._stop_at else None
         )

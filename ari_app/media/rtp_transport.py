@@ -18,6 +18,10 @@ packet, on the packet after ``mark_next()``, and automatically after a send gap 
 keeps following the sampling clock (RFC 3551 section 4.1). Before a remote is known writes are
 dropped as ``no_remote``; after ``close()`` as ``closed``.
 
+With ``paced=True`` (what calls use) ``write_frame`` queues the frame for a `PacedSender`
+thread, which sends it at its 20 ms deadline through a duplicate of the socket; the caller
+then must not pace itself (``paces_itself``), only feed. ``flush()`` drops what is queued.
+
 Asterisk with connection_type=client sends its RTP from the UNICASTRTP_LOCAL_ADDRESS/PORT it
 reports, so ``set_remote`` with those values also filters the receive side.
 """
@@ -27,11 +31,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
 
 from ari_app.media.codecs import Codec
+from ari_app.media.paced_sender import PacedSender
 from ari_app.media.rtp import RtpError, RtpPacketizer, parse_rtp, seq_delta
 from ari_app.media.transport import FrameQueue, TransportStats
 
@@ -76,6 +83,7 @@ class RtpTransport:
         *,
         queue_frames: int = 50,
         clock: Callable[[], float] = time.monotonic,
+        paced: bool = False,
     ) -> None:
         self.codec = codec
         self.sample_rate = codec.sample_rate
@@ -95,6 +103,9 @@ class RtpTransport:
         self._last_send: float | None = None
         self._last_samples = 0
         self._closed = False
+        self.paces_itself = paced
+        self._sender: PacedSender | None = None
+        self._send_sock: socket.socket | None = None
 
     @property
     def ssrc(self) -> int:
@@ -108,6 +119,10 @@ class RtpTransport:
         )
         self._transport = transport
         self.local_port = int(transport.get_extra_info("sockname")[1])
+        if self.paces_itself:
+            fd = os.dup(transport.get_extra_info("socket").fileno())
+            self._send_sock = socket.socket(fileno=fd)
+            self._sender = PacedSender(self._emit, name=f"rtp-send-{self.local_port}")
         log.debug("RTP %s listening on %s:%d", self.codec.name, self.bind_host, self.local_port)
 
     def set_remote(self, host: str, port: int) -> None:
@@ -130,10 +145,19 @@ class RtpTransport:
         if self.remote is None:
             self.stats.drop("no_remote")
             return
-        samples = len(pcm) // 2
-        if samples == 0:
+        if len(pcm) < 2:
             return
-        now = self._clock()
+        if self._sender is not None:
+            await self._sender.put(pcm)
+            return
+        self._emit(pcm, self._clock())
+
+    def _emit(self, pcm: bytes, now: float) -> None:
+        """Packetize and send one frame at clock time `now` (the sender thread's, if paced)."""
+        remote = self.remote
+        if remote is None:
+            return
+        samples = len(pcm) // 2
         marker = self._mark
         if self._last_send is not None and now - self._last_send > GAP_S:
             marker = True
@@ -143,13 +167,34 @@ class RtpTransport:
         self._mark = False
         self._last_send = now
         self._last_samples = samples
-        self._transport.sendto(data, self.remote)
+        if self._send_sock is not None:
+            self._send_sock.sendto(data, remote)
+        elif self._transport is not None:
+            self._transport.sendto(data, remote)
         self.stats.sent += 1
+
+    def flush(self) -> int:
+        """Drop frames queued for sending (a barge-in); returns how many."""
+        return self._sender.flush() if self._sender is not None else 0
+
+    async def drained(self) -> None:
+        """Wait until the frames queued for sending have left."""
+        if self._sender is not None:
+            await self._sender.drained()
+
+    def take_send_jitter(self) -> list[float]:
+        """|gap - 20 ms| between frames as the sender thread sent them, since the last call."""
+        return self._sender.take_jitter() if self._sender is not None else []
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self._sender is not None:
+            self._sender.close()
+            await asyncio.get_running_loop().run_in_executor(None, self._sender.join, 1.0)
+        if self._send_sock is not None:
+            self._send_sock.close()
         self._queue.close(discard=True)
         if self._transport is not None:
             self._transport.close()

@@ -69,3 +69,52 @@ async def test_stop_drops_the_unsaid_rest_of_a_stream() -> None:
     spoken = await task
     assert spoken.interrupted
     assert "Третье" not in spoken.said
+
+
+class FakePacedTransport(FakeTransport):
+    """A transport with its own sending clock (as RtpTransport(paced=True)): takes frames at
+    once, and records drains and flushes."""
+
+    paces_itself = True
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self.drains: list[float] = []
+        self.flushes = 0
+
+    async def drained(self) -> None:
+        self.drains.append(self.loop.time())
+
+    def flush(self) -> int:
+        self.flushes += 1
+        return 0
+
+    def take_send_jitter(self) -> list[float]:
+        return []
+
+
+async def test_a_self_pacing_transport_is_fed_not_paced_and_drained_at_the_end() -> None:
+    loop = asyncio.get_running_loop()
+    transport = FakePacedTransport(loop)
+    speaker = Speaker(transport, loop, lambda frame, at: None)  # type: ignore[arg-type]
+    tts = FakeTts()
+    spoken = await speaker.say(
+        "Первое предложение здесь. Второе предложение тоже. Третье тоже прозвучит.", tts)
+    assert len(tts.spoken) == 3
+    assert len(transport.frames) >= 12  # 100 ms a piece, less the crossfades
+    # the speaker's own 20 ms pacer would take 0.28 s; the transport paces instead
+    assert transport.frames[-1] - transport.frames[0] < 0.1
+    assert len(transport.drains) == 1 and transport.drains[0] >= transport.frames[-1]
+    assert not spoken.interrupted and transport.flushes == 0
+
+
+async def test_interrupting_a_self_pacing_transport_flushes_its_queue() -> None:
+    loop = asyncio.get_running_loop()
+    transport = FakePacedTransport(loop)
+    speaker = Speaker(transport, loop, lambda frame, at: None)  # type: ignore[arg-type]
+    text = "Первое предложение здесь. Второе предложение тоже. Третье уже не прозвучит."
+    task = asyncio.create_task(speaker.say_tokens(slow_tokens(text, [], 0.05), FakeTts()))
+    await transport.sending.wait()
+    speaker.interrupt()
+    spoken = await task
+    assert spoken.interrupted and transport.flushes >= 1 and not transport.drains
