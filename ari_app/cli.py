@@ -24,6 +24,9 @@ def _config_path(arg: str | None) -> Path:
     return Path(arg or os.environ.get("SECRETARY_CONFIG") or DEFAULT_CONFIG)
 
 
+SWITCH_INTERVAL_S = 0.001
+
+
 async def _run(config_path: Path) -> int:
     from ari_app.app import SecretaryApp
     from ari_app.config import load_config
@@ -31,6 +34,9 @@ async def _run(config_path: Path) -> int:
     from ari_app.storage import CallStore
 
     cfg = load_config(config_path)
+    # RTP leaves from its own thread (media.paced_sender); after its sleep it needs the GIL,
+    # which another thread may hold for up to the switch interval (5 ms by default)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     engines = build_engines(cfg)
     log.info("loading speech engines")
     await engines.load()

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import threading
 import time
 from collections.abc import Callable
 
 from ari_app.media.pacer import FRAME_S
+
+RT_PRIORITY = 10  # SCHED_FIFO priority of the sending thread (1-99; the kernel's own are 50+)
 
 
 class PacedSender:
@@ -59,6 +62,7 @@ class PacedSender:
         self.errors = 0
         # |gap - frame| in ms between consecutive frames of a talk spurt, as sent
         self.jitter_ms: list[float] = []
+        self.realtime = False  # whether the thread got real-time scheduling
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -145,7 +149,20 @@ class PacedSender:
             self._sending = True
             return self._frames.popleft()
 
+    @staticmethod
+    def _raise_priority() -> bool:
+        """Ask for real-time scheduling for this thread (it sleeps nearly all the time): on a
+        busy machine (Whisper on every core) a waking thread can otherwise wait milliseconds
+        for a CPU. Needs CAP_SYS_NICE (root, or a systemd unit's CPUSchedulingPolicy);
+        without it the thread runs at normal priority."""
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
+            return True
+        except (AttributeError, OSError):
+            return False
+
     def _run(self) -> None:
+        self.realtime = self._raise_priority()
         deadline: float | None = None  # when the next frame is due
         last_sent: float | None = None
         while True:
