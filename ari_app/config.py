@@ -94,8 +94,10 @@ class SttConfig(_Section):
     compute_type: NonEmpty = "int8"
     threads: int = Field(default=0, ge=0)
     # whisper: "fitted" encodes each turn on a window of its own length (at least
-    # min_window_s) instead of Whisper's 30 s: about 3x faster on a CPU (docs/benchmarks.md)
-    window: Literal["fitted", "full"] = "fitted"
+    # min_window_s) instead of Whisper's 30 s: about 3x faster on a CPU (docs/benchmarks.md).
+    # Opt-in for now: the turn rules (digit_wait_ms, "the caller went on") were tuned with the
+    # 30 s window's ~1.1 s of STT time inside them; see docs/benchmarks.md
+    window: Literal["fitted", "full"] = "full"
     min_window_s: float = Field(default=10.0, ge=1.0, le=30.0)
 
 

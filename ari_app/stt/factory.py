@@ -17,7 +17,7 @@ def build_stt(
     device: str = "cpu",
     compute_type: str = "int8",
     threads: int = 0,
-    window: str = "fitted",
+    window: str = "full",
     min_window_s: float = 10.0,
 ) -> SpeechToText:
     """Return an (unloaded) engine; call `await engine.load()` before the first call."""

@@ -42,7 +42,7 @@ class WhisperStt:
         device: str = "cpu",
         compute_type: str = "int8",
         threads: int = 0,
-        window: str = "fitted",
+        window: str = "full",
         min_window_s: float = 10.0,
     ) -> None:
         if window not in ("fitted", "full"):
