@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable
 
 from ari_app.media.pacer import FRAME_S
+
+log = logging.getLogger(__name__)
 
 RT_PRIORITY = 10  # SCHED_FIFO priority of the sending thread (1-99; the kernel's own are 50+)
 
@@ -163,6 +166,8 @@ class PacedSender:
 
     def _run(self) -> None:
         self.realtime = self._raise_priority()
+        if not self.realtime:
+            log.debug("%s: no real-time scheduling (needs CAP_SYS_NICE)", self._thread.name)
         deadline: float | None = None  # when the next frame is due
         last_sent: float | None = None
         while True:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from ari_app.speaker import Speaker
+from ari_app.speaker import Speaker, Spoken
 
 
 class FakeTts:
@@ -58,15 +58,19 @@ async def test_first_sentence_is_heard_before_the_reply_is_written() -> None:
     assert not spoken.interrupted and spoken.said == " ".join(tts.spoken)
 
 
-async def test_stop_drops_the_unsaid_rest_of_a_stream() -> None:
+async def interrupt_mid_stream(transport: FakeTransport) -> Spoken:
+    """Speak a three-sentence token stream and interrupt it once the first frame is sent."""
     loop = asyncio.get_running_loop()
-    transport = FakeTransport(loop)
     speaker = Speaker(transport, loop, lambda frame, at: None)  # type: ignore[arg-type]
     text = "Первое предложение здесь. Второе предложение тоже. Третье уже не прозвучит."
     task = asyncio.create_task(speaker.say_tokens(slow_tokens(text, [], 0.05), FakeTts()))
     await transport.sending.wait()
     speaker.interrupt()
-    spoken = await task
+    return await task
+
+
+async def test_stop_drops_the_unsaid_rest_of_a_stream() -> None:
+    spoken = await interrupt_mid_stream(FakeTransport(asyncio.get_running_loop()))
     assert spoken.interrupted
     assert "Третье" not in spoken.said
 
@@ -109,12 +113,6 @@ async def test_a_self_pacing_transport_is_fed_not_paced_and_drained_at_the_end()
 
 
 async def test_interrupting_a_self_pacing_transport_flushes_its_queue() -> None:
-    loop = asyncio.get_running_loop()
-    transport = FakePacedTransport(loop)
-    speaker = Speaker(transport, loop, lambda frame, at: None)  # type: ignore[arg-type]
-    text = "Первое предложение здесь. Второе предложение тоже. Третье уже не прозвучит."
-    task = asyncio.create_task(speaker.say_tokens(slow_tokens(text, [], 0.05), FakeTts()))
-    await transport.sending.wait()
-    speaker.interrupt()
-    spoken = await task
+    transport = FakePacedTransport(asyncio.get_running_loop())
+    spoken = await interrupt_mid_stream(transport)
     assert spoken.interrupted and transport.flushes >= 1 and not transport.drains
