@@ -94,10 +94,9 @@ class SttConfig(_Section):
     compute_type: NonEmpty = "int8"
     threads: int = Field(default=0, ge=0)
     # whisper: "fitted" encodes each turn on a window of its own length (at least
-    # min_window_s) instead of Whisper's 30 s: about 3x faster on a CPU (docs/benchmarks.md).
-    # Opt-in for now: the turn rules (digit_wait_ms, "the caller went on") were tuned with the
-    # 30 s window's ~1.1 s of STT time inside them; see docs/benchmarks.md
-    window: Literal["fitted", "full"] = "full"
+    # min_window_s) instead of Whisper's 30 s: about 3x faster on a CPU (docs/benchmarks.md);
+    # "full" is Whisper's own 30 s window
+    window: Literal["fitted", "full"] = "fitted"
     min_window_s: float = Field(default=10.0, ge=1.0, le=30.0)
 
 
@@ -134,9 +133,9 @@ class TurnConfig(_Section):
     vad: Literal["silero", "energy"] = "silero"
     vad_threshold: float = Field(default=0.5, gt=0, lt=1)
     energy_threshold_dbfs: float = Field(default=-45.0, le=0)
-    # a transcript ending in a run of digits (a phone number being dictated) waits this much
-    # longer for the rest before the turn ends
-    digit_wait_ms: int = Field(default=1500, ge=0)
+    # a transcript ending in a run of digits (a phone number being dictated): a pause of up
+    # to this long after the caller's speech does not end the turn
+    digit_wait_ms: int = Field(default=3000, ge=0)
     # start transcribing after this much silence, before the turn is over; used when the
     # caller stays quiet until end_silence_ms (0 turns it off)
     speculate_after_ms: int = Field(default=250, ge=0)

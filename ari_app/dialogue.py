@@ -9,6 +9,7 @@ mishearings ("чувства работы", "opening ours").
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,6 +75,15 @@ class _Offer:
     target: Target | None = None
 
 
+@dataclass(frozen=True)
+class DialogueState:
+    history: list[tuple[str, str]]
+    form: MessageForm | None
+    offer: _Offer | None
+    awaiting_name: tuple[Target, str] | None
+    caller_name: str | None
+
+
 class Dialogue:
     """One call's conversation in one language."""
 
@@ -93,6 +103,22 @@ class Dialogue:
         self._offer: _Offer | None = None
         self._awaiting_name: tuple[Target, str] | None = None  # attended transfer: who calls?
         self._caller_name: str | None = None
+
+    # --- a reply withdrawn before the caller heard it ----------------------------------------
+    def checkpoint(self) -> DialogueState:
+        """The conversation's state now, to `restore` if the reply about to be made is
+        withdrawn unheard (the caller went on speaking)."""
+        return DialogueState(
+            list(self.history), copy.copy(self._form), self._offer, self._awaiting_name,
+            self._caller_name,
+        )
+
+    def restore(self, state: DialogueState) -> None:
+        self.history = list(state.history)
+        self._form = copy.copy(state.form)
+        self._offer = state.offer
+        self._awaiting_name = state.awaiting_name
+        self._caller_name = state.caller_name
 
     # --- the secretary's own lines --------------------------------------------------------
     def now(self) -> dt.datetime:

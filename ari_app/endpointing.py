@@ -87,6 +87,11 @@ class EnergyEndpointer:
             return None
         return self.tick(now)
 
+    @property
+    def heard(self) -> bool:
+        """A voiced frame came that may yet begin speech (or be dropped as a click)."""
+        return self._first_voice is not None
+
     def pause(self, now: float, after_s: float) -> Utterance | None:
         """The speech so far, if the caller has been quiet for `after_s` (less than the end
         of turn): what a speculative transcription can start on. The turn goes on."""

@@ -153,7 +153,8 @@ class Listener:
         on_pause: Callable[[Utterance], None] | None = None,
         wake: Callable[[], bool] | None = None,
     ) -> Utterance | None:
-        """The caller's next utterance, or None if no speech starts within `timeout_s`.
+        """The caller's next utterance, or None if no voice begins within `timeout_s` (a
+        voice heard before then is followed until it is speech or a click).
         `keep_pending` keeps audio already queued (after a barge-in, or while a
         transcript was being checked for a number in progress). `on_pause` gets the speech
         so far once per pause of `turn.speculate_after_ms`, before the turn is over.
@@ -187,6 +188,7 @@ class Listener:
                     paused_at = snapshot.speech_end
                     on_pause(snapshot)
             if not endpointer.in_speech and (
-                self.loop.time() > deadline or (wake is not None and wake())
+                (self.loop.time() > deadline and not endpointer.heard)
+                or (wake is not None and wake())
             ):
                 return None

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ari_app.dialogue import Dialogue, Message, Reply, check_hours
+from ari_app.dialogue import Dialogue, DialogueState, Message, Reply, check_hours
 from ari_app.llm import base
 from ari_app.llm.chain import FallbackChain
 from ari_app.llm.prompt import build_system_prompt
@@ -179,6 +179,14 @@ class LlmDialogue:
     def remember(self, caller_text: str, said: str) -> None:
         self.history += [base.Message("user", caller_text), base.Message("assistant", said)]
         del self.history[:-20]  # the last ten exchanges are plenty for a phone call
+
+    def checkpoint(self) -> tuple[list[base.Message], DialogueState]:
+        """See Dialogue.checkpoint: the model's history and the rules' state."""
+        return list(self.history), self.rules.checkpoint()
+
+    def restore(self, state: tuple[list[base.Message], DialogueState]) -> None:
+        self.history = list(state[0])
+        self.rules.restore(state[1])
 
     def forget_unsaid(self, said: str) -> None:
         """The caller cut the reply short: the history keeps only what was heard."""

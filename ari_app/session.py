@@ -31,6 +31,7 @@ from ari_app.storage import CallStore
 from ari_app.stt_stream import StreamingTurn
 from ari_app.transcriber import TurnTranscriber
 from ari_app.transfer import StaffCall, StaffTarget
+from ari_app.turn_timings import reply_timings, withdrawn_unheard
 from ari_app.vad import build_vad
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,10 @@ Mind = Dialogue | LlmDialogue
 
 HANGUP_DRAIN_S = 0.5  # let the last words of a goodbye leave before hanging up
 ECHO_GUARD_S = 0.25  # ignore the caller's side just after we stop speaking
+# a caller who starts speaking sooner than this after our reply's first audio was not
+# answering it: they went on with their own turn (see `withdrawn_unheard`)
+HEARD_AFTER_S = 0.3
+HELD_WAIT_S = 1.0  # after a withdrawn reply: how long to wait for the caller's rest
 HANGUP_EVENTS = {"ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"}
 
 
@@ -84,7 +89,7 @@ class CallSession:
         self.recorder: CallRecorder | None = None
         self.dtmf: asyncio.Queue[str] = asyncio.Queue()  # keys pressed, for the dialogue
         self._stream: StreamingTurn | None = None
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
         self._watchdog_task: asyncio.Task[None] | None = None
         self.listener: Listener  # set once the media leg is up
         self.transcriber: TurnTranscriber
@@ -98,6 +103,7 @@ class CallSession:
         self._caller_gone: asyncio.Future[None] = self._loop.create_future()
         self._media_released = False  # our media leg left the call on purpose
         self._caller_released = False  # the caller left Stasis (blind transfer)
+        self._withdrawn: list[int] = []  # turn rows a merged turn replaces
 
     # --- events, routed here by the app --------------------------------------------------
     def on_event(self, event: dict[str, Any]) -> None:
@@ -264,8 +270,9 @@ class CallSession:
             )
             if self._stream is not None and not spoken.interrupted:
                 await self._stream.discard()  # what it heard since the last turn ended
+            held = self.transcriber.holding
             utterance = await self.listener.next_utterance(
-                wait_s, keep_pending=spoken.interrupted,
+                HELD_WAIT_S if held else wait_s, keep_pending=spoken.interrupted,
                 on_pause=self.transcriber.speculate if self._stream is None else None,
                 wake=lambda: not self.dtmf.empty(),
             )
@@ -275,6 +282,11 @@ class CallSession:
                     continue
                 prompted = False
                 spoken = await self._speak(reply.text, timings={})
+                if await self._act(reply, spoken, dialogue):
+                    return
+                continue
+            if utterance is None and held:  # no more came: answer the turn after all
+                spoken, reply = await self._answer(None, dialogue)
                 if await self._act(reply, spoken, dialogue):
                     return
                 continue
@@ -389,12 +401,24 @@ class CallSession:
         except Exception:
             log.exception("call %s: could not record the transfer", self.call_id)
 
-    async def _answer(self, utterance: Utterance, dialogue: Mind) -> tuple[Spoken, Reply]:
-        """One turn: transcribe, reply, speak."""
+    async def _answer(
+        self, utterance: Utterance | None, dialogue: Mind
+    ) -> tuple[Spoken, Reply]:
+        """One turn: transcribe, reply, speak. `utterance` None: answer the turn held back
+        when the caller seemed to go on (see `withdrawn_unheard`)."""
         t_stt = self._loop.time()
         timings: dict[str, float] = {}
-        utterance, transcript = await self.transcriber.transcribe(utterance, timings)
+        if utterance is None:
+            held = self.transcriber.release()
+            assert held is not None
+            utterance, transcript = held
+        else:
+            utterance, transcript = await self.transcriber.transcribe(utterance, timings)
+        if self._withdrawn:  # this turn replaces the rows of the one held back
+            withdrawn, self._withdrawn = self._withdrawn, []
+            await self._drop_turns(withdrawn)
         t_reply = self._loop.time()
+        before = dialogue.checkpoint()
         turn = None
         if isinstance(dialogue, LlmDialogue) and dialogue.wants(transcript.text):
             turn = dialogue.turn(transcript.text, timings)
@@ -403,7 +427,7 @@ class CallSession:
             reply = dialogue.reply(transcript.text)
         t_ready = self._loop.time()
         log.info("call %s: caller said %r -> %s", self.call_id, transcript.text, reply.intent)
-        await self._store_turn(
+        caller_row = await self._store_turn(
             "caller", transcript.text, utterance.speech_start, utterance.speech_end, {}
         )
         timings.update({
@@ -415,9 +439,18 @@ class CallSession:
             reply.text if turn is None else turn.pieces, timings=timings, reply_ready=t_ready,
             speech_end=utterance.speech_end,
         )
+        if withdrawn_unheard(spoken):
+            log.info("call %s: the caller went on before hearing the reply to %r",
+                     self.call_id, transcript.text)
+            dialogue.restore(before)  # type: ignore[arg-type]
+            self.transcriber.hold(utterance, transcript)
+            self._withdrawn = [row for row in (caller_row, spoken.row) if row is not None]
+            return spoken, Reply("", "caller_went_on")
         if turn is not None:
             assert isinstance(dialogue, LlmDialogue)
-            if spoken.interrupted or turn.reply is None:
+            if turn.reply is None:  # cut before the model finished: keep what was heard
+                dialogue.remember(transcript.text, spoken.said)
+            elif spoken.interrupted:
                 dialogue.forget_unsaid(spoken.said)
             reply = turn.reply if turn.reply is not None and not spoken.interrupted else Reply(
                 spoken.said, "llm_interrupted"
@@ -461,26 +494,16 @@ class CallSession:
         finally:
             self.listener.disarm_barge_in()
             self.listener.ignore_until = self._loop.time() + ECHO_GUARD_S
-        if spoken.first_audio is not None:
-            base = reply_ready if reply_ready is not None else spoken.started
-            timings["tts_first_audio_ms"] = (spoken.first_audio - base) * 1000
-            if spoken.first_chunk is not None:  # the synthesiser's own share of that
-                timings["tts_engine_ms"] = (spoken.first_chunk - spoken.started) * 1000
-            if speech_end is not None:
-                timings["v2v_ms"] = (spoken.first_audio - speech_end) * 1000
-        if spoken.send_jitter_ms:  # our own pacing: |gap - 20 ms| between frames sent
-            ordered = sorted(spoken.send_jitter_ms)
-            timings["send_jitter_p99_ms"] = ordered[int(0.99 * (len(ordered) - 1))]
-            timings["send_jitter_max_ms"] = ordered[-1]
+        timings.update(reply_timings(
+            spoken, barge[0] if barge else None, reply_ready=reply_ready,
+            speech_end=speech_end,
+        ))
+        if barge:
+            spoken.barge_onset = barge[0].onset
         if spoken.interrupted:
-            timings["interrupted"] = 1.0
-            if barge:
-                event = barge[0]
-                timings["bargein_detect_ms"] = (event.decided - event.onset) * 1000
-                timings["bargein_stop_ms"] = (spoken.ended - event.onset) * 1000
             log.info("call %s: barged in; unsaid: %r", self.call_id, spoken.unsaid)
         said = spoken.said if spoken.interrupted or not isinstance(text, str) else text
-        await asyncio.shield(
+        spoken.row = await asyncio.shield(
             self._store_turn("secretary", said, spoken.started, spoken.ended, timings)
         )
         return spoken
@@ -496,14 +519,22 @@ class CallSession:
         start: float,
         end: float,
         timings: dict[str, float],
-    ) -> None:
+    ) -> int | None:
+        """The turn's row index in the call record; None if it could not be stored."""
         try:
-            await self.ctx.store.add_turn(
+            return await self.ctx.store.add_turn(
                 self.call_id, who, text, self._wall(start), self._wall(end),
                 {k: round(v, 1) for k, v in timings.items()},
             )
         except Exception:
             log.exception("call %s: could not store a turn", self.call_id)
+            return None
+
+    async def _drop_turns(self, rows: list[int]) -> None:
+        try:
+            await self.ctx.store.drop_turns(self.call_id, rows)
+        except Exception:
+            log.exception("call %s: could not drop turns %s", self.call_id, rows)
 
     async def _teardown(self) -> None:
         ari = self.ctx.ari

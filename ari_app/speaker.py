@@ -40,6 +40,10 @@ class Spoken:
     stop_latency_s: float | None = None  # interrupt() -> last frame sent
     first_chunk: float | None = None  # loop time the synthesiser delivered its first audio
     send_jitter_ms: list[float] = field(default_factory=list)  # |gap - 20 ms| between frames
+    # set by the session: when the caller's interrupting speech began, and the turn's row
+    # in the call record
+    barge_onset: float | None = None
+    row: int | None = None
 
 
 class Speaker:

@@ -246,6 +246,17 @@ class CallStore:
                 ) from exc
         return idx
 
+    async def drop_turns(self, call_id: str, indexes: list[int]) -> int:
+        """Remove turns that a merged turn replaces (the caller went on before hearing a
+        reply: their two parts become one turn); returns how many were removed."""
+        if not indexes:
+            return 0
+        marks = ", ".join("?" for _ in indexes)
+        return await self._write(
+            f"drop turns {indexes} of call {call_id}",
+            f"DELETE FROM turns WHERE call_id = ? AND idx IN ({marks})", (call_id, *indexes),
+        )
+
     async def end_call(
         self,
         call_id: str,

@@ -1,5 +1,6 @@
 """Turning a caller's turn into text: speculative Whisper runs at pauses, the streaming
-recogniser's final, and the "caller went on / ends mid number" merge of turns."""
+recogniser's final, and the merge of turns: the caller went on (while we transcribed, or
+before hearing our answer), or stopped mid phone number."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class TurnTranscriber:
         self.digit_wait_ms = digit_wait_ms
         self.call_id = call_id
         self._speculation: tuple[float, asyncio.Future[Transcript]] | None = None
+        self._held: tuple[Utterance, Transcript] | None = None
 
     def speculate(self, snapshot: Utterance) -> None:
         """A pause in the caller's speech: start transcribing what was said so far. If the
@@ -73,44 +75,71 @@ class TurnTranscriber:
         pcm = resample(utterance.pcm, self.rate, stt.sample_rate)
         return await stt.transcribe(pcm, self.language)
 
+    def hold(self, utterance: Utterance, transcript: Transcript) -> None:
+        """The caller went on before hearing our answer to this turn: the next turn is
+        transcribed with it, as one."""
+        self._held = (utterance, transcript)
+
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def release(self) -> tuple[Utterance, Transcript] | None:
+        """The turn held back, if any (no more speech came: answer it after all)."""
+        held, self._held = self._held, None
+        return held
+
     async def transcribe(
         self, utterance: Utterance, timings: dict[str, float]
     ) -> tuple[Utterance, Transcript]:
         """Transcribe a turn. If the caller went on speaking meanwhile, or the words end
         mid phone number, wait for the rest and transcribe the whole again (a streaming
-        recogniser has heard the rest already: its words are added)."""
-        digit_wait_s = self.digit_wait_ms / 1000
-        transcript = await self._first_transcript(utterance, timings)
+        recogniser has heard the rest already: its words are added). The wait for the
+        rest of a number runs from the end of the caller's speech, not from the
+        transcript, so it does not depend on how fast the recogniser is."""
+        held = self.release()
+        if held is None:
+            transcript = await self._first_transcript(utterance, timings)
+        else:
+            timings["merged_turns"] = 1.0
+            self._speculation = None  # it heard the rest alone
+            utterance, transcript = await self._joined(held, utterance)
         while True:
             if self.listener.last_voiced_at > utterance.detected_at:
                 wait_s = 0.5  # speech already resumed: take it into this turn
                 log.info("call %s: caller went on after %r", self.call_id, transcript.text)
-            elif digit_wait_s and ends_mid_number(transcript.text):
-                wait_s = digit_wait_s
-                log.info("call %s: %r ends in a number; waiting for more", self.call_id,
-                         transcript.text)
+            elif self.digit_wait_ms and ends_mid_number(transcript.text):
+                deadline = utterance.speech_end + self.digit_wait_ms / 1000
+                wait_s = max(0.0, deadline - self.listener.loop.time())
+                log.info("call %s: %r ends in a number; waiting %.1f s for more",
+                         self.call_id, transcript.text, wait_s)
             else:
                 return utterance, transcript
             more = await self.listener.next_utterance(wait_s, keep_pending=True)
             if more is None:
                 return utterance, transcript
-            gap = int(max(0.0, min(more.speech_start - utterance.speech_end, 2.0))
-                      * self.rate) * 2
-            utterance = Utterance(
-                pcm=utterance.pcm + bytes(gap) + more.pcm,
-                speech_start=utterance.speech_start,
-                speech_end=more.speech_end,
-                detected_at=more.detected_at,
-            )
-            if self.stream is not None:
-                rest = await self.stream.final()
-                transcript = Transcript(
-                    f"{transcript.text} {rest.text}".strip(), transcript.language,
-                    transcript.audio_s + rest.audio_s, transcript.elapsed_s + rest.elapsed_s,
-                )
-                continue
-            stt = self.stt
-            assert stt is not None
-            pcm = resample(utterance.pcm, self.rate, stt.sample_rate)
-            transcript = await stt.transcribe(pcm, self.language)
+            utterance, transcript = await self._joined((utterance, transcript), more)
 
+    async def _joined(
+        self, first: tuple[Utterance, Transcript], more: Utterance
+    ) -> tuple[Utterance, Transcript]:
+        """One turn out of two: the audio joined (the pause between kept, up to 2 s) and
+        transcribed again, or, from a streaming recogniser, the words of the rest added."""
+        before, text = first
+        gap = int(max(0.0, min(more.speech_start - before.speech_end, 2.0)) * self.rate) * 2
+        utterance = Utterance(
+            pcm=before.pcm + bytes(gap) + more.pcm,
+            speech_start=before.speech_start,
+            speech_end=more.speech_end,
+            detected_at=more.detected_at,
+        )
+        if self.stream is not None:
+            rest = await self.stream.final()
+            return utterance, Transcript(
+                f"{text.text} {rest.text}".strip(), text.language,
+                text.audio_s + rest.audio_s, text.elapsed_s + rest.elapsed_s,
+            )
+        stt = self.stt
+        assert stt is not None
+        pcm = resample(utterance.pcm, self.rate, stt.sample_rate)
+        return utterance, await stt.transcribe(pcm, self.language)

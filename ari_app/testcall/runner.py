@@ -383,6 +383,9 @@ CALLER_LINES: dict[str, tuple[str, str]] = {
     "ru_bye": ("aleksandr", "Спасибо, до свидания!"),
     "en_hours": ("slt", "Hello! Could you tell me your opening hours, please?"),
     "en_bye": ("slt", "Thank you, goodbye!"),
+    # a question after a greeting and a pause: the caller goes on before hearing our answer
+    "ru_hello": ("aleksandr", "Здравствуйте!"),
+    "ru_hours_only": ("aleksandr", "Подскажите, пожалуйста, какие у вас часы работы?"),
     # a phone number dictated in two parts, with a pause between them
     "ru_number_1": ("aleksandr", "Запишите, пожалуйста, мой номер: восемь девятьсот шестнадцать"),
     "ru_number_2": ("aleksandr", "сто двадцать три, сорок пять, шестьдесят семь."),

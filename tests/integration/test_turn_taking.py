@@ -95,6 +95,40 @@ def test_pause_inside_a_phone_number_does_not_end_the_turn(
     assert len(caller) == 2, caller  # the whole number in one turn, then the goodbye
 
 
+def test_caller_who_goes_on_after_a_pause_gets_one_answer(
+    secretary_app: Any, caller_audio: dict[str, Path], transcribe: Any, tmp_path: Path
+) -> None:
+    """"Здравствуйте!" [0.7 s] "Подскажите, пожалуйста, какие у вас часы работы?": the pause
+    is longer than end_silence_ms (0.6 s), so the turn ends and an answer to "Здравствуйте!"
+    begins; the caller goes on before it can reach them. That answer is withdrawn and the
+    whole question is answered, as one caller turn."""
+    result = dial(
+        exten="100",
+        utterances=[
+            Utterance(caller_audio["ru_hello"], pause_before_ms=7000),
+            Utterance(caller_audio["ru_hours_only"], pause_before_ms=700),
+            Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
+        ],
+        workdir=tmp_path,
+        hangup="remote",
+        hangup_wait_ms=15000,
+    )
+    assert result.sipp_rc == 0, result.sipp_log
+    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
+    secretary_app.calls_before = len(calls)
+    turns = calls[-1]["turns"]
+    caller = [normalise(t["text"]) for t in turns if t["who"] == "caller"]
+    assert len(caller) == 2, turns  # the greeting and the question as one turn, the goodbye
+    assert "здравств" in caller[0] and ("час" in caller[0] or "работ" in caller[0]), caller
+    # the turn did end at the pause, and its answer was withdrawn (not merely never begun)
+    assert "went on before hearing the reply" in secretary_app.app.output
+    answer = turns[[t["who"] for t in turns].index("caller") + 1]
+    assert json.loads(answer["timings"]).get("merged_turns") == 1.0, answer
+    heard = normalise(transcribe(result.received_pcm, "ru"))
+    assert "понедельник" in heard or "девят" in heard, heard
+    assert wait_asterisk_clean() == ([], [])
+
+
 def test_dtmf_reaches_the_session_and_stops_the_greeting(
     secretary_app: Any, caller_audio: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -200,3 +200,17 @@ async def test_a_version_1_database_gains_the_new_column_and_table(tmp_path: Pat
         call = await store.get_call("old")
         await store.add_message("old", {"name": "x"})
     assert call is not None and call["transferred_to"] == "200"
+
+
+async def test_drop_turns_removes_only_the_rows_named(store: CallStore) -> None:
+    await store.start_call("c1", "chan-1", "ru", "PJSIP/alice", "+7999", "ru", started_at=1.0)
+    await store.start_call("c2", "chan-2", "ru", "PJSIP/bob", "+7998", "ru", started_at=1.0)
+    for text in ("Здравствуйте!", "", "Здравствуйте! Когда вы работаете?"):
+        await store.add_turn("c1", "caller", text, 2.0, 3.0)
+    await store.add_turn("c2", "caller", "Алло", 2.0, 3.0)
+    assert await store.drop_turns("c1", [0, 1]) == 2
+    assert await store.drop_turns("c1", []) == 0
+    assert [t["text"] for t in await store.turns("c1")] == ["Здравствуйте! Когда вы работаете?"]
+    assert len(await store.turns("c2")) == 1
+    # the next turn still goes after the last one kept
+    assert await store.add_turn("c1", "secretary", "С девяти до шести.", 4.0, 5.0) == 3

@@ -1,0 +1,193 @@
+"""Turns that run on: the wait for the rest of a phone number counts from the end of the
+caller's speech (not from when the transcript came), a caller who goes on before hearing
+our reply has it withdrawn and both parts transcribed as one, and the conversation's state
+goes back to where it was. The listener and the recogniser here are fakes (named so)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from test_llm_chain import FakeProvider, chain
+
+from ari_app.dialogue import Dialogue
+from ari_app.endpointing import EnergyEndpointer, Utterance
+from ari_app.llm_dialogue import LlmDialogue
+from ari_app.persona import Personas
+from ari_app.speaker import Spoken
+from ari_app.stt.base import Transcript
+from ari_app.transcriber import TurnTranscriber
+from ari_app.turn_timings import HEARD_AFTER_S, withdrawn_unheard
+
+RATE = 8000
+PERSONAS = Path(__file__).resolve().parents[2] / "config" / "personas"
+TUESDAY_11 = dt.datetime.fromisoformat("2026-11-24T11:00:00+03:00")
+
+
+class FakeListener:
+    """Records how long the transcriber waits for more; the caller never goes on."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.last_voiced_at = 0.0
+        self.waits: list[float] = []
+        self.more: list[Utterance] = []
+
+    async def next_utterance(self, timeout_s: float, *, keep_pending: bool = False
+                             ) -> Utterance | None:
+        self.waits.append(timeout_s)
+        return self.more.pop(0) if self.more else None
+
+
+class FakeStt:
+    """Answers after `delay_s` with the next scripted text; keeps what it was given."""
+
+    sample_rate = RATE
+
+    def __init__(self, texts: list[str], delay_s: float = 0.0) -> None:
+        self.texts = texts
+        self.delay_s = delay_s
+        self.heard: list[bytes] = []
+
+    async def load(self) -> None:
+        return None
+
+    async def transcribe(self, pcm: bytes, language: str) -> Transcript:
+        self.heard.append(pcm)
+        await asyncio.sleep(self.delay_s)
+        return Transcript(self.texts.pop(0), language, len(pcm) / 2 / RATE, self.delay_s)
+
+
+def utterance(seconds: float, end: float) -> Utterance:
+    pcm = b"\x10\x00" * int(seconds * RATE)
+    return Utterance(pcm, end - seconds, end, end + 0.6)
+
+
+def transcriber(stt: FakeStt, listener: FakeListener, digit_wait_ms: int = 3000
+                ) -> TurnTranscriber:
+    return TurnTranscriber(stt, None, listener, RATE, "ru", digit_wait_ms,  # type: ignore[arg-type]
+                           "test")
+
+
+@pytest.mark.parametrize("stt_delay_s", [0.0, 0.4])
+async def test_the_wait_for_the_rest_of_a_number_counts_from_the_speech_end(
+    stt_delay_s: float,
+) -> None:
+    listener = FakeListener()
+    stt = FakeStt(["мой номер восемь девятьсот шестнадцать"], stt_delay_s)
+    turn = utterance(2.0, end=listener.loop.time() - 0.6)  # the caller stopped 0.6 s ago
+    await transcriber(stt, listener).transcribe(turn, {})
+    # 3 s from the speech end, whatever the recogniser took: 2.4 s left, less its time
+    assert listener.waits == [pytest.approx(2.4 - stt_delay_s, abs=0.05)]
+
+
+async def test_a_number_answered_later_than_the_wait_does_not_wait_at_all() -> None:
+    listener = FakeListener()
+    stt = FakeStt(["восемь девятьсот шестнадцать"])
+    turn = utterance(2.0, end=listener.loop.time() - 4.0)
+    _, transcript = await transcriber(stt, listener).transcribe(turn, {})
+    assert listener.waits == [0.0] and transcript.text.endswith("шестнадцать")
+
+
+async def test_the_rest_of_a_number_joins_the_turn() -> None:
+    listener = FakeListener()
+    now = listener.loop.time()
+    first = utterance(2.0, end=now - 0.6)
+    listener.more = [utterance(1.5, end=now + 2.0)]  # began 1.1 s after the first ended
+    stt = FakeStt(["номер восемь девятьсот", "номер восемь девятьсот сто двадцать три"])
+    timings: dict[str, float] = {}
+    joined, transcript = await transcriber(stt, listener).transcribe(first, timings)
+    assert transcript.text.endswith("сто двадцать три")
+    assert joined.speech_start == first.speech_start and joined.speech_end == now + 2.0
+    # both parts and the 1.1 s between them, transcribed as one
+    assert abs(len(stt.heard[-1]) - int((2.0 + 1.1 + 1.5) * RATE) * 2) <= 2
+    assert "merged_turns" not in timings
+
+
+async def test_a_held_turn_is_transcribed_with_the_next_one() -> None:
+    listener = FakeListener()
+    now = listener.loop.time()
+    stt = FakeStt(["Здравствуйте!", "Здравствуйте! Подскажите часы работы."])
+    t = transcriber(stt, listener)
+    hello = utterance(1.0, end=now - 2.0)
+    _, said = await t.transcribe(hello, {})
+    t.hold(hello, said)
+    assert t.holding
+    timings: dict[str, float] = {}
+    rest = utterance(2.0, end=now)  # began just as the held turn ended: no gap
+    joined, transcript = await t.transcribe(rest, timings)
+    assert transcript.text == "Здравствуйте! Подскажите часы работы."
+    assert len(stt.heard[-1]) == len(hello.pcm) + len(rest.pcm)
+    assert joined.speech_start == hello.speech_start and timings["merged_turns"] == 1.0
+    assert not t.holding and t.release() is None
+
+
+async def test_a_caller_heard_speaking_again_is_waited_for_briefly() -> None:
+    listener = FakeListener()
+    turn = utterance(1.0, end=listener.loop.time() - 0.6)
+    listener.last_voiced_at = turn.detected_at + 0.1
+    await transcriber(FakeStt(["Здравствуйте"]), listener).transcribe(turn, {})
+    assert listener.waits == [0.5]
+
+
+def spoken(*, said: str = "", interrupted: bool = True, first_audio: float | None = 10.0,
+           onset: float | None = 10.1) -> Spoken:
+    return Spoken(said=said, unsaid="Здравствуйте, компания Ромашка.", interrupted=interrupted,
+                  started=9.8, first_audio=first_audio, ended=10.3, barge_onset=onset)
+
+
+def test_only_speech_that_began_before_the_reply_could_be_heard_withdraws_it() -> None:
+    assert withdrawn_unheard(spoken())
+    assert withdrawn_unheard(spoken(first_audio=None))  # stopped before any audio
+    assert not withdrawn_unheard(spoken(onset=10.0 + HEARD_AFTER_S + 0.05))  # an answer
+    assert not withdrawn_unheard(spoken(onset=None))  # a key press, not speech
+    assert not withdrawn_unheard(spoken(said="Здравствуйте."))  # a sentence was heard
+    assert not withdrawn_unheard(spoken(interrupted=False))
+
+
+def test_endpointer_says_when_a_voice_has_begun() -> None:
+    e = EnergyEndpointer(RATE, end_silence_s=0.6, min_speech_s=0.2)
+    frame, quiet = b"\xff\x3f" * 160, b"\x00\x00" * 160
+    assert not e.heard
+    e.push(frame, 1.0, voiced=True)
+    assert e.heard and not e.in_speech
+    e.push(quiet, 1.5, voiced=False)
+    e.push(quiet, 1.7, voiced=False)  # 0.7 s of quiet after a 20 ms voice: a click
+    assert not e.heard
+
+
+def rules() -> Dialogue:
+    return Dialogue(Personas(PERSONAS)("default"), "ru", caller_id="+79161234567",
+                    now=lambda: TUESDAY_11)
+
+
+def test_a_withdrawn_reply_leaves_the_rules_where_they_were() -> None:
+    d = rules()
+    d.reply("Я хочу оставить сообщение")  # the form asks for the caller's name
+    before = d.checkpoint()
+    asked_next = d.reply("Меня зовут Пётр Сидоров").text
+    d.restore(before)
+    assert d.reply("Меня зовут Пётр Сидоров").text == asked_next  # the same question again
+    d.restore(before)
+    d.restore(d.checkpoint())
+    fresh = rules()
+    assert not fresh.mid_task
+    start = fresh.checkpoint()
+    fresh.reply("Я хочу оставить сообщение")
+    assert fresh.mid_task
+    fresh.restore(start)
+    assert not fresh.mid_task and fresh.history == []
+
+
+async def test_a_withdrawn_model_reply_leaves_no_trace_in_its_history() -> None:
+    m = LlmDialogue(rules(), chain(FakeProvider("fake", ["Доставка ", "бесплатная."]),
+                                   filler_after=5.0))
+    m.greeting()
+    before = m.checkpoint()
+    turn = m.turn("Сколько стоит доставка?")
+    assert "".join([piece async for piece in turn.pieces]) == "Доставка бесплатная."
+    assert len(m.history) == 3
+    m.restore(before)
+    assert [msg.role for msg in m.history] == ["assistant"]
