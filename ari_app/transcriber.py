@@ -52,6 +52,8 @@ class TurnTranscriber:
             return  # Whisper cannot be interrupted: never queue a second guess behind one
         stt = self.stt
         assert stt is not None
+        if self._held is not None:  # the turn goes on from the one held back
+            snapshot = self._join(self._held[0], snapshot)
         pcm = resample(snapshot.pcm, self.rate, stt.sample_rate)
         task = asyncio.ensure_future(stt.transcribe(pcm, self.language))
         task.add_done_callback(_retrieve)
@@ -102,8 +104,10 @@ class TurnTranscriber:
             transcript = await self._first_transcript(utterance, timings)
         else:
             timings["merged_turns"] = 1.0
-            self._speculation = None  # it heard the rest alone
-            utterance, transcript = await self._joined(held, utterance)
+            utterance = self._join(held[0], utterance)
+            transcript = await self._first_transcript(utterance, timings)
+            if self.stream is not None:  # it heard only the rest
+                transcript = _added(held[1], transcript)
         while True:
             if self.listener.last_voiced_at > utterance.detected_at:
                 wait_s = 0.5  # speech already resumed: take it into this turn
@@ -120,26 +124,32 @@ class TurnTranscriber:
                 return utterance, transcript
             utterance, transcript = await self._joined((utterance, transcript), more)
 
-    async def _joined(
-        self, first: tuple[Utterance, Transcript], more: Utterance
-    ) -> tuple[Utterance, Transcript]:
-        """One turn out of two: the audio joined (the pause between kept, up to 2 s) and
-        transcribed again, or, from a streaming recogniser, the words of the rest added."""
-        before, text = first
+    def _join(self, before: Utterance, more: Utterance) -> Utterance:
+        """One turn's audio out of two, the pause between them kept (up to 2 s)."""
         gap = int(max(0.0, min(more.speech_start - before.speech_end, 2.0)) * self.rate) * 2
-        utterance = Utterance(
+        return Utterance(
             pcm=before.pcm + bytes(gap) + more.pcm,
             speech_start=before.speech_start,
             speech_end=more.speech_end,
             detected_at=more.detected_at,
         )
+
+    async def _joined(
+        self, first: tuple[Utterance, Transcript], more: Utterance
+    ) -> tuple[Utterance, Transcript]:
+        """The turn with its rest: transcribed again as a whole, or, from a streaming
+        recogniser, the words of the rest added."""
+        utterance = self._join(first[0], more)
         if self.stream is not None:
-            rest = await self.stream.final()
-            return utterance, Transcript(
-                f"{text.text} {rest.text}".strip(), text.language,
-                text.audio_s + rest.audio_s, text.elapsed_s + rest.elapsed_s,
-            )
+            return utterance, _added(first[1], await self.stream.final())
         stt = self.stt
         assert stt is not None
         pcm = resample(utterance.pcm, self.rate, stt.sample_rate)
         return utterance, await stt.transcribe(pcm, self.language)
+
+
+def _added(first: Transcript, rest: Transcript) -> Transcript:
+    return Transcript(
+        f"{first.text} {rest.text}".strip(), first.language,
+        first.audio_s + rest.audio_s, first.elapsed_s + rest.elapsed_s,
+    )

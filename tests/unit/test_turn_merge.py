@@ -191,3 +191,22 @@ async def test_a_withdrawn_model_reply_leaves_no_trace_in_its_history() -> None:
     assert len(m.history) == 3
     m.restore(before)
     assert [msg.role for msg in m.history] == ["assistant"]
+
+
+async def test_a_pause_after_a_held_turn_is_guessed_on_both_parts() -> None:
+    listener = FakeListener()
+    now = listener.loop.time()
+    stt = FakeStt(["Здравствуйте!", "Здравствуйте! Подскажите часы работы."])
+    t = transcriber(stt, listener)
+    hello = utterance(1.0, end=now - 2.5)
+    _, said = await t.transcribe(hello, {})
+    t.hold(hello, said)
+    rest = utterance(2.0, end=now)
+    t.speculate(rest)  # the pause after the rest: a guess on the whole turn starts
+    await asyncio.sleep(0)
+    timings: dict[str, float] = {}
+    _, transcript = await t.transcribe(rest, timings)
+    assert transcript.text == "Здравствуйте! Подскажите часы работы."
+    assert timings == {"merged_turns": 1.0, "stt_speculative": 1.0}
+    assert len(stt.heard) == 2  # no second pass: the guess heard both parts and the pause
+    assert abs(len(stt.heard[1]) - int(3.5 * RATE) * 2) <= 2  # 1 s, 0.5 s pause, 2 s
