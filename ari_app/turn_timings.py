@@ -42,6 +42,8 @@ def reply_timings(
         ordered = sorted(spoken.send_jitter_ms)
         timings["send_jitter_p99_ms"] = ordered[int(0.99 * (len(ordered) - 1))]
         timings["send_jitter_max_ms"] = ordered[-1]
+        timings["send_gaps"] = float(len(ordered))  # pooled over many replies by bench.py
+        timings["send_gaps_over_2ms"] = float(sum(gap > 2.0 for gap in ordered))
     if spoken.interrupted:
         timings["interrupted"] = 1.0
         if barge is not None:

@@ -1,0 +1,32 @@
+"""A spoken reply's timing figures for the call record, from loop times."""
+
+from __future__ import annotations
+
+import pytest
+
+from ari_app.listener import BargeIn
+from ari_app.speaker import Spoken
+from ari_app.turn_timings import reply_timings
+
+
+def test_reply_timings_from_a_reply_cut_by_the_caller() -> None:
+    jitter = [0.1] * 97 + [2.5, 0.3, 7.0]
+    spoken = Spoken(said="Здравствуйте.", unsaid="Чем могу помочь?", interrupted=True,
+                    started=10.0, first_audio=10.15, ended=12.0, first_chunk=10.12,
+                    send_jitter_ms=jitter)
+    t = reply_timings(spoken, BargeIn(onset=11.9, decided=11.95), reply_ready=9.9,
+                      speech_end=9.2)
+    assert t["tts_first_audio_ms"] == pytest.approx(250.0)
+    assert t["tts_engine_ms"] == pytest.approx(120.0)
+    assert t["v2v_ms"] == pytest.approx(950.0)
+    assert t["send_jitter_p99_ms"] == 2.5 and t["send_jitter_max_ms"] == 7.0
+    assert (t["send_gaps"], t["send_gaps_over_2ms"]) == (100.0, 2.0)
+    assert t["bargein_detect_ms"] == pytest.approx(50.0)
+    assert t["bargein_stop_ms"] == pytest.approx(100.0)
+    assert t["interrupted"] == 1.0
+
+
+def test_reply_timings_without_audio_or_jitter() -> None:
+    spoken = Spoken(said="", unsaid="", interrupted=False, started=1.0, first_audio=None,
+                    ended=1.0)
+    assert reply_timings(spoken, None, speech_end=0.5) == {}
