@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from ari_app.ari.client import AriClient
+from ari_app.call_record import CallRecord
 from ari_app.config import Config
 from ari_app.dialogue import Dialogue, Reply
 from ari_app.endpointing import Utterance
@@ -104,6 +104,7 @@ class CallSession:
         self._media_released = False  # our media leg left the call on purpose
         self._caller_released = False  # the caller left Stasis (blind transfer)
         self._withdrawn: list[int] = []  # turn rows a merged turn replaces
+        self.record = CallRecord(ctx.store, self.call_id, self._loop)
 
     # --- events, routed here by the app --------------------------------------------------
     def on_event(self, event: dict[str, Any]) -> None:
@@ -133,7 +134,7 @@ class CallSession:
             self.speaker.interrupt()
         now = self._loop.time()
         task = asyncio.create_task(
-            self._store_turn("caller", f"DTMF {digit}", now, now, {"dtmf": 1.0})
+            self.record.turn("caller", f"DTMF {digit}", now, now, {"dtmf": 1.0})
         )
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -150,14 +151,9 @@ class CallSession:
     # --- the call ------------------------------------------------------------------------
     async def run(self) -> None:
         self._task = asyncio.current_task()
-        store = self.ctx.store
-        try:
-            await store.start_call(
-                self.call_id, self.channel_id, self.line, self.endpoint, self.caller_id,
-                self.language,
-            )
-        except Exception:
-            log.exception("call %s: could not open its record", self.call_id)
+        await self.record.open(
+            self.channel_id, self.line, self.endpoint, self.caller_id, self.language
+        )
         log.info(
             "call %s: channel %s line %s (%s) from %r",
             self.call_id, self.channel_id, self.line, self.language, self.caller_id,
@@ -324,11 +320,7 @@ class CallSession:
         }
         fields["caller_id"] = fields["caller_id"] or self.caller_id or None
         fields["language"] = fields["language"] or self.language
-        try:
-            message_id = await self.ctx.store.add_message(self.call_id, fields)
-        except Exception:
-            log.exception("call %s: could not store the caller's message", self.call_id)
-            message_id = 0
+        message_id = await self.record.message(fields)
         log.info("call %s: message %d kept: %s", self.call_id, message_id, fields)
         if self.ctx.on_message is not None:
             persona = self.ctx.personas(self.persona_name)
@@ -348,7 +340,7 @@ class CallSession:
             log.info("call %s: blind transfer to %s", self.call_id, request.target)
             self._caller_released = True
             self.ended_by = "transferred"
-            await self._note_transfer(request.target)
+            await self.record.transferred(request.target)
             await ari.continue_in_dialplan(
                 self.channel_id, cfg.transfer.blind_context, request.target
             )
@@ -390,16 +382,10 @@ class CallSession:
         await self.leg.transport.close()
         await ari.hangup(self.media_channel_id)
         await ari.add_to_bridge(self.bridge_id, staff.channel_id)
-        await self._note_transfer(target)
+        await self.record.transferred(target)
         waiting: set[asyncio.Future[Any]] = {self._caller_gone, staff.hung_up}
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         self.ended_by = "transferred"
-
-    async def _note_transfer(self, target: str) -> None:
-        try:
-            await self.ctx.store.set_transferred(self.call_id, target)
-        except Exception:
-            log.exception("call %s: could not record the transfer", self.call_id)
 
     async def _answer(
         self, utterance: Utterance | None, dialogue: Mind
@@ -416,7 +402,7 @@ class CallSession:
             utterance, transcript = await self.transcriber.transcribe(utterance, timings)
         if self._withdrawn:  # this turn replaces the rows of the one held back
             withdrawn, self._withdrawn = self._withdrawn, []
-            await self._drop_turns(withdrawn)
+            await self.record.drop_turns(withdrawn)
         t_reply = self._loop.time()
         before = dialogue.checkpoint()
         turn = None
@@ -427,7 +413,7 @@ class CallSession:
             reply = dialogue.reply(transcript.text)
         t_ready = self._loop.time()
         log.info("call %s: caller said %r -> %s", self.call_id, transcript.text, reply.intent)
-        caller_row = await self._store_turn(
+        caller_row = await self.record.turn(
             "caller", transcript.text, utterance.speech_start, utterance.speech_end, {}
         )
         timings.update({
@@ -487,7 +473,7 @@ class CallSession:
         except asyncio.CancelledError:  # the call ended mid-reply: record what was said
             cut = self.speaker.progress()
             timings["interrupted"] = 1.0
-            await asyncio.shield(self._store_turn(
+            await asyncio.shield(self.record.turn(
                 "secretary", cut.said, cut.started, cut.ended, timings
             ))
             raise
@@ -504,38 +490,11 @@ class CallSession:
             log.info("call %s: barged in; unsaid: %r", self.call_id, spoken.unsaid)
         said = spoken.said if spoken.interrupted or not isinstance(text, str) else text
         spoken.row = await asyncio.shield(
-            self._store_turn("secretary", said, spoken.started, spoken.ended, timings)
+            self.record.turn("secretary", said, spoken.started, spoken.ended, timings)
         )
         return spoken
 
     # --- record and teardown -------------------------------------------------------------
-    def _wall(self, loop_time: float) -> float:
-        return time.time() - (self._loop.time() - loop_time)
-
-    async def _store_turn(
-        self,
-        who: Literal["caller", "secretary"],
-        text: str,
-        start: float,
-        end: float,
-        timings: dict[str, float],
-    ) -> int | None:
-        """The turn's row index in the call record; None if it could not be stored."""
-        try:
-            return await self.ctx.store.add_turn(
-                self.call_id, who, text, self._wall(start), self._wall(end),
-                {k: round(v, 1) for k, v in timings.items()},
-            )
-        except Exception:
-            log.exception("call %s: could not store a turn", self.call_id)
-            return None
-
-    async def _drop_turns(self, rows: list[int]) -> None:
-        try:
-            await self.ctx.store.drop_turns(self.call_id, rows)
-        except Exception:
-            log.exception("call %s: could not drop turns %s", self.call_id, rows)
-
     async def _teardown(self) -> None:
         ari = self.ctx.ari
         if self._watchdog_task is not None:
@@ -559,12 +518,6 @@ class CallSession:
                 await step
             except Exception as exc:
                 log.warning("call %s: %s failed: %s", self.call_id, what, exc)
-        store = self.ctx.store
-        try:
-            if self.recorder is not None:
-                caller_wav, secretary_wav = self.recorder.close()
-                await store.set_recordings(self.call_id, str(caller_wav), str(secretary_wav))
-            await store.end_call(self.call_id, self.ended_by or "error", self.error)
-        except Exception:
-            log.exception("call %s: could not close its record", self.call_id)
+        recordings = self.recorder.close() if self.recorder is not None else None
+        await self.record.close(self.ended_by or "error", self.error, recordings)
         log.info("call %s: ended (%s)", self.call_id, self.ended_by)
