@@ -73,6 +73,14 @@ def wait_call_ended(db: Path, count: int, timeout_s: float = 15.0) -> list[dict[
         time.sleep(0.2)
 
 
+def next_call(app: Any) -> dict[str, Any]:
+    """The record of the call placed since `app.calls_before` was counted, once it ended;
+    the count moves on past it."""
+    calls = wait_call_ended(app.db, app.calls_before + 1)
+    app.calls_before = len(calls)
+    return calls[-1]
+
+
 def dial(**kwargs: Any) -> CallResult:
     """place_call from synchronous test code (also from a worker thread)."""
     return asyncio.run(place_call(**kwargs))

@@ -9,14 +9,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
+from callkit import dial, next_call, normalise, wait_asterisk_clean
 
 from ari_app.endpointing import frame_dbfs
+from ari_app.testcall.runner import CallResult
 from ari_app.testcall.scenario import Utterance
 
 pytestmark = pytest.mark.integration
 
 RATE = 8000
+
+
+def call_100(workdir: Path, utterances: list[Utterance]) -> CallResult:
+    """A call to the secretary's test line; it hangs up when the caller has finished."""
+    return dial(exten="100", utterances=utterances, workdir=workdir, hangup="remote",
+                hangup_wait_ms=15000)
 
 
 def level_between(pcm: bytes, origin: float, start: float, end: float) -> float:
@@ -32,16 +39,10 @@ def test_caller_interrupts_the_greeting(
 ) -> None:
     """The greeting (~4.5 s; its first 1.5 s protected) is cut when the caller speaks over it
     at 2.5 s; the question is heard and answered."""
-    result = dial(
-        exten="100",
-        utterances=[
-            Utterance(caller_audio["ru_hours"], pause_before_ms=2500),
-            Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
-        ],
-        workdir=tmp_path,
-        hangup="remote",
-        hangup_wait_ms=15000,
-    )
+    result = call_100(tmp_path, [
+        Utterance(caller_audio["ru_hours"], pause_before_ms=2500),
+        Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
+    ])
     assert result.sipp_rc == 0, result.sipp_log
     origin = result.timeline_origin
     assert origin is not None
@@ -54,9 +55,7 @@ def test_caller_interrupts_the_greeting(
     heard = normalise(transcribe(result.received_pcm, "ru"))
     assert "понедельник" in heard or "девят" in heard, heard
 
-    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
-    secretary_app.calls_before = len(calls)
-    call = calls[-1]
+    call = next_call(secretary_app)
     greeting = call["turns"][0]
     timings = json.loads(greeting["timings"])
     assert greeting["who"] == "secretary" and timings.get("interrupted") == 1.0, greeting
@@ -72,21 +71,13 @@ def test_pause_inside_a_phone_number_does_not_end_the_turn(
 ) -> None:
     """"... мой номер: восемь девятьсот шестнадцать" [2.2 s] "сто двадцать три, сорок пять,
     шестьдесят семь": one caller turn holding both halves of the number."""
-    result = dial(
-        exten="100",
-        utterances=[
-            Utterance(caller_audio["ru_number_1"], pause_before_ms=7000),
-            Utterance(caller_audio["ru_number_2"], pause_before_ms=2200),
-            Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
-        ],
-        workdir=tmp_path,
-        hangup="remote",
-        hangup_wait_ms=15000,
-    )
+    result = call_100(tmp_path, [
+        Utterance(caller_audio["ru_number_1"], pause_before_ms=7000),
+        Utterance(caller_audio["ru_number_2"], pause_before_ms=2200),
+        Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
+    ])
     assert result.sipp_rc == 0, result.sipp_log
-    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
-    secretary_app.calls_before = len(calls)
-    caller = [t["text"] for t in calls[-1]["turns"] if t["who"] == "caller"]
+    caller = [t["text"] for t in next_call(secretary_app)["turns"] if t["who"] == "caller"]
     # Whisper base writes the number as digits, not always right ("896 ... 234567"); the
     # first half alone has at most four digits, both halves together at least six
     first = normalise(caller[0])
@@ -102,21 +93,13 @@ def test_caller_who_goes_on_after_a_pause_gets_one_answer(
     is longer than end_silence_ms (0.6 s), so the turn ends and an answer to "Здравствуйте!"
     begins; the caller goes on before it can reach them. That answer is withdrawn and the
     whole question is answered, as one caller turn."""
-    result = dial(
-        exten="100",
-        utterances=[
-            Utterance(caller_audio["ru_hello"], pause_before_ms=7000),
-            Utterance(caller_audio["ru_hours_only"], pause_before_ms=700),
-            Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
-        ],
-        workdir=tmp_path,
-        hangup="remote",
-        hangup_wait_ms=15000,
-    )
+    result = call_100(tmp_path, [
+        Utterance(caller_audio["ru_hello"], pause_before_ms=7000),
+        Utterance(caller_audio["ru_hours_only"], pause_before_ms=700),
+        Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
+    ])
     assert result.sipp_rc == 0, result.sipp_log
-    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
-    secretary_app.calls_before = len(calls)
-    turns = calls[-1]["turns"]
+    turns = next_call(secretary_app)["turns"]
     caller = [normalise(t["text"]) for t in turns if t["who"] == "caller"]
     assert len(caller) == 2, turns  # the greeting and the question as one turn, the goodbye
     assert "здравств" in caller[0] and ("час" in caller[0] or "работ" in caller[0]), caller
@@ -133,26 +116,18 @@ def test_dtmf_reaches_the_session_and_stops_the_greeting(
     secretary_app: Any, caller_audio: dict[str, Path], tmp_path: Path
 ) -> None:
     """Key 5 (SIP INFO) at 2 s: the greeting stops; the question asked 2.5 s later is heard."""
-    result = dial(
-        exten="100",
-        utterances=[
-            Utterance(caller_audio["ru_hours"], pause_before_ms=2000, dtmf="5",
-                      dtmf_gap_ms=2500),
-            Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
-        ],
-        workdir=tmp_path,
-        hangup="remote",
-        hangup_wait_ms=15000,
-    )
+    result = call_100(tmp_path, [
+        Utterance(caller_audio["ru_hours"], pause_before_ms=2000, dtmf="5",
+                  dtmf_gap_ms=2500),
+        Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
+    ])
     assert result.sipp_rc == 0, result.sipp_log
     assert result.timeline_origin is not None
     question_start = result.sent_packets[0].time
     # the greeting lasts ~4.5 s; after the key at ~2.2 s the line went quiet
     assert level_between(result.received_pcm, result.timeline_origin,
                          question_start - 2.0, question_start) < -45
-    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
-    secretary_app.calls_before = len(calls)
-    turns = calls[-1]["turns"]
+    turns = next_call(secretary_app)["turns"]
     assert json.loads(turns[0]["timings"]).get("interrupted") == 1.0, turns[0]
     assert any(t["who"] == "caller" and t["text"] == "DTMF 5" for t in turns), turns
     assert "DTMF 5" in secretary_app.app.output
