@@ -110,7 +110,7 @@ class SecretaryApp:
             except AriUnreachable as exc:
                 if first and attempt > a.connect_retries:
                     raise AriUnreachable(
-                        f"Asterisk is not answering at {a.url} after {attempt} tries: "
+                        f"Asterisk is not answering at {a.url} after {attempt} tries ({exc}): "
                         "is it running? (for the testbed: scripts/asterisk-testbed start)"
                     ) from exc
                 delay = backoff.next_delay()

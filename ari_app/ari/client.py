@@ -77,7 +77,19 @@ class AriClient:
 
     # --- the calls the secretary uses -------------------------------------------------
     async def asterisk_info(self) -> dict[str, Any]:
-        info: dict[str, Any] = await self.request("GET", "/asterisk/info")
+        """Asterisk's own description; AriUnreachable while its HTTP server answers but ARI
+        does not (404/503: Asterisk still loading its modules after a restart, or res_ari
+        not enabled), so that the caller retries as for a server that is down."""
+        try:
+            info: dict[str, Any] = await self.request("GET", "/asterisk/info")
+        except AriError as exc:
+            if exc.status in (404, 503):
+                raise AriUnreachable(
+                    f"Asterisk answers HTTP at {self.base_url} but not ARI ({exc.status}): "
+                    "still starting, or ARI not enabled (res_ari loaded, ari.conf "
+                    "enabled = yes, http.conf enabled = yes)"
+                ) from exc
+            raise
         return info
 
     async def application(self, name: str) -> dict[str, Any] | None:
