@@ -39,9 +39,6 @@ Mind = Dialogue | LlmDialogue
 
 HANGUP_DRAIN_S = 0.5  # let the last words of a goodbye leave before hanging up
 ECHO_GUARD_S = 0.25  # ignore the caller's side just after we stop speaking
-# a caller who starts speaking sooner than this after our reply's first audio was not
-# answering it: they went on with their own turn (see `withdrawn_unheard`)
-HEARD_AFTER_S = 0.3
 HELD_WAIT_S = 1.0  # after a withdrawn reply: how long to wait for the caller's rest
 HANGUP_EVENTS = {"ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"}
 
