@@ -106,14 +106,21 @@ async def test_the_rest_of_a_number_joins_the_turn() -> None:
     assert "merged_turns" not in timings
 
 
-async def test_a_held_turn_is_transcribed_with_the_next_one() -> None:
+async def held_hello(ended_ago_s: float) -> tuple[FakeStt, TurnTranscriber, Utterance, float]:
+    """A 1 s "Здравствуйте!" that ended `ended_ago_s` ago, transcribed and held back; the
+    recogniser's next answer is the whole question."""
     listener = FakeListener()
     now = listener.loop.time()
     stt = FakeStt(["Здравствуйте!", "Здравствуйте! Подскажите часы работы."])
     t = transcriber(stt, listener)
-    hello = utterance(1.0, end=now - 2.0)
+    hello = utterance(1.0, end=now - ended_ago_s)
     _, said = await t.transcribe(hello, {})
     t.hold(hello, said)
+    return stt, t, hello, now
+
+
+async def test_a_held_turn_is_transcribed_with_the_next_one() -> None:
+    stt, t, hello, now = await held_hello(2.0)
     assert t.holding
     timings: dict[str, float] = {}
     rest = utterance(2.0, end=now)  # began just as the held turn ended: no gap
@@ -194,13 +201,7 @@ async def test_a_withdrawn_model_reply_leaves_no_trace_in_its_history() -> None:
 
 
 async def test_a_pause_after_a_held_turn_is_guessed_on_both_parts() -> None:
-    listener = FakeListener()
-    now = listener.loop.time()
-    stt = FakeStt(["Здравствуйте!", "Здравствуйте! Подскажите часы работы."])
-    t = transcriber(stt, listener)
-    hello = utterance(1.0, end=now - 2.5)
-    _, said = await t.transcribe(hello, {})
-    t.hold(hello, said)
+    stt, t, _, now = await held_hello(2.5)
     rest = utterance(2.0, end=now)
     t.speculate(rest)  # the pause after the rest: a guess on the whole turn starts
     await asyncio.sleep(0)
