@@ -129,6 +129,9 @@ class TurnConfig(_Section):
 
     end_silence_ms: int = Field(default=600, gt=0)
     min_speech_ms: int = Field(default=200, ge=0)
+    # caller audio kept before the detected voice onset (a soft first syllable is late to
+    # be detected, and it is part of the word)
+    preroll_ms: int = Field(default=300, ge=0, le=2000)
     max_utterance_s: float = Field(default=15.0, gt=0)
     vad: Literal["silero", "energy"] = "silero"
     vad_threshold: float = Field(default=0.5, gt=0, lt=1)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ari_app.turn.tape import CallerTape
+
 
 def frame_dbfs(pcm: bytes) -> float:
     """RMS level of s16le PCM in dBFS (-120 for silence)."""
@@ -27,16 +29,27 @@ def frame_dbfs(pcm: bytes) -> float:
 
 @dataclass
 class Utterance:
-    pcm: bytes
+    pcm: bytes  # the caller's audio from `audio_start` to the end of the turn, off the tape
     speech_start: float  # clock time of the first voiced frame
     speech_end: float  # clock time of the end of the last voiced frame
     detected_at: float  # clock time the end of turn was decided
+    audio_start: float = 0.0  # clock time of pcm[0]: the speech start less the pre-roll
+
+
+PREROLL_S = 0.3
+"""Audio kept before the first voiced frame: the detector fires late on a soft onset (a
+quiet first syllable is part of the word), and the rule that speech lasts `min_speech_s`
+before it counts must not cost its beginning."""
 
 
 class EnergyEndpointer:
-    """Collects one utterance (speech per frame from the caller's VAD, or from the level
-    when none is given): speech starts after `min_speech_s` of voiced frames and
-    ends after `end_silence_s` with no voiced frame (or at `max_utterance_s`)."""
+    """Decides one utterance (speech per frame from the caller's VAD, or from the level
+    when none is given): speech starts after `min_speech_s` of voiced frames and ends after
+    `end_silence_s` with no voiced frame (or at `max_utterance_s`).
+
+    It keeps no audio of its own: an utterance's audio is cut from the call's `tape`, from
+    `preroll_s` before the first voiced frame to the moment the turn ended. Given no tape,
+    it keeps one and puts every pushed frame on it (standalone use)."""
 
     def __init__(
         self,
@@ -45,18 +58,20 @@ class EnergyEndpointer:
         end_silence_s: float = 0.6,
         min_speech_s: float = 0.2,
         max_utterance_s: float = 15.0,
-        preroll_s: float = 0.2,
+        preroll_s: float = PREROLL_S,
+        tape: CallerTape | None = None,
     ) -> None:
         self.sample_rate = sample_rate
         self.threshold_dbfs = threshold_dbfs
         self.end_silence_s = end_silence_s
         self.min_speech_s = min_speech_s
         self.max_utterance_s = max_utterance_s
-        self._preroll_bytes = int(preroll_s * sample_rate) * 2
+        self.preroll_s = preroll_s
+        self._own_tape = tape is None
+        self.tape = tape if tape is not None else CallerTape(sample_rate)
         self.reset()
 
     def reset(self) -> None:
-        self._buf = bytearray()
         self._voiced_s = 0.0
         self._first_voice: float | None = None
         self._last_voice_end: float | None = None
@@ -68,7 +83,8 @@ class EnergyEndpointer:
         duration = len(pcm) / 2 / self.sample_rate
         if voiced is None:
             voiced = frame_dbfs(pcm) >= self.threshold_dbfs
-        self._buf += pcm
+        if self._own_tape:
+            self.tape.append(pcm, now)
         if voiced:
             if self._first_voice is None:
                 self._first_voice = now - duration
@@ -77,9 +93,6 @@ class EnergyEndpointer:
             if not self.in_speech and self._voiced_s >= self.min_speech_s:
                 self.in_speech = True
         if not self.in_speech:
-            # keep a short pre-roll only, so a turn starts just before the speech
-            if len(self._buf) > self._preroll_bytes:
-                del self._buf[: len(self._buf) - self._preroll_bytes]
             if not voiced and self._last_voice_end is not None:
                 if now - self._last_voice_end > self.end_silence_s:
                     self._voiced_s = 0.0  # a click, not speech
@@ -92,6 +105,14 @@ class EnergyEndpointer:
         """A voiced frame came that may yet begin speech (or be dropped as a click)."""
         return self._first_voice is not None
 
+    def _utterance(self, now: float) -> Utterance:
+        assert self._first_voice is not None and self._last_voice_end is not None
+        audio_start = self._first_voice - self.preroll_s
+        return Utterance(
+            self.tape.cut(audio_start, now), self._first_voice, self._last_voice_end, now,
+            audio_start,
+        )
+
     def pause(self, now: float, after_s: float) -> Utterance | None:
         """The speech so far, if the caller has been quiet for `after_s` (less than the end
         of turn): what a speculative transcription can start on. The turn goes on."""
@@ -99,7 +120,7 @@ class EnergyEndpointer:
             return None
         if now - self._last_voice_end < after_s:
             return None
-        return Utterance(bytes(self._buf), self._first_voice, self._last_voice_end, now)
+        return self._utterance(now)
 
     def tick(self, now: float) -> Utterance | None:
         """Check the clock: has the caller been quiet long enough to end the turn?"""
@@ -109,6 +130,6 @@ class EnergyEndpointer:
         too_long = now - self._first_voice >= self.max_utterance_s
         if quiet < self.end_silence_s and not too_long:
             return None
-        utt = Utterance(bytes(self._buf), self._first_voice, self._last_voice_end, now)
+        utt = self._utterance(now)
         self.reset()
         return utt

@@ -1,9 +1,15 @@
 """The caller's side of the media leg, for the whole call.
 
-One task (`pump`) reads every frame the transport delivers: it records it, scores it with
-the VAD, and either queues it for the turn being listened to or, while the secretary
-speaks, watches it for barge-in. Line echo of our own voice is not speech: a caller frame
-much quieter than what we are sending at that moment is discounted.
+One task (`pump`) reads every frame the transport delivers: it records it, puts it on the
+call's tape (`turn/tape.py`), scores it with the VAD, queues the decision for the
+endpointer and, while the secretary speaks, watches it for barge-in. Line echo of our own
+voice is not speech: a caller frame much quieter than what we are sending at that moment
+is discounted, and so is everything just after we stop (`ignore_until`).
+
+A turn is listened for from a point in time (`since`), never by flushing a queue: frames
+queued before it are skipped, later ones all count, and the turn's audio is cut from the
+tape, pre-roll included. So nothing the caller said after `since` can be lost between
+the socket and the recogniser.
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ from ari_app.config import TurnConfig
 from ari_app.endpointing import EnergyEndpointer, Utterance, frame_dbfs
 from ari_app.media.transport import MediaTransport
 from ari_app.recorder import CallRecorder
+from ari_app.turn.tape import CallerTape
 from ari_app.vad import VoiceActivityDetector
 
-RING_S = 1.5  # caller audio kept while we speak, so a barge-in's first words are not lost
 OUTPUT_LEVEL_WINDOW_S = 0.5  # how long our own output can come back as echo
+INBOX_S = 60.0  # frames queued for the endpointer at most (older ones are before any turn)
 
 
 @dataclass
@@ -44,10 +51,11 @@ class Listener:
         self.recorder = recorder
         self.loop = loop
         self.rate = transport.sample_rate
-        self._inbox: asyncio.Queue[tuple[bytes, float, bool]] = asyncio.Queue(maxsize=1500)
-        self._ring: collections.deque[tuple[bytes, float, bool]] = collections.deque(
-            maxlen=int(RING_S / 0.02)
+        self.tape = CallerTape(self.rate)
+        self._inbox: collections.deque[tuple[bytes, float, bool]] = collections.deque(
+            maxlen=int(INBOX_S / 0.02)
         )
+        self._arrived = asyncio.Event()
         self._output: collections.deque[tuple[float, float]] = collections.deque(maxlen=64)
         self.listening = False
         self.ignore_until = 0.0
@@ -86,19 +94,21 @@ class Listener:
             now = self.loop.time()
             if self.recorder is not None:
                 self.recorder.caller(frame, now)
+            self.tape.append(frame, now)
             probability = self.vad.speech_probability(frame)
             voiced = probability >= (release if voiced else onset)
             voiced = voiced and not self._is_echo(frame, now)
-            item = (frame, now, voiced)
-            if self.listening:
-                if now >= self.ignore_until:
-                    self._put(item)
-                    if voiced:
-                        self.last_voiced_at = now
-            else:
-                self._ring.append(item)
-                if self._barge_in is not None:
-                    self._watch_barge_in(item)
+            counts = voiced and now >= self.ignore_until
+            item = (frame, now, counts)
+            self._inbox.append(item)
+            self._arrived.set()
+            if self.listening and now >= self.ignore_until:
+                if counts:
+                    self.last_voiced_at = now
+                if self.on_turn_frame is not None:
+                    self.on_turn_frame(frame)
+            if self._barge_in is not None:
+                self._watch_barge_in(item)
 
     def _is_echo(self, frame: bytes, now: float) -> bool:
         recent = [level for at, level in self._output if now - at <= OUTPUT_LEVEL_WINDOW_S]
@@ -125,21 +135,22 @@ class Listener:
             return
         callback, self._barge_in = self._barge_in, None
         onset = self._run_onset
-        # the interrupting words go to the next turn, from just before their onset
+        # the interrupting words are the next turn: a streaming recogniser hears them from
+        # just before their onset (the endpointer replays them from the queue, see `since`)
         self.listening = True
-        for queued in self._ring:
-            if queued[1] >= onset - 0.2:
-                self._put(queued)
-        self._ring.clear()
+        if self.on_turn_frame is not None:
+            self.on_turn_frame(self.tape.cut(onset - 0.2, now + 0.02))
         if callback is not None:
             callback(BargeIn(onset=onset, decided=now))
 
-    def _put(self, item: tuple[bytes, float, bool]) -> None:
-        if self._inbox.full():
-            self._inbox.get_nowait()
-        self._inbox.put_nowait(item)
-        if self.on_turn_frame is not None:
-            self.on_turn_frame(item[0])
+    async def _next_item(self, timeout_s: float) -> tuple[bytes, float, bool] | None:
+        if not self._inbox:
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), timeout=timeout_s)
+            except TimeoutError:
+                return None
+        return self._inbox.popleft() if self._inbox else None
 
     # --- turns ---------------------------------------------------------------------------
     def stop_listening(self) -> None:
@@ -149,14 +160,15 @@ class Listener:
         self,
         timeout_s: float,
         *,
-        keep_pending: bool = False,
+        since: float | None = None,
         on_pause: Callable[[Utterance], None] | None = None,
         wake: Callable[[], bool] | None = None,
     ) -> Utterance | None:
         """The caller's next utterance, or None if no voice begins within `timeout_s` (a
         voice heard before then is followed until it is speech or a click).
-        `keep_pending` keeps audio already queued (after a barge-in, or while a
-        transcript was being checked for a number in progress). `on_pause` gets the speech
+        `since` is the clock time from which the caller's frames count (the end of our
+        reply, or just before a barge-in's onset); None goes on from the last turn's end
+        (while a transcript is checked for a number in progress). `on_pause` gets the speech
         so far once per pause of `turn.speculate_after_ms`, before the turn is over.
         `wake` returning True while the caller is not speaking (a key was pressed) ends the
         wait early with None."""
@@ -166,29 +178,36 @@ class Listener:
             end_silence_s=turn.end_silence_ms / 1000,
             min_speech_s=turn.min_speech_ms / 1000,
             max_utterance_s=turn.max_utterance_s,
+            preroll_s=turn.preroll_ms / 1000,
+            tape=self.tape,
         )
-        if not keep_pending:
-            while not self._inbox.empty():
-                self._inbox.get_nowait()
+        if since is not None:
+            while self._inbox and self._inbox[0][1] < since:
+                self._inbox.popleft()
         self.listening = True
         deadline = self.loop.time() + timeout_s
         speculate_s = turn.speculate_after_ms / 1000
         paused_at: float | None = None  # speech end of the last pause reported
         while True:
-            try:
-                frame, at, voiced = await asyncio.wait_for(self._inbox.get(), timeout=0.02)
-                utterance = endpointer.push(frame, at, voiced=voiced)
-            except TimeoutError:
-                utterance = endpointer.tick(self.loop.time())
+            # the endpointer's clock: the arrival of the frame it is given, or, with none
+            # queued, the time now; never the time now for a frame that waited in the queue
+            # (a caller heard before the deadline is followed, however late we look)
+            item = await self._next_item(0.02)
+            if item is not None:
+                t = item[1]
+                utterance = endpointer.push(item[0], t, voiced=item[2])
+            else:
+                t = self.loop.time()
+                utterance = endpointer.tick(t)
             if utterance is not None:
                 return utterance
             if on_pause is not None and 0 < speculate_s < endpointer.end_silence_s:
-                snapshot = endpointer.pause(self.loop.time(), speculate_s)
+                snapshot = endpointer.pause(t, speculate_s)
                 if snapshot is not None and snapshot.speech_end != paused_at:
                     paused_at = snapshot.speech_end
                     on_pause(snapshot)
             if not endpointer.in_speech and (
-                (self.loop.time() > deadline and not endpointer.heard)
+                (t > deadline and not endpointer.heard)
                 or (wake is not None and wake())
             ):
                 return None

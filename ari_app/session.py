@@ -40,7 +40,16 @@ Mind = Dialogue | LlmDialogue
 HANGUP_DRAIN_S = 0.5  # let the last words of a goodbye leave before hanging up
 ECHO_GUARD_S = 0.25  # ignore the caller's side just after we stop speaking
 HELD_WAIT_S = 1.0  # after a withdrawn reply: how long to wait for the caller's rest
+BARGE_LEAD_S = 0.1  # a barge-in's frames count from this long before its detected onset
 HANGUP_EVENTS = {"ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"}
+
+
+def listen_from(spoken: Spoken) -> float:
+    """Where the caller's next turn may begin: just before the speech that interrupted
+    us, or the end of what we said (the echo guard discounts its tail)."""
+    if spoken.barge_onset is not None:
+        return spoken.barge_onset - BARGE_LEAD_S
+    return spoken.ended
 
 
 class MediaLost(Exception):
@@ -265,7 +274,7 @@ class CallSession:
                 await self._stream.discard()  # what it heard since the last turn ended
             held = self.transcriber.holding
             utterance = await self.listener.next_utterance(
-                HELD_WAIT_S if held else wait_s, keep_pending=spoken.interrupted,
+                HELD_WAIT_S if held else wait_s, since=listen_from(spoken),
                 on_pause=self.transcriber.speculate if self._stream is None else None,
                 wake=lambda: not self.dtmf.empty(),
             )

@@ -119,19 +119,20 @@ class TurnTranscriber:
                          self.call_id, transcript.text, wait_s)
             else:
                 return utterance, transcript
-            more = await self.listener.next_utterance(wait_s, keep_pending=True)
+            more = await self.listener.next_utterance(wait_s)
             if more is None:
                 return utterance, transcript
             utterance, transcript = await self._joined((utterance, transcript), more)
 
     def _join(self, before: Utterance, more: Utterance) -> Utterance:
-        """One turn's audio out of two, the pause between them kept (up to 2 s)."""
-        gap = int(max(0.0, min(more.speech_start - before.speech_end, 2.0)) * self.rate) * 2
+        """One turn out of two: one cut of the call's tape from the first part's pre-roll
+        to the end of the second, so the pause between them is the caller's own audio."""
         return Utterance(
-            pcm=before.pcm + bytes(gap) + more.pcm,
+            pcm=self.listener.tape.cut(before.audio_start, more.detected_at),
             speech_start=before.speech_start,
             speech_end=more.speech_end,
             detected_at=more.detected_at,
+            audio_start=before.audio_start,
         )
 
     async def _joined(

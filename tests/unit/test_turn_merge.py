@@ -19,6 +19,7 @@ from ari_app.persona import Personas
 from ari_app.speaker import Spoken
 from ari_app.stt.base import Transcript
 from ari_app.transcriber import TurnTranscriber
+from ari_app.turn.tape import CallerTape
 from ari_app.turn_timings import HEARD_AFTER_S, withdrawn_unheard
 
 RATE = 8000
@@ -34,8 +35,9 @@ class FakeListener:
         self.last_voiced_at = 0.0
         self.waits: list[float] = []
         self.more: list[Utterance] = []
+        self.tape = CallerTape(RATE)
 
-    async def next_utterance(self, timeout_s: float, *, keep_pending: bool = False
+    async def next_utterance(self, timeout_s: float, *, since: float | None = None
                              ) -> Utterance | None:
         self.waits.append(timeout_s)
         return self.more.pop(0) if self.more else None
@@ -60,9 +62,12 @@ class FakeStt:
         return Transcript(self.texts.pop(0), language, len(pcm) / 2 / RATE, self.delay_s)
 
 
-def utterance(seconds: float, end: float) -> Utterance:
-    pcm = b"\x10\x00" * int(seconds * RATE)
-    return Utterance(pcm, end - seconds, end, end + 0.6)
+def utterance(tape: CallerTape, seconds: float, end: float) -> Utterance:
+    """`seconds` of speech ending at `end`, put on the call's tape frame by frame."""
+    start = end - seconds
+    for i in range(round(seconds / 0.02)):
+        tape.append(b"\x10\x00" * 160, start + i * 0.02)
+    return Utterance(tape.cut(start, end + 0.6), start, end, end + 0.6, start)
 
 
 def transcriber(stt: FakeStt, listener: FakeListener, digit_wait_ms: int = 3000
@@ -77,7 +82,7 @@ async def test_the_wait_for_the_rest_of_a_number_counts_from_the_speech_end(
 ) -> None:
     listener = FakeListener()
     stt = FakeStt(["мой номер восемь девятьсот шестнадцать"], stt_delay_s)
-    turn = utterance(2.0, end=listener.loop.time() - 0.6)  # the caller stopped 0.6 s ago
+    turn = utterance(listener.tape, 2.0, end=listener.loop.time() - 0.6)  # stopped 0.6 s ago
     await transcriber(stt, listener).transcribe(turn, {})
     # 3 s from the speech end, whatever the recogniser took: 2.4 s left, less its time
     assert listener.waits == [pytest.approx(2.4 - stt_delay_s, abs=0.05)]
@@ -86,7 +91,7 @@ async def test_the_wait_for_the_rest_of_a_number_counts_from_the_speech_end(
 async def test_a_number_answered_later_than_the_wait_does_not_wait_at_all() -> None:
     listener = FakeListener()
     stt = FakeStt(["восемь девятьсот шестнадцать"])
-    turn = utterance(2.0, end=listener.loop.time() - 4.0)
+    turn = utterance(listener.tape, 2.0, end=listener.loop.time() - 4.0)
     _, transcript = await transcriber(stt, listener).transcribe(turn, {})
     assert listener.waits == [0.0] and transcript.text.endswith("шестнадцать")
 
@@ -94,8 +99,9 @@ async def test_a_number_answered_later_than_the_wait_does_not_wait_at_all() -> N
 async def test_the_rest_of_a_number_joins_the_turn() -> None:
     listener = FakeListener()
     now = listener.loop.time()
-    first = utterance(2.0, end=now - 0.6)
-    listener.more = [utterance(1.5, end=now + 2.0)]  # began 1.1 s after the first ended
+    first = utterance(listener.tape, 2.0, end=now - 0.6)
+    # the rest began 1.1 s after the first part ended
+    listener.more = [utterance(listener.tape, 1.5, end=now + 2.0)]
     stt = FakeStt(["номер восемь девятьсот", "номер восемь девятьсот сто двадцать три"])
     timings: dict[str, float] = {}
     joined, transcript = await transcriber(stt, listener).transcribe(first, timings)
@@ -113,7 +119,7 @@ async def held_hello(ended_ago_s: float) -> tuple[FakeStt, TurnTranscriber, Utte
     now = listener.loop.time()
     stt = FakeStt(["Здравствуйте!", "Здравствуйте! Подскажите часы работы."])
     t = transcriber(stt, listener)
-    hello = utterance(1.0, end=now - ended_ago_s)
+    hello = utterance(listener.tape, 1.0, end=now - ended_ago_s)
     _, said = await t.transcribe(hello, {})
     t.hold(hello, said)
     return stt, t, hello, now
@@ -123,7 +129,7 @@ async def test_a_held_turn_is_transcribed_with_the_next_one() -> None:
     stt, t, hello, now = await held_hello(2.0)
     assert t.holding
     timings: dict[str, float] = {}
-    rest = utterance(2.0, end=now)  # began just as the held turn ended: no gap
+    rest = utterance(t.listener.tape, 2.0, end=now)  # began just as the held turn ended: no gap
     joined, transcript = await t.transcribe(rest, timings)
     assert transcript.text == "Здравствуйте! Подскажите часы работы."
     assert len(stt.heard[-1]) == len(hello.pcm) + len(rest.pcm)
@@ -133,7 +139,7 @@ async def test_a_held_turn_is_transcribed_with_the_next_one() -> None:
 
 async def test_a_caller_heard_speaking_again_is_waited_for_briefly() -> None:
     listener = FakeListener()
-    turn = utterance(1.0, end=listener.loop.time() - 0.6)
+    turn = utterance(listener.tape, 1.0, end=listener.loop.time() - 0.6)
     listener.last_voiced_at = turn.detected_at + 0.1
     await transcriber(FakeStt(["Здравствуйте"]), listener).transcribe(turn, {})
     assert listener.waits == [0.5]
@@ -202,7 +208,7 @@ async def test_a_withdrawn_model_reply_leaves_no_trace_in_its_history() -> None:
 
 async def test_a_pause_after_a_held_turn_is_guessed_on_both_parts() -> None:
     stt, t, _, now = await held_hello(2.5)
-    rest = utterance(2.0, end=now)
+    rest = utterance(t.listener.tape, 2.0, end=now)
     t.speculate(rest)  # the pause after the rest: a guess on the whole turn starts
     await asyncio.sleep(0)
     timings: dict[str, float] = {}

@@ -1,0 +1,1 @@
+"""Turn-taking: when the caller has finished, and what they said."""
