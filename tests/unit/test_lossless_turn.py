@@ -53,8 +53,10 @@ class FakeTransport:
         self.clock = clock
         self.script: asyncio.Queue[bytes | float] = asyncio.Queue()
         self.delivered = 0
+        self.drained = asyncio.Event()  # every scripted part has been delivered
 
     def play(self, *parts: bytes | float) -> None:
+        self.drained.clear()
         for part in parts:
             if isinstance(part, float):
                 self.script.put_nowait(part)
@@ -65,6 +67,7 @@ class FakeTransport:
     async def read_frame(self) -> bytes | None:
         while True:
             if self.script.empty():
+                self.drained.set()
                 await asyncio.sleep(0.001)
                 self.clock.now += FRAME / RATE
                 continue
@@ -125,9 +128,7 @@ class Call:
 
     async def settle(self) -> None:
         """Let the pump take every frame scripted so far."""
-        while not self.transport.script.empty():
-            await asyncio.sleep(0)
-        await asyncio.sleep(0)
+        await self.transport.drained.wait()
 
     def recording(self) -> bytes:
         self.pump.cancel()
