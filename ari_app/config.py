@@ -139,9 +139,17 @@ class TurnConfig(_Section):
     # a transcript ending in a run of digits (a phone number being dictated): a pause of up
     # to this long after the caller's speech does not end the turn
     digit_wait_ms: int = Field(default=3000, ge=0)
+    # a transcript ending mid phrase (a conjunction or preposition: "и", "в", "and", "to")
+    # waits this long after the caller's speech for the rest
+    phrase_wait_ms: int = Field(default=1500, ge=0)
     # start transcribing after this much silence, before the turn is over; used when the
     # caller stays quiet until end_silence_ms (0 turns it off)
     speculate_after_ms: int = Field(default=250, ge=0)
+    # "smart": at that pause the end-of-turn model (Smart Turn v3.2, models/smart-turn/)
+    # hears the turn so far and, when it is sure the caller has finished, the turn ends
+    # there instead of after end_silence_ms; "silence": end_silence_ms always
+    end_of_turn: Literal["smart", "silence"] = "smart"
+    smart_turn_threshold: float = Field(default=0.5, gt=0, lt=1)
     reprompt_after_s: float = Field(default=6.0, gt=0)
     goodbye_after_s: float = Field(default=15.0, gt=0)
     barge_in: bool = True

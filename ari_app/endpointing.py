@@ -105,6 +105,19 @@ class EnergyEndpointer:
         """A voiced frame came that may yet begin speech (or be dropped as a click)."""
         return self._first_voice is not None
 
+    @property
+    def last_voice_end(self) -> float | None:
+        """Clock time the last voiced frame ended (None before any speech)."""
+        return self._last_voice_end if self.in_speech else None
+
+    def finish(self, now: float) -> Utterance | None:
+        """End the turn now (the caller was judged to have finished at this pause)."""
+        if not self.in_speech or self._first_voice is None:
+            return None
+        utt = self._utterance(now)
+        self.reset()
+        return utt
+
     def _utterance(self, now: float) -> Utterance:
         assert self._first_voice is not None and self._last_voice_end is not None
         audio_start = self._first_voice - self.preroll_s

@@ -13,6 +13,8 @@ from ari_app.stt.streaming import StreamingStt, build_streaming_stt
 from ari_app.stt.vosk import packaged_vosk_model
 from ari_app.tts.base import TextToSpeech
 from ari_app.tts.factory import FallbackTts, build_tts
+from ari_app.turn.end_of_turn import TurnEndModel
+from ari_app.turn.smart_turn import SmartTurn, default_model_path
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +24,7 @@ class Engines:
     stt: SpeechToText | None  # batch: the finished turn
     tts: dict[str, TextToSpeech]  # language -> voice (with its fallback)
     streaming: StreamingStt | None = None  # streaming: fed while the caller speaks
+    turn_end: TurnEndModel | None = None  # has the caller finished? (turn.end_of_turn)
 
     async def load(self) -> None:
         if self.stt is not None:
@@ -65,4 +68,7 @@ def build_engines(cfg: Config) -> Engines:
             chain.append(build_tts(fallback.engine, fallback.voice))
         tts: TextToSpeech = FallbackTts(chain) if len(chain) > 1 else chain[0]
         voices[lang] = tts
-    return Engines(stt=stt, tts=voices, streaming=streaming)
+    turn_end = None
+    if cfg.turn.end_of_turn == "smart":  # a missing model is an error at start, with the fix
+        turn_end = TurnEndModel(SmartTurn(default_model_path(cfg.paths.models_dir)))
+    return Engines(stt=stt, tts=voices, streaming=streaming, turn_end=turn_end)

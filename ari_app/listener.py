@@ -162,6 +162,7 @@ class Listener:
         *,
         since: float | None = None,
         on_pause: Callable[[Utterance], None] | None = None,
+        finished: Callable[[float], bool] | None = None,
         wake: Callable[[], bool] | None = None,
     ) -> Utterance | None:
         """The caller's next utterance, or None if no voice begins within `timeout_s` (a
@@ -169,7 +170,9 @@ class Listener:
         `since` is the clock time from which the caller's frames count (the end of our
         reply, or just before a barge-in's onset); None goes on from the last turn's end
         (while a transcript is checked for a number in progress). `on_pause` gets the speech
-        so far once per pause of `turn.speculate_after_ms`, before the turn is over.
+        so far once per pause of `turn.speculate_after_ms`, before the turn is over;
+        `finished(speech_end)` saying True for the pause under way ends the turn there
+        (the end-of-turn model heard that the caller has finished).
         `wake` returning True while the caller is not speaking (a key was pressed) ends the
         wait early with None."""
         turn = self.turn
@@ -206,6 +209,12 @@ class Listener:
                 if snapshot is not None and snapshot.speech_end != paused_at:
                     paused_at = snapshot.speech_end
                     on_pause(snapshot)
+                if paused_at is not None and paused_at == endpointer.last_voice_end and (
+                    finished is not None and finished(paused_at)
+                ):
+                    utterance = endpointer.finish(t)
+                    if utterance is not None:
+                        return utterance
             if not endpointer.in_speech and (
                 (t > deadline and not endpointer.heard)
                 or (wake is not None and wake())

@@ -12,7 +12,7 @@ from ari_app.listener import Listener
 from ari_app.media.resample import resample
 from ari_app.stt.base import SpeechToText, Transcript
 from ari_app.stt_stream import StreamingTurn
-from ari_app.turn_rules import ends_mid_number
+from ari_app.turn_rules import ends_mid_number, ends_mid_phrase
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class TurnTranscriber:
         language: str,
         digit_wait_ms: int,
         call_id: str,
+        phrase_wait_ms: int = 0,
     ) -> None:
         self.stt = stt
         self.stream = stream
@@ -40,6 +41,7 @@ class TurnTranscriber:
         self.rate = rate
         self.language = language
         self.digit_wait_ms = digit_wait_ms
+        self.phrase_wait_ms = phrase_wait_ms
         self.call_id = call_id
         self._speculation: tuple[float, asyncio.Future[Transcript]] | None = None
         self._held: tuple[Utterance, Transcript] | None = None
@@ -112,10 +114,10 @@ class TurnTranscriber:
             if self.listener.last_voiced_at > utterance.detected_at:
                 wait_s = 0.5  # speech already resumed: take it into this turn
                 log.info("call %s: caller went on after %r", self.call_id, transcript.text)
-            elif self.digit_wait_ms and ends_mid_number(transcript.text):
-                deadline = utterance.speech_end + self.digit_wait_ms / 1000
+            elif wait_ms := self._more_coming(transcript.text):
+                deadline = utterance.speech_end + wait_ms / 1000
                 wait_s = max(0.0, deadline - self.listener.loop.time())
-                log.info("call %s: %r ends in a number; waiting %.1f s for more",
+                log.info("call %s: %r ends mid phrase or number; waiting %.1f s for more",
                          self.call_id, transcript.text, wait_s)
             else:
                 return utterance, transcript
@@ -123,6 +125,15 @@ class TurnTranscriber:
             if more is None:
                 return utterance, transcript
             utterance, transcript = await self._joined((utterance, transcript), more)
+
+    def _more_coming(self, text: str) -> int:
+        """How long after the caller's speech to wait for the rest of these words (ms):
+        a number being dictated, or a phrase stopped mid way; 0 when they may be whole."""
+        if self.digit_wait_ms and ends_mid_number(text):
+            return self.digit_wait_ms
+        if self.phrase_wait_ms and ends_mid_phrase(text):
+            return self.phrase_wait_ms
+        return 0
 
     def _join(self, before: Utterance, more: Utterance) -> Utterance:
         """One turn out of two: one cut of the call's tape from the first part's pre-roll

@@ -44,3 +44,26 @@ def trailing_digit_run(text: str) -> int:
 def ends_mid_number(text: str, min_tokens: int = 1) -> bool:
     """True when the caller seems to have stopped in the middle of dictating a number."""
     return trailing_digit_run(text) >= min_tokens
+
+
+# Words after which a sentence cannot end: a caller who stops on one of them has paused
+# mid phrase ("Скажите, а в ..." / "I'd like to ..."), whatever the sound of it says.
+_PHRASE_GOES_ON = {
+    "и", "а", "но", "или", "либо", "что", "чтобы", "если", "когда", "потому", "как", "где",
+    "в", "во", "на", "с", "со", "к", "ко", "по", "о", "об", "от", "до", "из", "за", "для",
+    "у", "при", "про", "через", "без", "над", "под", "между", "мой", "моя", "мое", "мои",
+    "ваш", "ваша", "наш", "это", "ну", "вот", "не", "ни", "очень", "какой", "какая", "какие",
+    "and", "or", "but", "so", "because", "if", "when", "that", "to", "the", "a", "an", "of",
+    "for", "with", "in", "on", "at", "from", "by", "about", "my", "your", "our", "is", "are",
+    "was", "um", "uh", "er", "like", "than", "into", "would", "could", "can", "will",
+}  # fmt: skip
+
+
+def ends_mid_phrase(text: str) -> bool:
+    """True when the words stop where a sentence cannot end: on a conjunction, a
+    preposition or the like, or on a comma or dash."""
+    stripped = text.rstrip()
+    if stripped.endswith((",", "-", "—", "–")):
+        return True
+    tokens = _TOKEN.findall(stripped.lower().replace("ё", "е"))
+    return bool(tokens) and tokens[-1] in _PHRASE_GOES_ON

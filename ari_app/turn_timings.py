@@ -10,14 +10,20 @@ from ari_app.speaker import Spoken
 # a caller who starts speaking sooner than this after our reply's first audio was not
 # answering it: they went on with their own turn
 HEARD_AFTER_S = 0.3
+# nor was one who starts again this soon after their own last word, before hearing a
+# whole sentence of ours: a pause inside a turn, which ended early
+PAUSE_WITHIN_TURN_S = 1.2
 
 
-def withdrawn_unheard(spoken: Spoken) -> bool:
-    """The caller started speaking before our reply could have reached them: they were
-    still on their own turn (a pause longer than end_silence_ms, then more words). The
-    reply is withdrawn and the two parts of their turn are answered as one."""
+def withdrawn_unheard(spoken: Spoken, speech_end: float | None = None) -> bool:
+    """The caller started speaking before our reply could have reached them, or so soon
+    after their own words that it was a pause in their turn: they were still on their own
+    turn. The reply is withdrawn and the two parts of their turn are answered as one.
+    `speech_end` is the end of the caller's speech the reply answered."""
     if not spoken.interrupted or spoken.said or spoken.barge_onset is None:
         return False
+    if speech_end is not None and spoken.barge_onset - speech_end < PAUSE_WITHIN_TURN_S:
+        return True
     return spoken.first_audio is None or spoken.barge_onset < spoken.first_audio + HEARD_AFTER_S
 
 

@@ -91,8 +91,8 @@ def test_caller_who_goes_on_after_a_pause_gets_one_answer(
 ) -> None:
     """"Здравствуйте!" [0.7 s] "Подскажите, пожалуйста, какие у вас часы работы?": the pause
     is longer than end_silence_ms (0.6 s), so the turn ends and an answer to "Здравствуйте!"
-    begins; the caller goes on before it can reach them. That answer is withdrawn and the
-    whole question is answered, as one caller turn."""
+    is prepared; the caller goes on before it can reach them. The two parts are joined (the
+    answer is withdrawn if it had begun) and the whole question is answered, as one turn."""
     result = call_100(tmp_path, [
         Utterance(caller_audio["ru_hello"], pause_before_ms=7000),
         Utterance(caller_audio["ru_hours_only"], pause_before_ms=700),
@@ -103,10 +103,13 @@ def test_caller_who_goes_on_after_a_pause_gets_one_answer(
     caller = [normalise(t["text"]) for t in turns if t["who"] == "caller"]
     assert len(caller) == 2, turns  # the greeting and the question as one turn, the goodbye
     assert "здравств" in caller[0] and ("час" in caller[0] or "работ" in caller[0]), caller
-    # the turn did end at the pause, and its answer was withdrawn (not merely never begun)
-    assert "went on before hearing the reply" in secretary_app.app.output
-    answer = turns[[t["who"] for t in turns].index("caller") + 1]
-    assert json.loads(answer["timings"]).get("merged_turns") == 1.0, answer
+    # the turn did end at the pause, and was joined with the rest: before its answer began
+    # (the caller went on while it was transcribed) or by withdrawing that answer
+    output = secretary_app.app.output
+    assert "caller went on after 'Здравствуйте" in output or (
+        "went on before hearing the reply to 'Здравствуйте" in output
+    ), [line for line in output.splitlines() if "caller" in line]
+    assert [t["who"] for t in turns[:3]] == ["secretary", "caller", "secretary"], turns
     heard = normalise(transcribe(result.received_pcm, "ru"))
     assert "понедельник" in heard or "девят" in heard, heard
     assert wait_asterisk_clean() == ([], [])

@@ -43,9 +43,9 @@ class FakeClock:
 
 
 class FakeTransport:
-    """Plays a script of caller audio: frames (each moves the clock 20 ms) and gaps (the
-    clock moves, no frames). With nothing scripted the line is quiet: no frames, and the
-    clock moves 20 ms per millisecond of waiting."""
+    """Plays a script of caller audio: frames (each moves the clock 20 ms, one per
+    millisecond of waiting) and gaps (the clock moves, no frames). With nothing scripted the
+    line is quiet: no frames, and the clock moves 20 ms per millisecond of waiting."""
 
     sample_rate = RATE
 
@@ -75,6 +75,7 @@ class FakeTransport:
             if isinstance(part, float):
                 self.clock.now += part
                 continue
+            await asyncio.sleep(0.001)  # frames come one at a time, as on a line
             self.clock.now += FRAME / RATE
             self.delivered += 1
             return part

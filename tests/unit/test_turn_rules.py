@@ -1,6 +1,6 @@
 import pytest
 
-from ari_app.turn_rules import ends_mid_number, trailing_digit_run
+from ari_app.turn_rules import ends_mid_number, ends_mid_phrase, trailing_digit_run
 
 
 @pytest.mark.parametrize(
@@ -23,3 +23,22 @@ def test_trailing_digit_run(text: str, run: int) -> None:
 def test_ends_mid_number() -> None:
     assert ends_mid_number("номер восемь девятьсот")
     assert not ends_mid_number("номер восемь девятьсот, спасибо")
+
+
+@pytest.mark.parametrize(
+    ("text", "goes_on"),
+    [
+        ("Скажите, а в", True),
+        ("Я хотел бы узнать, когда вы", False),
+        ("Подскажите, пожалуйста, и", True),
+        ("I'd like to", True),
+        ("Could you tell me the", True),
+        ("Здравствуйте!", False),
+        ("Какие у вас часы работы?", False),
+        ("Hello.", False),
+        ("Меня зовут Иван,", True),
+        ("", False),
+    ],
+)
+def test_ends_mid_phrase(text: str, goes_on: bool) -> None:
+    assert ends_mid_phrase(text) is goes_on

@@ -1,0 +1,85 @@
+"""Has the caller finished? Judged at a pause from the sound of the turn, not only from
+the length of the silence.
+
+A fixed silence (`turn.end_silence_ms`, 600 ms) is most of the time between the caller's
+last word and our answer, and people leave about 200 ms. At the first pause of
+`turn.speculate_after_ms` the end-of-turn model (Smart Turn v3.2, `smart_turn.py`) hears
+the turn so far; when it says the caller has finished, the listener ends the turn there.
+When it says they have not, or is not done yet, the silence rule still ends the turn.
+
+The model alone is not trusted with what the words say: a turn ended early whose
+transcript ends in a conjunction, a preposition or a number waits for the rest
+(`turn_rules.py`, in the transcriber), and a caller who goes on before hearing our answer
+has it withdrawn and both parts answered as one (`turn_timings.withdrawn_unheard`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from ari_app.endpointing import Utterance
+from ari_app.turn.smart_turn import SmartTurn, TurnEndGuess
+
+log = logging.getLogger(__name__)
+
+
+class TurnEndModel:
+    """The end-of-turn model shared by every call: one worker thread, so a guess never
+    takes a core from more than one other guess."""
+
+    def __init__(self, model: SmartTurn) -> None:
+        self.model = model
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="turn-end")
+
+    async def predict(self, pcm: bytes, rate: int) -> TurnEndGuess:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.model.predict, pcm, rate)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class TurnEndJudge:
+    """One call's guesses: at most one in flight; each is kept by the speech end of the
+    pause it was made at, so a guess about an earlier pause never ends a later one."""
+
+    def __init__(self, model: TurnEndModel, rate: int, threshold: float, call_id: str) -> None:
+        self.model = model
+        self.rate = rate
+        self.threshold = threshold
+        self.call_id = call_id
+        self._pending: asyncio.Task[TurnEndGuess] | None = None
+        self._verdicts: dict[float, bool] = {}
+
+    def at_pause(self, snapshot: Utterance) -> None:
+        """A pause: guess whether the turn so far is complete."""
+        if self._pending is not None and not self._pending.done():
+            return
+        speech_end = snapshot.speech_end
+        task = asyncio.ensure_future(self.model.predict(snapshot.pcm, self.rate))
+        self._pending = task
+
+        def keep(done: asyncio.Task[TurnEndGuess]) -> None:
+            if done.cancelled():
+                return
+            error = done.exception()
+            if error is not None:
+                log.warning("call %s: end-of-turn model failed: %s", self.call_id, error)
+                return
+            guess = done.result()
+            self._verdicts = {speech_end: guess.probability >= self.threshold}
+            log.debug("call %s: turn complete p=%.2f (%.0f ms)", self.call_id,
+                      guess.probability, guess.elapsed_s * 1000)
+
+        task.add_done_callback(keep)
+
+    def finished(self, speech_end: float) -> bool:
+        """The model heard the pause after `speech_end` and said the caller has finished."""
+        return self._verdicts.get(speech_end, False)
+
+    async def close(self) -> None:
+        if self._pending is not None and not self._pending.done():
+            self._pending.cancel()
+            await asyncio.gather(self._pending, return_exceptions=True)

@@ -1,0 +1,134 @@
+"""The end of a turn judged at a pause: the listener ends the turn where the end-of-turn
+model said the caller had finished (not after the full silence), never at a later pause
+on an earlier verdict, and the turn's audio is still the recording's; the judge keeps one
+guess in flight. The model, transport, clock and recogniser are fakes (named so)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from test_lossless_turn import (
+    Call,
+    FakeClock,
+    FakeRecogniser,
+    assert_is_the_recording,
+    silence,
+    soft_word,
+)
+
+from ari_app.endpointing import Utterance
+from ari_app.speaker import Spoken
+from ari_app.transcriber import TurnTranscriber
+from ari_app.turn.end_of_turn import TurnEndJudge
+from ari_app.turn.smart_turn import TurnEndGuess
+from ari_app.turn_timings import PAUSE_WITHIN_TURN_S, withdrawn_unheard
+
+RATE = 8000
+
+
+class FakeTurnEndModel:
+    """Says 'complete' with a scripted probability per call, `lag_s` of the fake clock
+    after it was asked; records the audio heard."""
+
+    def __init__(self, probabilities: list[float], clock: FakeClock | None = None,
+                 lag_s: float = 0.0) -> None:
+        self.probabilities = probabilities
+        self.clock = clock
+        self.lag_s = lag_s
+        self.heard: list[bytes] = []
+
+    async def predict(self, pcm: bytes, rate: int) -> TurnEndGuess:
+        self.heard.append(pcm)
+        if self.clock is not None:
+            ready = self.clock.now + self.lag_s
+            while self.clock.now < ready:  # noqa: ASYNC110 (a fake clock has no events)
+                await asyncio.sleep(0.001)
+        p = self.probabilities.pop(0)
+        return TurnEndGuess(p, p > 0.5, self.lag_s)
+
+
+def judge(model: FakeTurnEndModel) -> TurnEndJudge:
+    return TurnEndJudge(model, RATE, 0.5, "test")  # type: ignore[arg-type]
+
+
+async def listen(call: Call, j: TurnEndJudge) -> Utterance:
+    utterance = await call.listener.next_utterance(
+        5.0, since=call.clock.now, on_pause=j.at_pause, finished=j.finished
+    )
+    assert utterance is not None
+    return utterance
+
+
+async def test_a_turn_judged_complete_ends_at_the_pause(tmp_path: Path) -> None:
+    call = Call(tmp_path)
+    model = FakeTurnEndModel([0.9])
+    call.transport.play(silence(0.5), soft_word(1.0), silence(1.0))
+    utterance = await listen(call, judge(model))
+    waited = utterance.detected_at - utterance.speech_end
+    assert 0.25 <= waited < 0.4, waited  # not the 0.6 s of end_silence_ms
+    assert_is_the_recording(call, call.recording(), utterance, utterance.pcm)
+    assert model.heard and model.heard[0] == utterance.pcm[: len(model.heard[0])]
+
+
+async def test_a_turn_judged_incomplete_waits_for_the_silence(tmp_path: Path) -> None:
+    call = Call(tmp_path)
+    call.transport.play(silence(0.5), soft_word(1.0), silence(1.0))
+    utterance = await listen(call, judge(FakeTurnEndModel([0.2])))
+    assert utterance.detected_at - utterance.speech_end >= 0.6
+
+
+async def test_a_verdict_on_an_earlier_pause_does_not_end_a_later_one(tmp_path: Path) -> None:
+    """"complete" came for the first pause only after the caller went on (the model took
+    0.5 s): the turn runs to the second pause, which the model calls incomplete, and ends
+    on the silence."""
+    call = Call(tmp_path)
+    model = FakeTurnEndModel([0.9, 0.1], call.clock, lag_s=0.5)
+    j = judge(model)
+    call.transport.play(silence(0.3), soft_word(1.0), 0.3, soft_word(1.0), silence(1.0))
+    utterance = await listen(call, j)
+    assert utterance.speech_end - utterance.speech_start > 2.0  # both parts
+    assert utterance.detected_at - utterance.speech_end >= 0.6
+
+
+async def test_the_judge_keeps_one_guess_in_flight() -> None:
+    clock = FakeClock()
+    model = FakeTurnEndModel([0.9, 0.9], clock, lag_s=0.1)
+    j = judge(model)
+    first = Utterance(b"\x01\x00" * 800, 1.0, 2.0, 2.25, 0.7)
+    second = Utterance(b"\x01\x00" * 900, 1.0, 2.1, 2.35, 0.7)
+    j.at_pause(first)
+    j.at_pause(second)  # the first is still being judged: skipped
+    await asyncio.sleep(0)  # the guess has begun
+    clock.now += 0.2
+    await asyncio.sleep(0.01)
+    assert len(model.heard) == 1
+    assert j.finished(2.0) and not j.finished(2.1)
+    await j.close()
+
+
+async def test_a_turn_that_stops_mid_phrase_waits_for_the_rest(tmp_path: Path) -> None:
+    """Judged complete at "Скажите, а в" [0.9 s] "субботу вы работаете?": the words
+    cannot end there, so the turn waits and both parts are heard as one."""
+    call = Call(tmp_path)
+    stt = FakeRecogniser(["Скажите, а в", "Скажите, а в субботу вы работаете?"])
+    transcriber = TurnTranscriber(stt, None, call.listener, RATE, "ru", 3000,  # type: ignore[arg-type]
+                                  "test", phrase_wait_ms=1500)
+    call.transport.play(silence(0.3), soft_word(1.2), silence(0.4))
+    first = await listen(call, judge(FakeTurnEndModel([0.9])))
+    call.transport.play(0.5, soft_word(1.5), silence(0.8))
+    turn, transcript = await transcriber.transcribe(first, {})
+    assert "субботу" in transcript.text and turn.speech_start == first.speech_start
+    assert_is_the_recording(call, call.recording(), turn, stt.given[-1])
+
+
+def test_a_caller_who_goes_on_soon_after_their_own_words_withdraws_the_reply() -> None:
+    """A turn ended early; the reply began 0.5 s after the caller's last word, and they went
+    on 0.9 s after it (0.4 s into our audio, past the 0.3 s rule): still their own turn."""
+    spoken = Spoken(said="", unsaid="Здравствуйте! Слушаю вас.", interrupted=True,
+                    started=10.3, first_audio=10.5, ended=10.95, barge_onset=10.9)
+    assert withdrawn_unheard(spoken, speech_end=10.0)
+    assert not withdrawn_unheard(spoken, speech_end=10.9 - PAUSE_WITHIN_TURN_S - 0.1)
+    heard = Spoken(said="Здравствуйте!", unsaid="Слушаю вас.", interrupted=True,
+                   started=10.3, first_audio=10.5, ended=11.6, barge_onset=11.5)
+    assert not withdrawn_unheard(heard, speech_end=10.9)
