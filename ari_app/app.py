@@ -57,19 +57,9 @@ class SecretaryApp:
     def _route(self, channel_id: str, session: CallSession) -> None:
         self.sessions[channel_id] = session
 
-    def _notify(self, message_id: int, fields: dict[str, Any]) -> None:
+    def _notify(self, message_id: int, staff_message: StaffMessage) -> None:
         """Tell the staff about a message a caller left, in the background; what each channel
         answered goes into the message's record."""
-        def text(key: str) -> str | None:
-            value = fields.get(key)
-            return None if value is None else str(value)
-
-        staff_message = StaffMessage(
-            language=text("language") or "ru", name=text("name"),
-            callback_number=text("callback_number"), reason=text("reason"),
-            urgency=text("urgency"), caller_id=text("caller_id"), recipient=text("recipient"),
-            company=text("company"), call_id=text("call_id"),
-        )
         task = self.notifications.submit(staff_message)
 
         def record(done: asyncio.Task[dict[str, str | None]]) -> None:

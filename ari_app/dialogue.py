@@ -33,6 +33,7 @@ from ari_app.mind.facts import (
 )
 from ari_app.mind.intents import normalise
 from ari_app.mind.message import Message, MessageForm, extract_name
+from ari_app.mind.mind import Answer, FailReason, Reply
 from ari_app.mind.phrases import PhraseBook
 from ari_app.mind.staff import (
     Target,
@@ -46,23 +47,12 @@ from ari_app.mind.texts import pick
 from ari_app.persona import Persona
 
 __all__ = [
-    "Dialogue", "Message", "Reply", "TransferRequest", "check_hours", "find_transfer_target",
-    "normalise",
+    "Answer", "Dialogue", "FailReason", "Message", "Reply", "TransferRequest", "check_hours",
+    "find_transfer_target", "normalise",
 ]  # fmt: skip
-
-FailReason = Literal["busy", "no_answer", "declined", "failed"]
 
 # Words in holiday names that do not tell one holiday from another.
 _GENERIC_HOLIDAY = ("праздн", "выходн", "день", "holiday", "day", "the")
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    intent: str
-    end_call: bool = False
-    transfer: TransferRequest | None = None  # put the caller through to this
-    message: Message | None = None  # a finished message to hand on
 
 
 @dataclass(frozen=True)
@@ -85,7 +75,7 @@ class DialogueState:
 
 
 class Dialogue:
-    """One call's conversation in one language."""
+    """One call's conversation in one language: the rules (a `Mind`, mind/mind.py)."""
 
     def __init__(self, persona: Persona, language: str, *, caller_id: str | None = None,
                  now: Callable[[], dt.datetime] | None = None) -> None:
@@ -153,6 +143,16 @@ class Dialogue:
         reply = self._reply(caller_text)
         self._said(reply.text)
         return reply
+
+    def answer(self, caller_text: str, timings: dict[str, float] | None = None) -> Answer:
+        """The Mind's turn: the rules' reply, known in full."""
+        return Answer.of(self.reply(caller_text))
+
+    def heard(self, answer: Answer, said: str, *, interrupted: bool, failed: bool) -> Reply:
+        """The rules' reply stands whatever the caller heard of it: a message taken or a
+        transfer asked for is carried out even when its words were cut short."""
+        assert answer.reply is not None, "the rules answer in full"
+        return answer.reply
 
     def on_dtmf(self, digit: str) -> Reply | None:
         """A key pressed: digits of a callback number while the form asks for one."""

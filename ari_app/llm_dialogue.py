@@ -16,12 +16,14 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ari_app.dialogue import Dialogue, DialogueState, Message, Reply, check_hours
+from ari_app.dialogue import Dialogue, DialogueState, Message, check_hours
 from ari_app.llm import base
 from ari_app.llm.chain import FallbackChain
 from ari_app.llm.prompt import build_system_prompt
 from ari_app.llm.tools import SECRETARY_TOOLS, problems
 from ari_app.mind import intents
+from ari_app.mind.mind import Answer, FailReason, Mind, Reply
+from ari_app.mind.staff import TransferRequest
 from ari_app.persona import Persona
 from ari_app.tts.chunker import FLUSH
 
@@ -71,7 +73,7 @@ def warm_up_messages(persona: Persona, language: str, now: dt.datetime) -> list[
     ]
 
 
-class LlmTurn:
+class LlmTurn(Answer):
     """One answer in the making: iterate `pieces` (text as it comes, filler included) and
     read `reply` afterwards (None if the caller cut it short)."""
 
@@ -79,9 +81,9 @@ class LlmTurn:
         self.mind = mind
         self.caller_text = caller_text
         self.timings = timings  # the turn's record: first token and filler go in here
-        self.reply: Reply | None = None
         self.done: base.Done | None = None
         self.pieces = self._run()
+        super().__init__(self.pieces, "llm")
 
     async def _run(self) -> AsyncIterator[str]:
         mind = self.mind
@@ -129,7 +131,8 @@ class LlmTurn:
 
 
 class LlmDialogue:
-    """The Dialogue interface (greeting, reply, on_dtmf, ...) with `turn()` for the LLM."""
+    """The rules with a language model: a `Mind` (mind/mind.py) whose answers the model
+    writes (`turn()`) on the turns the rules leave open."""
 
     def __init__(self, rules: Dialogue, chain: FallbackChain) -> None:
         self.rules = rules
@@ -151,7 +154,7 @@ class LlmDialogue:
     def on_dtmf(self, digit: str) -> Reply | None:
         return self.rules.on_dtmf(digit)
 
-    def transfer_failed(self, request: Any, reason: Any) -> Reply:
+    def transfer_failed(self, request: TransferRequest, reason: FailReason) -> Reply:
         return self._kept_reply(self.rules.transfer_failed(request, reason))
 
     def reply(self, caller_text: str) -> Reply:
@@ -168,6 +171,28 @@ class LlmDialogue:
 
     def turn(self, caller_text: str, timings: dict[str, float] | None = None) -> LlmTurn:
         return LlmTurn(self, caller_text, {} if timings is None else timings)
+
+    def answer(self, caller_text: str, timings: dict[str, float]) -> Answer:
+        """The Mind's turn: the model's words as they come, or the rules' reply."""
+        if self.wants(caller_text):
+            return self.turn(caller_text, timings)
+        return Answer.of(self.reply(caller_text))
+
+    def heard(self, answer: Answer, said: str, *, interrupted: bool, failed: bool) -> Reply:
+        """The model's history keeps what the caller heard of its answer; an answer cut
+        short by the caller has no actions, only the words heard. A rules' reply stands
+        (Dialogue.heard); the history forgets what its failed speech did not say."""
+        if not isinstance(answer, LlmTurn):
+            if failed and not interrupted:
+                self.forget_unsaid(said)
+            return self.rules.heard(answer, said, interrupted=interrupted, failed=failed)
+        if answer.reply is None:  # cut before the model finished: keep what was heard
+            self.remember(answer.caller_text, said)
+        elif interrupted or failed:
+            self.forget_unsaid(said)
+        if answer.reply is None or interrupted:
+            return Reply(said, "llm_interrupted")
+        return answer.reply
 
     # --- history and actions --------------------------------------------------------------
     def messages(self, caller_text: str) -> list[base.Message]:
@@ -235,6 +260,7 @@ class LlmDialogue:
         return Reply(rules.say(key), "message_taken", message=message)
 
 
-def make_mind(rules: Dialogue, chain: FallbackChain | None) -> Dialogue | LlmDialogue:
+def make_mind(rules: Dialogue, chain: FallbackChain | None) -> Mind[Any]:
+    """The call's mind: the rules, with the language models when there are any."""
     return rules if chain is None else LlmDialogue(rules, chain)
 

@@ -9,21 +9,25 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ari_app.ari.client import AriClient
 from ari_app.call_record import CallRecord
 from ari_app.config import Config
-from ari_app.dialogue import Dialogue, Reply
+from ari_app.dialogue import Dialogue
 from ari_app.endpointing import Utterance
 from ari_app.engines import Engines
 from ari_app.errors import ConfigError
 from ari_app.listener import BargeIn, Listener
 from ari_app.llm.chain import FallbackChain
-from ari_app.llm_dialogue import LlmDialogue, make_mind
+from ari_app.llm_dialogue import make_mind
 from ari_app.media.tones import ringback_task
 from ari_app.media_leg import MediaLeg, open_media_leg
+from ari_app.mind.message import Message
+from ari_app.mind.mind import FailReason, Mind, Reply
+from ari_app.mind.staff import TransferRequest
+from ari_app.notify.message import StaffMessage
 from ari_app.persona import Persona
 from ari_app.recorder import CallRecorder
 from ari_app.speaker import Speaker, Spoken
@@ -31,11 +35,11 @@ from ari_app.storage import CallStore
 from ari_app.stt_stream import StreamingTurn
 from ari_app.transcriber import TurnTranscriber
 from ari_app.transfer import StaffCall, StaffTarget
+from ari_app.turn.end_of_turn import TurnEndJudge
 from ari_app.turn_timings import reply_timings, withdrawn_unheard
 from ari_app.vad import build_vad
 
 log = logging.getLogger(__name__)
-Mind = Dialogue | LlmDialogue
 
 HANGUP_DRAIN_S = 0.5  # let the last words of a goodbye leave before hanging up
 ECHO_GUARD_S = 0.25  # ignore the caller's side just after we stop speaking
@@ -66,7 +70,7 @@ class CallContext:
     store: CallStore
     personas: Callable[[str], Persona]
     route: Callable[[str, CallSession], None]  # send events of this channel id to the session
-    on_message: Callable[[int, dict[str, Any]], None] | None = None  # notify staff of a message
+    on_message: Callable[[int, StaffMessage], None] | None = None  # notify staff of a message
     llm: FallbackChain | None = None  # the language models; None: the rules alone
 
 
@@ -95,6 +99,7 @@ class CallSession:
         self.recorder: CallRecorder | None = None
         self.dtmf: asyncio.Queue[str] = asyncio.Queue()  # keys pressed, for the dialogue
         self._stream: StreamingTurn | None = None
+        self._judge: TurnEndJudge | None = None  # the end-of-turn model's guesses
         self._background: set[asyncio.Task[Any]] = set()
         self._watchdog_task: asyncio.Task[None] | None = None
         self.listener: Listener  # set once the media leg is up
@@ -225,7 +230,11 @@ class CallSession:
         self.transcriber = TurnTranscriber(
             self.ctx.engines.stt, self._stream, self.listener, transport.sample_rate,
             self.language, cfg.turn.digit_wait_ms, self.call_id,
+            phrase_wait_ms=cfg.turn.phrase_wait_ms,
         )
+        if self.ctx.engines.turn_end is not None:
+            self._judge = TurnEndJudge(self.ctx.engines.turn_end, transport.sample_rate,
+                                       cfg.turn.smart_turn_threshold, self.call_id)
         frozen = cfg.frozen_time
         dialogue = make_mind(Dialogue(
             self._persona(), self.language,
@@ -238,6 +247,16 @@ class CallSession:
             pump.cancel()
             if self._stream is not None:
                 await self._stream.close()
+            if self._judge is not None:
+                await self._judge.close()
+
+    def _at_pause(self, snapshot: Utterance) -> None:
+        """A pause in the caller's speech: guess the words (batch recogniser) and whether
+        they have finished (end-of-turn model), before the turn is over."""
+        if self._stream is None:
+            self.transcriber.speculate(snapshot)
+        if self._judge is not None:
+            self._judge.at_pause(snapshot)
 
     def _persona(self) -> Persona:
         """The line's persona; a missing or broken one is logged and the default answers,
@@ -275,7 +294,8 @@ class CallSession:
             held = self.transcriber.holding
             utterance = await self.listener.next_utterance(
                 HELD_WAIT_S if held else wait_s, since=listen_from(spoken),
-                on_pause=self.transcriber.speculate if self._stream is None else None,
+                on_pause=self._at_pause,
+                finished=self._judge.finished if self._judge is not None else None,
                 wake=lambda: not self.dtmf.empty(),
             )
             if utterance is None and not self.dtmf.empty():
@@ -308,36 +328,39 @@ class CallSession:
     async def _act(self, reply: Reply, spoken: Spoken, dialogue: Mind) -> bool:
         """Carry out what the reply asks beyond words: keep a message, transfer, hang up.
         True when the conversation is over."""
-        message = getattr(reply, "message", None)
-        if message is not None:
-            await self._keep_message(message)
-        transfer = getattr(reply, "transfer", None)
-        if transfer is not None:
-            return await self._transfer(transfer, dialogue)
+        if reply.message is not None:
+            await self._keep_message(reply.message)
+        if reply.transfer is not None:
+            return await self._transfer(reply.transfer, dialogue)
         if reply.end_call:
             await asyncio.sleep(HANGUP_DRAIN_S)
             return True
         return False
 
-    async def _keep_message(self, message: Any) -> None:
-        fields = {
-            k: getattr(message, k, None)
-            for k in ("name", "callback_number", "reason", "urgency", "caller_id", "language")
+    async def _keep_message(self, message: Message) -> None:
+        """Store the caller's message (with the call's number and language where it has
+        none) and hand it to the staff's notifications."""
+        message = replace(message, caller_id=message.caller_id or self.caller_id or None,
+                          language=message.language or self.language)
+        fields: dict[str, Any] = {
+            "name": message.name, "callback_number": message.callback_number,
+            "reason": message.reason, "urgency": message.urgency,
+            "caller_id": message.caller_id, "language": message.language,
         }
-        fields["caller_id"] = fields["caller_id"] or self.caller_id or None
-        fields["language"] = fields["language"] or self.language
         message_id = await self.record.message(fields)
         log.info("call %s: message %d kept: %s", self.call_id, message_id, fields)
         if self.ctx.on_message is not None:
             persona = self.ctx.personas(self.persona_name)
-            self.ctx.on_message(message_id, {
-                **fields, "call_id": self.call_id,
-                "recipient": getattr(message, "recipient", None),
-                "company": persona.company.get(fields["language"] or self.language),
-            })
+            self.ctx.on_message(message_id, StaffMessage(
+                language=message.language, name=message.name,
+                callback_number=message.callback_number, reason=message.reason,
+                urgency=message.urgency, caller_id=message.caller_id,
+                recipient=message.recipient, company=persona.company.get(message.language),
+                call_id=self.call_id,
+            ))
 
     # --- transfers -----------------------------------------------------------------------
-    async def _transfer(self, request: Any, dialogue: Mind) -> bool:
+    async def _transfer(self, request: TransferRequest, dialogue: Mind) -> bool:
         """Hand the caller to a human. True when the caller has left the conversation
         (blind transfer, or accepted and bridged until someone hangs up)."""
         ari, cfg = self.ctx.ari, self.ctx.cfg
@@ -373,7 +396,7 @@ class CallSession:
             await self._hand_over(staff, request.target)
             return True
         self._staff = None
-        reason = outcome if outcome in ("busy", "no_answer", "declined") else "failed"
+        reason: FailReason = outcome  # every outcome but "accepted"
         reply = dialogue.transfer_failed(request, reason)
         spoken = await self._speak(reply.text, timings={"transfer_" + reason: 1.0})
         return await self._act(reply, spoken, dialogue)
@@ -411,14 +434,9 @@ class CallSession:
             await self.record.drop_turns(withdrawn)
         t_reply = self._loop.time()
         before = dialogue.checkpoint()
-        turn = None
-        if isinstance(dialogue, LlmDialogue) and dialogue.wants(transcript.text):
-            turn = dialogue.turn(transcript.text, timings)
-            reply = Reply("", "llm")
-        else:
-            reply = dialogue.reply(transcript.text)
+        answer = dialogue.answer(transcript.text, timings)
         t_ready = self._loop.time()
-        log.info("call %s: caller said %r -> %s", self.call_id, transcript.text, reply.intent)
+        log.info("call %s: caller said %r -> %s", self.call_id, transcript.text, answer.intent)
         caller_row = await self.record.turn(
             "caller", transcript.text, utterance.speech_start, utterance.speech_end, {}
         )
@@ -428,25 +446,18 @@ class CallSession:
             "reply_ms": (t_ready - t_reply) * 1000,
         })
         spoken = await self._speak(
-            reply.text if turn is None else turn.pieces, timings=timings, reply_ready=t_ready,
-            speech_end=utterance.speech_end,
+            answer.words, timings=timings, reply_ready=t_ready, speech_end=utterance.speech_end,
         )
-        if withdrawn_unheard(spoken):
+        if withdrawn_unheard(spoken, utterance.speech_end):
             log.info("call %s: the caller went on before hearing the reply to %r",
                      self.call_id, transcript.text)
-            dialogue.restore(before)  # type: ignore[arg-type]
+            dialogue.restore(before)
             self.transcriber.hold(utterance, transcript)
             self._withdrawn = [row for row in (caller_row, spoken.row) if row is not None]
             return spoken, Reply("", "caller_went_on")
-        if turn is not None:
-            assert isinstance(dialogue, LlmDialogue)
-            if turn.reply is None:  # cut before the model finished: keep what was heard
-                dialogue.remember(transcript.text, spoken.said)
-            elif spoken.interrupted:
-                dialogue.forget_unsaid(spoken.said)
-            reply = turn.reply if turn.reply is not None and not spoken.interrupted else Reply(
-                spoken.said, "llm_interrupted"
-            )
+        reply = dialogue.heard(
+            answer, spoken.said, interrupted=spoken.interrupted, failed=spoken.failed
+        )
         return spoken, reply
 
     # --- audio out -----------------------------------------------------------------------
@@ -494,7 +505,12 @@ class CallSession:
             spoken.barge_onset = barge[0].onset
         if spoken.interrupted:
             log.info("call %s: barged in; unsaid: %r", self.call_id, spoken.unsaid)
-        said = spoken.said if spoken.interrupted or not isinstance(text, str) else text
+        if spoken.failed:
+            timings["tts_failed"] = 1.0
+            log.error("call %s: speech failed (%s); the caller heard %r, not %r",
+                      self.call_id, spoken.error, spoken.said, spoken.unsaid)
+        lost = spoken.interrupted or spoken.failed
+        said = text if isinstance(text, str) and not lost else spoken.said  # what was heard
         spoken.row = await asyncio.shield(
             self.record.turn("secretary", said, spoken.started, spoken.ended, timings)
         )

@@ -5,7 +5,8 @@ ahead of playback, while the consumer sends frames on the clock. Consecutive sen
 joined with a 10 ms crossfade, and the level is brought to a phone target (-18 dBFS) by a
 slow gain with a limiter, whichever engine spoke. A barge-in stops the
 consumer at the next frame: what was queued is dropped, and only the sentences fully
-played count as said.
+played count as said. A synthesiser that fails ends the reply where it failed: the
+sentences played before count as said, and the result says it failed.
 """
 
 from __future__ import annotations
@@ -29,10 +30,19 @@ log = logging.getLogger(__name__)
 _END = object()
 
 
+class SynthesisFailed(Exception):
+    """The synthesiser failed on a piece of the reply."""
+
+    def __init__(self, piece: str, cause: Exception) -> None:
+        super().__init__(f"{cause.__class__.__name__}: {cause} (on {piece!r})")
+
+
 @dataclass
 class Spoken:
+    """One reply as the caller got it."""
+
     said: str  # the sentences the caller heard in full
-    unsaid: str  # dropped by a barge-in
+    unsaid: str  # dropped by a barge-in or a synthesis failure
     interrupted: bool
     started: float  # loop time
     first_audio: float | None  # loop time of the first frame sent
@@ -44,6 +54,9 @@ class Spoken:
     # in the call record
     barge_onset: float | None = None
     row: int | None = None
+    # the synthesiser failed: nothing after `said` was played (`error` says why)
+    failed: bool = False
+    error: str | None = None
 
 
 class Speaker:
@@ -79,13 +92,7 @@ class Speaker:
         if not self._stop.is_set():
             self._stop_at = self.loop.time()
             self._stop.set()
-            self._flush_queued()
-
-    def _flush_queued(self) -> None:
-        """Drop frames a self-pacing transport holds for sending."""
-        flush = getattr(self.transport, "flush", None)
-        if flush is not None:
-            flush()
+            self.transport.flush()
 
     async def say(self, text: str, tts: TextToSpeech) -> Spoken:
         """Speak a reply known in full."""
@@ -112,10 +119,9 @@ class Speaker:
         loudness = Loudness()
         # a transport with its own sending clock (RTP's sender thread) is only fed; it
         # measures the jitter itself, as it sends
-        self_paced = bool(getattr(self.transport, "paces_itself", False))
-        take_jitter = getattr(self.transport, "take_send_jitter", None) if self_paced else None
-        if take_jitter is not None:
-            take_jitter()  # what an earlier reply left
+        self_paced = self.transport.paced
+        if self_paced:
+            self.transport.take_send_jitter()  # what an earlier reply left
         pacer = FramePacer()
         started = self._started = self.loop.time()
         first_audio: float | None = None
@@ -161,22 +167,22 @@ class Speaker:
             unfinished = not producer.done()  # text was still coming when we stopped
             if unfinished:
                 producer.cancel()
+            failure: SynthesisFailed | None = None
             with contextlib.suppress(asyncio.CancelledError):
                 error = await asyncio.gather(producer, return_exceptions=True)
-                if error and isinstance(error[0], Exception):
-                    log.error("speech synthesis failed: %s", error[0])
+                if error and isinstance(error[0], SynthesisFailed):
+                    failure = error[0]
+                    log.error("speech synthesis failed: %s", failure)
+                elif error and isinstance(error[0], Exception):
+                    log.error("the reply's text failed: %s", error[0])
         interrupted = self._stop.is_set() and (done < len(sentences) or unfinished)
         if interrupted:
-            self._flush_queued()
-            flush = getattr(self.transport, "send_control", None)
-            if flush is not None:  # chan_websocket buffers what we sent: drop it
-                await flush("FLUSH_MEDIA")
+            self.transport.flush()
+            await self.transport.flush_far_end()
         elif self_paced:
-            drained = getattr(self.transport, "drained", None)
-            if drained is not None:
-                await drained()
-        if take_jitter is not None:
-            jitter = take_jitter()
+            await self.transport.drained()
+        if self_paced:
+            jitter = self.transport.take_send_jitter()
         stop_latency = (
             max(0.0, last_sent - self._stop_at) if interrupted and self._stop_at else None
         )
@@ -190,6 +196,8 @@ class Speaker:
             stop_latency_s=stop_latency,
             first_chunk=first_chunk,
             send_jitter_ms=jitter,
+            failed=failure is not None,
+            error=None if failure is None else str(failure),
         )
 
     async def _next(self, queue: asyncio.Queue[object]) -> object | None:
@@ -215,8 +223,11 @@ class Speaker:
         try:
             async for piece in pieces:
                 sentences.append(piece)
-                async for chunk in tts.synthesize(piece):
-                    await queue.put(chunk)
+                try:
+                    async for chunk in tts.synthesize(piece):
+                        await queue.put(chunk)
+                except Exception as exc:
+                    raise SynthesisFailed(piece, exc) from exc
                 await queue.put(len(sentences) - 1)
         finally:
             await queue.put(_END)

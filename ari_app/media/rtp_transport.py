@@ -20,7 +20,7 @@ dropped as ``no_remote``; after ``close()`` as ``closed``.
 
 With ``paced=True`` (what calls use) ``write_frame`` queues the frame for a `PacedSender`
 thread, which sends it at its 20 ms deadline through a duplicate of the socket; the caller
-then must not pace itself (``paces_itself``), only feed. ``flush()`` drops what is queued.
+then must not pace itself (``paced``), only feed. ``flush()`` drops what is queued.
 
 Asterisk with connection_type=client sends its RTP from the UNICASTRTP_LOCAL_ADDRESS/PORT it
 reports, so ``set_remote`` with those values also filters the receive side.
@@ -103,7 +103,7 @@ class RtpTransport:
         self._last_send: float | None = None
         self._last_samples = 0
         self._closed = False
-        self.paces_itself = paced
+        self.paced = paced
         self._sender: PacedSender | None = None
         self._send_sock: socket.socket | None = None
 
@@ -119,7 +119,7 @@ class RtpTransport:
         )
         self._transport = transport
         self.local_port = int(transport.get_extra_info("sockname")[1])
-        if self.paces_itself:
+        if self.paced:
             fd = os.dup(transport.get_extra_info("socket").fileno())
             self._send_sock = socket.socket(fileno=fd)
             self._sender = PacedSender(self._emit, name=f"rtp-send-{self.local_port}")
@@ -176,6 +176,9 @@ class RtpTransport:
     def flush(self) -> int:
         """Drop frames queued for sending (a barge-in); returns how many."""
         return self._sender.flush() if self._sender is not None else 0
+
+    async def flush_far_end(self) -> None:
+        """Asterisk plays RTP as it comes: nothing is buffered there to drop."""
 
     async def drained(self) -> None:
         """Wait until the frames queued for sending have left."""

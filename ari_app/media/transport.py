@@ -28,6 +28,9 @@ class TransportStats:
 class MediaTransport(Protocol):
     sample_rate: int  # rate of the PCM read and written (8000 RTP, 16000 websocket)
     stats: TransportStats
+    # True: the transport sends each frame on its own 20 ms clock (RTP's sender thread);
+    # whoever plays audio then only feeds `write_frame` and must not pace it again
+    paced: bool
 
     async def start(self) -> None: ...
 
@@ -36,7 +39,26 @@ class MediaTransport(Protocol):
         ...
 
     async def write_frame(self, pcm: bytes) -> None:
-        """Send one 20 ms PCM frame now (pacing is the caller's); never raises on I/O."""
+        """Send one 20 ms PCM frame: now, or when `paced`, queue it for its deadline (it
+        returns once queued); never raises on I/O."""
+        ...
+
+    def flush(self) -> int:
+        """Drop the frames queued for sending, at once (a barge-in); how many."""
+        ...
+
+    async def flush_far_end(self) -> None:
+        """Playback was cut short: have the far end drop what it buffered of ours
+        (chan_websocket's FLUSH_MEDIA); nothing where it plays frames as they come."""
+        ...
+
+    async def drained(self) -> None:
+        """Wait until the frames queued for sending have left (at once when unpaced)."""
+        ...
+
+    def take_send_jitter(self) -> list[float]:
+        """|gap - 20 ms| between frames as the transport's own clock sent them, since the
+        last call; [] when it does not pace (the player measures its own pacing)."""
         ...
 
     async def close(self) -> None: ...

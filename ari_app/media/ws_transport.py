@@ -99,6 +99,7 @@ class WebSocketTransport:
         self.headers = dict(headers or {})
         self.sample_rate = SLIN16_RATE
         self.stats = TransportStats()
+        self.paced = False  # Asterisk re-times what we send; the player paces it
         self.control_messages: list[dict[str, Any]] = []
         self.optimal_frame_size: int | None = None
         self.xoff = False
@@ -149,6 +150,20 @@ class WebSocketTransport:
             log.debug("media websocket send failed: %s", exc)
             return
         self.stats.sent += 1
+
+    def flush(self) -> int:
+        """Nothing is queued here: each frame is sent as it is written."""
+        return 0
+
+    async def flush_far_end(self) -> None:
+        """chan_websocket buffers what we sent: drop it (FLUSH_MEDIA)."""
+        await self.send_control("FLUSH_MEDIA")
+
+    async def drained(self) -> None:
+        """Sent as written: nothing waits here."""
+
+    def take_send_jitter(self) -> list[float]:
+        return []
 
     async def send_control(self, command: str) -> bool:
         """Send a TEXT command (e.g. "FLUSH_MEDIA", "HANGUP"); False if the socket is gone."""

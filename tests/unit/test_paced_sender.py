@@ -114,7 +114,7 @@ async def test_paced_rtp_sends_every_frame_in_order_from_its_thread() -> None:
     rtp = RtpTransport(get_codec("ulaw"), paced=True)
     await rtp.start()
     try:
-        assert rtp.paces_itself
+        assert rtp.paced
         rtp.set_remote("127.0.0.1", peer.port)
         for k in range(10):
             await rtp.write_frame(tone_frame(k))

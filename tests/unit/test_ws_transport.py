@@ -188,3 +188,18 @@ def test_parse_control_json() -> None:
     assert m["event"] == "MEDIA_START"
     assert m["optimal_frame_size"] == 640
     assert m["raw"] == raw
+
+
+async def test_a_cut_playback_is_flushed_at_asterisk_and_nothing_waits_here() -> None:
+    fake = FakeChanWebsocket([audio(640)])
+    async with fake as url:
+        t = WebSocketTransport(url)
+        await t.start()
+        await t.wait_media_start(2)
+        assert not t.paced and t.flush() == 0 and t.take_send_jitter() == []
+        await t.write_frame(audio(640, 9))
+        await asyncio.wait_for(t.drained(), 1)  # sent as written
+        await t.flush_far_end()
+        await asyncio.wait_for(fake.got_text.wait(), 2)
+        assert fake.text == ["FLUSH_MEDIA"]
+        await t.close()
