@@ -6,9 +6,12 @@ import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from testkit.human_speech import HumanClip
 
 REPO = Path(__file__).resolve().parents[2]
 TESTBED_SCRIPT = REPO / "scripts" / "asterisk-testbed"
@@ -140,3 +143,15 @@ def night(request: pytest.FixtureRequest, asterisk_testbed: AsteriskTestbed) -> 
         db_del("secretary", "night")
     yield bool(request.param)
     db_del("secretary", "night")
+
+
+@pytest.fixture(scope="session")
+def human_speech() -> dict[str, HumanClip]:
+    """The labelled real human speech set (tests/data/human_speech), id -> clip, made by
+    scripts/setup in var/human-speech (and brought up to date here if it is not)."""
+    from testkit.human_speech import HumanSpeechError, assemble
+
+    try:
+        return assemble(REPO / "var" / "human-speech")
+    except HumanSpeechError as exc:
+        pytest.fail(f"the human speech set cannot be assembled: {exc}", pytrace=False)

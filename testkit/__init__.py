@@ -1,0 +1,1 @@
+"""Test harness helpers that live outside the product package (not shipped in the wheel)."""

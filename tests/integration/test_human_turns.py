@@ -1,0 +1,110 @@
+"""Real human speech on real calls (tests/data/human_speech: the Asterisk announcers'
+recordings from Debian, 8 kHz): a caller who only says hello is greeted back, one who only
+says goodbye gets the goodbye and the call ends, a request with a pause in it is one turn,
+and a number dictated in groups with pauses of up to 2.5 s is stored digit for digit in a
+message. Real Asterisk, sipp, Silero VAD, Whisper, RHVoice/Piper, SQLite."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from callkit import dial, next_call, normalise, wait_asterisk_clean
+from conftest import RunningApp
+
+from ari_app.testcall.runner import CallResult
+from ari_app.testcall.scenario import Utterance
+
+pytestmark = pytest.mark.integration
+
+LINES = {"ru": "100", "en": "101"}
+GREETING_MS = 7000  # the greeting lasts ~5 s; the caller speaks after it
+
+
+def call(lang: str, workdir: Path, utterances: list[Utterance], timeout_s: float = 120
+         ) -> CallResult:
+    return dial(exten=LINES[lang], utterances=utterances, workdir=workdir, hangup="remote",
+                hangup_wait_ms=15000, timeout_s=timeout_s)
+
+
+def replies_to(output: str, said: str) -> list[str]:
+    """The intents the app's log gives for caller turns whose text holds `said`."""
+    return [intent for text, intent in re.findall(r"caller said '(.*?)' -> (\w+)", output)
+            if said in normalise(text)]
+
+
+@pytest.mark.parametrize(("lang", "hello", "stem"), [
+    ("ru", "ru_hello", "здравств"), ("en", "en_hello", "hello"),
+])
+def test_a_caller_who_only_says_hello_is_greeted_back_and_goodbye_ends_the_call(
+    secretary_app: RunningApp, human_speech: dict[str, Any], tmp_path: Path,
+    lang: str, hello: str, stem: str,
+) -> None:
+    result = call(lang, tmp_path, [
+        Utterance(human_speech[hello].ulaw, pause_before_ms=GREETING_MS),
+        Utterance(human_speech[f"{lang}_goodbye"].ulaw, pause_before_ms=5000),
+    ])
+    assert result.sipp_rc == 0, result.sipp_log
+    record = next_call(secretary_app)
+    caller = [normalise(t["text"]) for t in record["turns"] if t["who"] == "caller"]
+    assert len(caller) == 2, record["turns"]
+    assert stem in caller[0], caller
+    assert "greeting" in replies_to(secretary_app.app.output, caller[0]), caller
+    # the goodbye was understood: the secretary said goodbye and hung up (the caller's sipp
+    # waited 15 s for that, so a call left open would have ended by the caller instead)
+    assert record["ended_by"] == "app_hangup", record
+    assert result.hung_up_by == "remote", result.hung_up_by
+    assert wait_asterisk_clean() == ([], [])
+
+
+@pytest.mark.parametrize(("clip", "first", "second"), [
+    ("ru_hello_folder", "здравств", "директор"),
+    ("en_hello_folder", "hello", "folder"),
+])
+def test_a_request_with_a_pause_in_it_is_one_turn(
+    secretary_app: RunningApp, human_speech: dict[str, Any], tmp_path: Path,
+    clip: str, first: str, second: str,
+) -> None:
+    """"Здравствуйте!" [0.8 s] "В какой директории сохранить сообщение?": the pause is
+    longer than the end of turn; both parts still make one turn, answered once."""
+    lang = clip[:2]
+    result = call(lang, tmp_path, [
+        Utterance(human_speech[clip].ulaw, pause_before_ms=GREETING_MS),
+        Utterance(human_speech[f"{lang}_goodbye"].ulaw, pause_before_ms=9000),
+    ])
+    assert result.sipp_rc == 0, result.sipp_log
+    record = next_call(secretary_app)
+    caller = [normalise(t["text"]) for t in record["turns"] if t["who"] == "caller"]
+    assert any(first in text and second in text for text in caller), caller
+    assert not any(first in text and second not in text for text in caller), caller
+    assert record["ended_by"] == "app_hangup", record
+
+
+def test_a_number_dictated_in_groups_with_pauses_is_stored_digit_for_digit(
+    secretary_app: RunningApp, human_speech: dict[str, Any], caller_audio: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    """"Восемь... девять, один, шесть... сто двадцать три... сорок пять... шестьдесят
+    семь" (pauses of 1.2, 0.9, 1.5 and 0.8 s) in answer to "what number should we call you
+    back on?": the message keeps 89161234567."""
+    number = human_speech["ru_groups_1"]
+    assert number.digits == "89161234567"
+    result = call("ru", tmp_path, [
+        Utterance(caller_audio["ru_leave_message"], pause_before_ms=GREETING_MS),
+        Utterance(caller_audio["ru_my_name"], pause_before_ms=6000),
+        Utterance(number.ulaw, pause_before_ms=6000),
+        Utterance(caller_audio["ru_yes"], pause_before_ms=9000),
+        Utterance(caller_audio["ru_reason"], pause_before_ms=5000),
+        Utterance(caller_audio["ru_not_urgent"], pause_before_ms=4000),
+        Utterance(caller_audio["ru_all_correct"], pause_before_ms=16000),
+        Utterance(human_speech["ru_goodbye"].ulaw, pause_before_ms=8000),
+    ], timeout_s=200)
+    assert result.sipp_rc == 0, result.sipp_log
+    record = next_call(secretary_app)
+    with sqlite3.connect(secretary_app.db) as con:
+        rows = con.execute("SELECT callback_number FROM messages WHERE call_id = ?",
+                           (record["call_id"],)).fetchall()
+    assert rows == [(number.digits,)], (rows, record["turns"])
