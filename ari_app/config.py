@@ -128,13 +128,19 @@ class TurnConfig(_Section):
     """Turn taking: when the caller has finished, when to re-prompt, when to interrupt us."""
 
     end_silence_ms: int = Field(default=600, gt=0)
-    min_speech_ms: int = Field(default=200, ge=0)
+    min_speech_ms: int = Field(default=120, ge=0)
     # caller audio kept before the detected voice onset (a soft first syllable is late to
     # be detected, and it is part of the word)
     preroll_ms: int = Field(default=300, ge=0, le=2000)
     max_utterance_s: float = Field(default=15.0, gt=0)
     vad: Literal["silero", "energy"] = "silero"
     vad_threshold: float = Field(default=0.5, gt=0, lt=1)
+    # a frame the VAD is unsure of (probability at least vad_weak_threshold) still counts
+    # as the caller's speech when it is as loud as speech (vad_weak_min_dbfs): a short,
+    # clipped "Нет." on an 8 kHz line scores under 0.5 in every frame. Barge-in takes
+    # vad_threshold alone.
+    vad_weak_threshold: float = Field(default=0.15, gt=0, lt=1)
+    vad_weak_min_dbfs: float = Field(default=-40.0, le=0)
     energy_threshold_dbfs: float = Field(default=-45.0, le=0)
     # a transcript ending in a run of digits (a phone number being dictated): a pause of up
     # to this long after the caller's speech does not end the turn

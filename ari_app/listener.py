@@ -86,6 +86,7 @@ class Listener:
         """Runs for the whole call; returns when the transport closes."""
         onset = self.turn.vad_threshold
         release = onset / 2  # hysteresis: speech goes on until the probability halves
+        weak = self.turn.vad_weak_threshold
         voiced = False
         while True:
             frame = await self.transport.read_frame()
@@ -96,11 +97,15 @@ class Listener:
                 self.recorder.caller(frame, now)
             self.tape.append(frame, now)
             probability = self.vad.speech_probability(frame)
-            voiced = probability >= (release if voiced else onset)
-            voiced = voiced and not self._is_echo(frame, now)
-            counts = voiced and now >= self.ignore_until
-            item = (frame, now, counts)
-            self._inbox.append(item)
+            level = frame_dbfs(frame)
+            echo = self._is_echo(level, now)
+            voiced = probability >= (release if voiced else onset) and not echo
+            # a turn takes a weak probability too when the frame is as loud as speech
+            heard = voiced or (
+                probability >= weak and level >= self.turn.vad_weak_min_dbfs and not echo
+            )
+            counts = heard and now >= self.ignore_until
+            self._inbox.append((frame, now, counts))
             self._arrived.set()
             if self.listening and now >= self.ignore_until:
                 if counts:
@@ -108,13 +113,14 @@ class Listener:
                 if self.on_turn_frame is not None:
                     self.on_turn_frame(frame)
             if self._barge_in is not None:
-                self._watch_barge_in(item)
+                self._watch_barge_in((frame, now, voiced))
 
-    def _is_echo(self, frame: bytes, now: float) -> bool:
-        recent = [level for at, level in self._output if now - at <= OUTPUT_LEVEL_WINDOW_S]
+    def _is_echo(self, level: float, now: float) -> bool:
+        """A caller frame of `level` dBFS much quieter than what we just sent."""
+        recent = [out for at, out in self._output if now - at <= OUTPUT_LEVEL_WINDOW_S]
         if not recent:
             return False
-        return frame_dbfs(frame) < max(recent) - self.turn.echo_margin_db
+        return level < max(recent) - self.turn.echo_margin_db
 
     def _watch_barge_in(self, item: tuple[bytes, float, bool]) -> None:
         frame, now, voiced = item

@@ -6,6 +6,9 @@
   English lines), each asking for the opening hours, then saying goodbye. Voice to voice is
   measured on the wire at the caller: its last RTP packet of the question -> the first
   non-silent reply packet. The app's own parts come from the call records.
+- `bench.py turns [--per-kind K]`: the labelled real human speech set said on real calls;
+  word errors the call path adds to the engine's own, short answers, premature turn ends
+  and dictated numbers (scripts/bench_turns.py).
 - `bench.py speech [-n N] [-b B]`: TTS time to first audio per engine (after load), voice to
   voice per language over N calls, barge-in stop time over B calls where the caller talks
   over the greeting, RTP send jitter at the caller, and the app's own overhead per turn
@@ -376,7 +379,10 @@ def main() -> int:
     speech.add_argument("-b", "--bargein-calls", type=int, default=4)
     mind = sub.add_parser("mind", help="LLM time to first token per provider, fallback hand-over")
     mind.add_argument("-n", "--requests", type=int, default=10)
-    for p in (call, speech, mind):
+    turns = sub.add_parser("turns", help="hearing real human speech on real calls")
+    turns.add_argument("--per-kind", type=int, default=0,
+                       help="clips of each kind and language (0: all)")
+    for p in (call, speech, mind, turns):
         p.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md")
     call.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                       help="override a config setting, e.g. turn.speculate_after_ms=0")
@@ -388,6 +394,15 @@ def main() -> int:
         import bench_mind  # scripts/bench_mind.py: it has no Asterisk part
 
         summary = bench_mind.run(args.requests, write=not args.no_write)
+    elif args.which == "turns":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_turns  # scripts/bench_turns.py
+
+        with Testbed():
+            summary = bench_turns.run(
+                args.per_kind, None if args.no_write else lambda s: write_doc("turns", s),
+                machine(),
+            )
     else:
         summary = bench_speech(args.calls, args.bargein_calls, write=not args.no_write)
     print(json.dumps(summary, ensure_ascii=False))

@@ -87,11 +87,12 @@ def test_a_number_dictated_in_groups_with_pauses_is_stored_digit_for_digit(
     secretary_app: RunningApp, human_speech: dict[str, Any], caller_audio: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    """"Восемь... девять, один, шесть... сто двадцать три... сорок пять... шестьдесят
-    семь" (pauses of 1.2, 0.9, 1.5 and 0.8 s) in answer to "what number should we call you
-    back on?": the message keeps 89161234567."""
-    number = human_speech["ru_groups_1"]
-    assert number.digits == "89161234567"
+    """"Восемь... четыре, девять, пять... семь, три, девять... двадцать восемь... ноль,
+    шесть" (pauses of 2.5, 1.0, 0.8 and 1.8 s) in answer to "what number should we call you
+    back on?": the message keeps 84957392806."""
+    number = human_speech["ru_groups_3"]
+    assert number.digits == "84957392806"
+    assert max(p.pause_after_ms for p in number.parts) == 2500
     result = call("ru", tmp_path, [
         Utterance(caller_audio["ru_leave_message"], pause_before_ms=GREETING_MS),
         Utterance(caller_audio["ru_my_name"], pause_before_ms=6000),

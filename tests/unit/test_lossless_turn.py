@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -117,13 +118,13 @@ def soft_word(seconds: float = 0.8) -> bytes:
 class Call:
     """One call's caller side: recorder, listener and its pump on the virtual clock."""
 
-    def __init__(self, tmp_path: Path, **turn: int) -> None:
+    def __init__(self, tmp_path: Path, vad: Any = None, **turn: int) -> None:
         self.clock = FakeClock()
         self.transport = FakeTransport(self.clock)
         self.recorder = CallRecorder(tmp_path, "call", RATE)
         config = TurnConfig(vad="energy", end_silence_ms=600, min_speech_ms=200,
                             preroll_ms=int(PREROLL_S * 1000), **turn)  # type: ignore[arg-type]
-        self.listener = Listener(self.transport, EnergyVad(RATE), config,  # type: ignore[arg-type]
+        self.listener = Listener(self.transport, vad or EnergyVad(RATE), config,  # type: ignore[arg-type]
                                  self.recorder, self.clock)  # type: ignore[arg-type]
         self.pump = asyncio.create_task(self.listener.pump())
 

@@ -1,0 +1,187 @@
+"""`bench.py turns`: does the call path hear every word of real human speech?
+
+Each clip of the labelled human speech set (tests/data/human_speech: the Asterisk
+announcers' recordings from Debian, 8 kHz) is said by a sipp caller on a call of its own,
+after the greeting, into the real testbed and app. The call's caller turns (what the app
+transcribed on the call path) are compared with the same Whisper engine, same settings,
+run offline on the call's own recording of the caller (which holds that clip only), and
+both with the clip's reference text.
+
+Figures (JSON keys):
+- `pipeline_wer_loss_ru` / `_en`: word error rate of the call path minus that of the same
+  engine on the recording (number clips are left to `number_exact_rate`);
+- `short_utterance_accuracy`: clips under 1.5 s whose call-path transcript holds every
+  reference word (compared by the first five letters, so endings may differ);
+- `premature_cut_rate`: pauses labelled "incomplete" where the caller's turn was answered
+  before they went on (the record shows more caller turns than the clip's one, with our
+  reply between them; a withdrawn reply is not in the record);
+- `number_exact_rate`: number clips whose call-path digits are exactly the clip's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import sys
+import tempfile
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ari_app.media.resample import resample  # noqa: E402
+from ari_app.mind.phone import extract_digits  # noqa: E402
+from ari_app.stt.whisper import WhisperStt  # noqa: E402
+from ari_app.testcall.local import LocalApp, write_config  # noqa: E402
+from ari_app.testcall.runner import place_call  # noqa: E402
+from ari_app.testcall.scenario import Utterance  # noqa: E402
+from testkit.human_speech import HumanClip, assemble  # noqa: E402
+
+LINES = {"ru": "100", "en": "101"}
+GREETING_MS = 6500  # the greeting lasts ~4.5-5 s
+AFTER_MS = 6000  # the caller stays on this long after the clip, then hangs up
+SHORT_S = 1.5
+KINDS = ("greeting", "goodbye", "short", "question_pause", "sentence", "number_digits",
+         "number_groups")
+
+
+@dataclass
+class Heard:
+    clip: HumanClip
+    call_path: list[str]  # the caller turns of the call, in order
+    offline: str  # the same engine on the call's recording of the caller
+    replies_between: int  # our replies recorded between the clip's caller turns
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", text.lower().replace("ё", "е"))
+
+
+def edits(ref: list[str], hyp: list[str]) -> int:
+    """Word-level edit distance."""
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1]
+
+
+def holds_all(reference: str, text: str) -> bool:
+    said = {w[:5] for w in words(text)}
+    return all(w[:5] in said for w in words(reference))
+
+
+def pick(clips: dict[str, HumanClip], per_kind: int) -> list[HumanClip]:
+    chosen: list[HumanClip] = []
+    for lang in ("ru", "en"):
+        for kind in KINDS:
+            same = [c for c in clips.values() if c.human and c.language == lang and c.kind == kind]
+            chosen += sorted(same, key=lambda c: c.id)[: per_kind or None]
+    return chosen
+
+
+def caller_pcm(path: Path) -> bytes:
+    with wave.open(str(path), "rb") as w:
+        return w.readframes(w.getnframes())
+
+
+def call_turns(db: Path) -> list[dict[str, Any]]:
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        con.row_factory = sqlite3.Row
+        calls = [dict(r) for r in con.execute("SELECT * FROM calls ORDER BY started_at")]
+        for call in calls:
+            call["turns"] = [dict(r) for r in con.execute(
+                "SELECT who, text FROM turns WHERE call_id = ? ORDER BY id", (call["call_id"],))]
+    return calls
+
+
+async def offline_text(stt: WhisperStt, wav: Path, language: str) -> str:
+    pcm = resample(caller_pcm(wav), 8000, stt.sample_rate)
+    return (await stt.transcribe(pcm, language)).text
+
+
+def run_calls(clips: list[HumanClip], work: Path, log: Callable[[str], None]) -> list[Heard]:
+    with LocalApp(write_config(work), work / "secretary.log"):
+        for i, clip in enumerate(clips):
+            result = asyncio.run(place_call(
+                exten=LINES[clip.language],
+                utterances=[Utterance(clip.ulaw, pause_before_ms=GREETING_MS)],
+                workdir=work / f"call{i}", hangup="caller", hangup_wait_ms=AFTER_MS,
+            ))  # fmt: skip
+            log(f"call {i + 1}/{len(clips)} {clip.id}: sipp rc {result.sipp_rc}")
+    calls = call_turns(work / "calls.sqlite3")
+    if len(calls) != len(clips):
+        raise SystemExit(f"{len(clips)} calls placed, {len(calls)} recorded; see {work}")
+    stt = WhisperStt(REPO / "models" / "whisper-base", window="fitted")
+    heard: list[Heard] = []
+    for clip, call in zip(clips, calls, strict=True):
+        turns = call["turns"]
+        caller = [i for i, t in enumerate(turns) if t["who"] == "caller"]
+        between = sum(1 for i in range(caller[0], caller[-1]) if turns[i]["who"] == "secretary"
+                      ) if caller else 0
+        offline = asyncio.run(offline_text(stt, Path(call["caller_wav"]), clip.language))
+        heard.append(Heard(clip, [turns[i]["text"] for i in caller], offline, between))
+    return heard
+
+
+def figures(heard: list[Heard]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for lang in ("ru", "en"):
+        mine = [h for h in heard if h.clip.language == lang and not h.clip.digits]
+        ref_words = sum(len(words(h.clip.text)) for h in mine)
+        if not ref_words:
+            continue
+        call = sum(edits(words(h.clip.text), words(" ".join(h.call_path))) for h in mine)
+        offline = sum(edits(words(h.clip.text), words(h.offline)) for h in mine)
+        out[f"wer_call_path_{lang}"] = round(call / ref_words, 4)
+        out[f"wer_recording_{lang}"] = round(offline / ref_words, 4)
+        out[f"pipeline_wer_loss_{lang}"] = round((call - offline) / ref_words, 4)
+    short = [h for h in heard if h.clip.duration_s < SHORT_S]
+    if short:
+        out["short_utterances"] = len(short)
+        out["short_utterance_accuracy"] = round(
+            sum(holds_all(h.clip.text, " ".join(h.call_path)) for h in short) / len(short), 4)
+    pauses = sum(h.clip.ends.count("incomplete") for h in heard)
+    cut = sum(min(h.replies_between, h.clip.ends.count("incomplete")) for h in heard)
+    out["incomplete_pauses"] = pauses
+    out["premature_cut_rate"] = round(cut / pauses, 4) if pauses else 0.0
+    numbers = [h for h in heard if h.clip.digits]
+    if numbers:
+        exact = sum(extract_digits(" ".join(h.call_path))[0] == h.clip.digits for h in numbers)
+        out["number_clips"] = len(numbers)
+        out["number_exact_rate"] = round(exact / len(numbers), 4)
+    return out
+
+
+def run(per_kind: int, write: Callable[[str], None] | None, machine: str) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="bench-turns-"))
+    clips = pick(assemble(REPO / "var" / "human-speech"), per_kind)
+    heard = run_calls(clips, work, lambda line: print(line, file=sys.stderr))
+    summary: dict[str, Any] = {"benchmark": "turns", "clips": len(heard), **figures(heard)}
+    misses = [h for h in heard if not h.clip.digits
+              and not holds_all(h.clip.text, " ".join(h.call_path))]
+    lines = [
+        f"## Turns: hearing real human speech ({dt.date.today().isoformat()})", "",
+        f"Machine: {machine}. Settings: config/testbed.yaml. {len(heard)} clips of the human "
+        "speech set (tests/data/human_speech), each said on a call of its own after the "
+        "greeting (sipp -> Asterisk 22 testbed -> secretary). The call path's transcript is "
+        "compared with the same Whisper engine on the call's own recording of the caller.",
+        "", "| figure | value |", "|---|---|",
+        *[f"| {k} | {v} |" for k, v in summary.items() if k != "benchmark"], "",
+        f"Clips (numbers aside) whose call-path transcript misses a reference word "
+        f"({len(misses)}):", "",
+        *[f"- {h.clip.id}: {h.clip.text!r} -> call {' | '.join(h.call_path)!r}, "
+          f"recording {h.offline!r}" for h in misses],
+    ]  # fmt: skip
+    print("\n".join(lines))
+    if write is not None:
+        write("\n".join(lines))
+    return summary
