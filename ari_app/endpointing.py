@@ -34,12 +34,17 @@ class Utterance:
     speech_end: float  # clock time of the end of the last voiced frame
     detected_at: float  # clock time the end of turn was decided
     audio_start: float = 0.0  # clock time of pcm[0]: the speech start less the pre-roll
+    audio_end: float = 0.0  # clock time pcm ends: the speech end and a short tail
 
 
 PREROLL_S = 0.3
 """Audio kept before the first voiced frame: the detector fires late on a soft onset (a
 quiet first syllable is part of the word), and the rule that speech lasts `min_speech_s`
 before it counts must not cost its beginning."""
+TAIL_S = 0.25
+"""Audio kept after the last voiced frame: the detector lets go early on a trailing-off
+word. A turn's audio ends here whenever the turn is decided, so a guess made at a pause of
+this length and the finished turn hear the very same audio (and so say the same words)."""
 
 
 class EnergyEndpointer:
@@ -48,8 +53,9 @@ class EnergyEndpointer:
     `end_silence_s` with no voiced frame (or at `max_utterance_s`).
 
     It keeps no audio of its own: an utterance's audio is cut from the call's `tape`, from
-    `preroll_s` before the first voiced frame to the moment the turn ended. Given no tape,
-    it keeps one and puts every pushed frame on it (standalone use)."""
+    `preroll_s` before the first voiced frame to `tail_s` after the last (or to the moment
+    the turn ended, if sooner). Given no tape, it keeps one and puts every pushed frame on it
+    (standalone use)."""
 
     def __init__(
         self,
@@ -60,6 +66,7 @@ class EnergyEndpointer:
         max_utterance_s: float = 15.0,
         preroll_s: float = PREROLL_S,
         tape: CallerTape | None = None,
+        tail_s: float = TAIL_S,
     ) -> None:
         self.sample_rate = sample_rate
         self.threshold_dbfs = threshold_dbfs
@@ -67,6 +74,7 @@ class EnergyEndpointer:
         self.min_speech_s = min_speech_s
         self.max_utterance_s = max_utterance_s
         self.preroll_s = preroll_s
+        self.tail_s = tail_s
         self._own_tape = tape is None
         self.tape = tape if tape is not None else CallerTape(sample_rate)
         self.reset()
@@ -121,9 +129,10 @@ class EnergyEndpointer:
     def _utterance(self, now: float) -> Utterance:
         assert self._first_voice is not None and self._last_voice_end is not None
         audio_start = self._first_voice - self.preroll_s
+        audio_end = min(now, self._last_voice_end + self.tail_s)
         return Utterance(
-            self.tape.cut(audio_start, now), self._first_voice, self._last_voice_end, now,
-            audio_start,
+            self.tape.cut(audio_start, audio_end), self._first_voice, self._last_voice_end,
+            now, audio_start, audio_end,
         )
 
     def pause(self, now: float, after_s: float) -> Utterance | None:

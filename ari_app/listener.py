@@ -188,6 +188,7 @@ class Listener:
             min_speech_s=turn.min_speech_ms / 1000,
             max_utterance_s=turn.max_utterance_s,
             preroll_s=turn.preroll_ms / 1000,
+            tail_s=(turn.speculate_after_ms or 250) / 1000,
             tape=self.tape,
         )
         if since is not None:

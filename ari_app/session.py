@@ -438,7 +438,8 @@ class CallSession:
         t_ready = self._loop.time()
         log.info("call %s: caller said %r -> %s", self.call_id, transcript.text, answer.intent)
         caller_row = await self.record.turn(
-            "caller", transcript.text, utterance.speech_start, utterance.speech_end, {}
+            "caller", transcript.text, utterance.speech_start, utterance.speech_end,
+            self._audio_span(utterance),
         )
         timings.update({
             "endpoint_ms": (utterance.detected_at - utterance.speech_end) * 1000,
@@ -459,6 +460,15 @@ class CallSession:
             answer, spoken.said, interrupted=spoken.interrupted, failed=spoken.failed
         )
         return spoken, reply
+
+    def _audio_span(self, utterance: Utterance) -> dict[str, float]:
+        """Where the turn's audio (what the recogniser heard) lies in the call's recording,
+        in seconds from its start: to play a turn back, or to check what was heard."""
+        origin = self.recorder.origin if self.recorder is not None else None
+        if origin is None:
+            return {}
+        return {"audio_from_s": round(utterance.audio_start - origin, 3),
+                "audio_to_s": round(utterance.audio_end - origin, 3)}
 
     # --- audio out -----------------------------------------------------------------------
     async def _speak(

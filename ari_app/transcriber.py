@@ -139,11 +139,12 @@ class TurnTranscriber:
         """One turn out of two: one cut of the call's tape from the first part's pre-roll
         to the end of the second, so the pause between them is the caller's own audio."""
         return Utterance(
-            pcm=self.listener.tape.cut(before.audio_start, more.detected_at),
+            pcm=self.listener.tape.cut(before.audio_start, more.audio_end),
             speech_start=before.speech_start,
             speech_end=more.speech_end,
             detected_at=more.detected_at,
             audio_start=before.audio_start,
+            audio_end=more.audio_end,
         )
 
     async def _joined(

@@ -9,7 +9,10 @@ both with the clip's reference text.
 
 Figures (JSON keys):
 - `pipeline_wer_loss_ru` / `_en`: word error rate of the call path minus that of the same
-  engine on the recording (number clips are left to `number_exact_rate`);
+  engine on each turn's audio cut from the recording (the span the record says the turn's
+  audio took); `wer_recording_whole_*` is the engine on the whole recording of the caller,
+  which also shows a turn whose span missed part of the speech (number clips are left to
+  `number_exact_rate`; number words count as their digits);
 - `short_utterance_accuracy`: clips under 1.5 s whose call-path transcript holds every
   reference word (compared by the first five letters, so endings may differ);
 - `premature_cut_rate`: pauses labelled "incomplete" where the caller's turn was answered
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import re
 import sys
 import tempfile
@@ -54,12 +58,18 @@ KINDS = ("greeting", "goodbye", "short", "question_pause", "sentence", "number_d
 class Heard:
     clip: HumanClip
     call_path: list[str]  # the caller turns of the call, in order
-    offline: str  # the same engine on the call's recording of the caller
+    offline: str  # the same engine on each turn's span of the call's recording, joined
+    whole: str  # the same engine on the whole recording of the caller
     replies_between: int  # our replies recorded between the clip's caller turns
 
 
 def words(text: str) -> list[str]:
-    return re.findall(r"[^\W_]+", text.lower().replace("ё", "е"))
+    """Lower-case words; a number word counts as its digits ("пять" and "5" are one word)."""
+    out = []
+    for token in re.findall(r"[^\W_]+", text.lower().replace("ё", "е")):
+        digits = extract_digits(token)[0] if token.isalpha() else ""
+        out.append(digits or token)
+    return out
 
 
 def edits(ref: list[str], hyp: list[str]) -> int:
@@ -99,13 +109,21 @@ def call_turns(db: Path) -> list[dict[str, Any]]:
         calls = [dict(r) for r in con.execute("SELECT * FROM calls ORDER BY started_at")]
         for call in calls:
             call["turns"] = [dict(r) for r in con.execute(
-                "SELECT who, text FROM turns WHERE call_id = ? ORDER BY id", (call["call_id"],))]
+                "SELECT who, text, timings FROM turns WHERE call_id = ? ORDER BY id",
+                (call["call_id"],))]
     return calls
 
 
-async def offline_text(stt: WhisperStt, wav: Path, language: str) -> str:
-    pcm = resample(caller_pcm(wav), 8000, stt.sample_rate)
-    return (await stt.transcribe(pcm, language)).text
+async def offline_text(stt: WhisperStt, pcm: bytes, language: str) -> str:
+    return (await stt.transcribe(resample(pcm, 8000, stt.sample_rate), language)).text
+
+
+def span(pcm: bytes, timings: str) -> bytes:
+    """A turn's audio, cut from the recording where the record says it lay."""
+    t = json.loads(timings or "{}")
+    if "audio_from_s" not in t:
+        raise SystemExit("the record has no audio span for a caller turn (an older app?)")
+    return pcm[2 * round(t["audio_from_s"] * 8000) : 2 * round(t["audio_to_s"] * 8000)]
 
 
 def run_calls(clips: list[HumanClip], work: Path, log: Callable[[str], None]) -> list[Heard]:
@@ -127,8 +145,12 @@ def run_calls(clips: list[HumanClip], work: Path, log: Callable[[str], None]) ->
         caller = [i for i, t in enumerate(turns) if t["who"] == "caller"]
         between = sum(1 for i in range(caller[0], caller[-1]) if turns[i]["who"] == "secretary"
                       ) if caller else 0
-        offline = asyncio.run(offline_text(stt, Path(call["caller_wav"]), clip.language))
-        heard.append(Heard(clip, [turns[i]["text"] for i in caller], offline, between))
+        recording = caller_pcm(Path(call["caller_wav"]))
+        offline = " ".join(
+            asyncio.run(offline_text(stt, span(recording, turns[i]["timings"]), clip.language))
+            for i in caller)
+        whole = asyncio.run(offline_text(stt, recording, clip.language))
+        heard.append(Heard(clip, [turns[i]["text"] for i in caller], offline, whole, between))
     return heard
 
 
@@ -141,8 +163,10 @@ def figures(heard: list[Heard]) -> dict[str, Any]:
             continue
         call = sum(edits(words(h.clip.text), words(" ".join(h.call_path))) for h in mine)
         offline = sum(edits(words(h.clip.text), words(h.offline)) for h in mine)
+        whole = sum(edits(words(h.clip.text), words(h.whole)) for h in mine)
         out[f"wer_call_path_{lang}"] = round(call / ref_words, 4)
-        out[f"wer_recording_{lang}"] = round(offline / ref_words, 4)
+        out[f"wer_recording_turns_{lang}"] = round(offline / ref_words, 4)
+        out[f"wer_recording_whole_{lang}"] = round(whole / ref_words, 4)
         out[f"pipeline_wer_loss_{lang}"] = round((call - offline) / ref_words, 4)
     short = [h for h in heard if h.clip.duration_s < SHORT_S]
     if short:
@@ -158,6 +182,8 @@ def figures(heard: list[Heard]) -> dict[str, Any]:
         exact = sum(extract_digits(" ".join(h.call_path))[0] == h.clip.digits for h in numbers)
         out["number_clips"] = len(numbers)
         out["number_exact_rate"] = round(exact / len(numbers), 4)
+        out["number_exact_rate_recording"] = round(sum(
+            extract_digits(h.offline)[0] == h.clip.digits for h in numbers) / len(numbers), 4)
     return out
 
 
@@ -179,7 +205,11 @@ def run(per_kind: int, write: Callable[[str], None] | None, machine: str) -> dic
         f"Clips (numbers aside) whose call-path transcript misses a reference word "
         f"({len(misses)}):", "",
         *[f"- {h.clip.id}: {h.clip.text!r} -> call {' | '.join(h.call_path)!r}, "
-          f"recording {h.offline!r}" for h in misses],
+          f"recording {h.offline!r}" for h in misses], "",
+        "Numbers: " + ", ".join(
+            f"{h.clip.id} {extract_digits(' '.join(h.call_path))[0]}"
+            f"{'' if extract_digits(' '.join(h.call_path))[0] == h.clip.digits else ' (wrong)'}"
+            for h in heard if h.clip.digits),
     ]  # fmt: skip
     print("\n".join(lines))
     if write is not None:

@@ -6,21 +6,25 @@ message. Real Asterisk, sipp, Silero VAD, Whisper, RHVoice/Piper, SQLite."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+import wave
 from pathlib import Path
 from typing import Any
 
 import pytest
-from callkit import dial, next_call, normalise, wait_asterisk_clean
+from callkit import dial, loudest, next_call, normalise, wait_asterisk_clean
 from conftest import RunningApp
 
+from ari_app.endpointing import frame_dbfs
 from ari_app.testcall.runner import CallResult
 from ari_app.testcall.scenario import Utterance
 
 pytestmark = pytest.mark.integration
 
 LINES = {"ru": "100", "en": "101"}
+RATE = 8000
 GREETING_MS = 7000  # the greeting lasts ~5 s; the caller speaks after it
 
 
@@ -53,6 +57,16 @@ def test_a_caller_who_only_says_hello_is_greeted_back_and_goodbye_ends_the_call(
     assert len(caller) == 2, record["turns"]
     assert stem in caller[0], caller
     assert "greeting" in replies_to(secretary_app.app.output, caller[0]), caller
+    # the record says where the turn's audio lies in the recording: the whole word, with a
+    # quiet pre-roll before it (the onset is inside the turn, not cut)
+    hello_turn = next(t for t in record["turns"] if t["who"] == "caller")
+    span = json.loads(hello_turn["timings"])
+    with wave.open(record["caller_wav"], "rb") as w:
+        recording = w.readframes(w.getnframes())
+    audio = recording[2 * round(span["audio_from_s"] * RATE) : 2 * round(span["audio_to_s"] * RATE)]
+    assert len(audio) >= 2 * RATE * human_speech[hello].duration_s, span
+    assert frame_dbfs(audio[: 2 * RATE // 10]) < -40, "the turn starts inside the word"
+    assert loudest(audio, 0.0, 0.0, len(audio) / 2 / RATE) > -30
     # the goodbye was understood: the secretary said goodbye and hung up (the caller's sipp
     # waited 15 s for that, so a call left open would have ended by the caller instead)
     assert record["ended_by"] == "app_hangup", record

@@ -31,6 +31,7 @@ from ari_app.vad import EnergyVad
 RATE = 8000
 FRAME = 160  # samples in 20 ms
 PREROLL_S = 0.3
+TAIL_S = 0.25  # config's speculate_after_ms
 
 
 class FakeClock:
@@ -94,7 +95,9 @@ class FakeRecogniser:
     async def load(self) -> None:
         return None
 
-    async def transcribe(self, pcm: bytes, language: str) -> Transcript:
+    async def transcribe(
+        self, pcm: bytes, language: str, *, prompt: str | None = None
+    ) -> Transcript:
         self.given.append(pcm)
         return Transcript(self.texts.pop(0), language, len(pcm) / 2 / RATE, 0.0)
 
@@ -149,9 +152,11 @@ class Call:
 def assert_is_the_recording(call: Call, recording: bytes, utterance: Utterance,
                             given: bytes) -> None:
     """The invariant: the recogniser got the recording from the pre-roll before the voice
-    onset to the end of the turn, sample for sample."""
+    onset to the tail after its end, sample for sample."""
     assert utterance.audio_start == pytest.approx(utterance.speech_start - PREROLL_S)
-    expected = call.recorded_span(recording, utterance.audio_start, utterance.detected_at)
+    assert utterance.audio_end == pytest.approx(
+        min(utterance.detected_at, utterance.speech_end + TAIL_S))
+    expected = call.recorded_span(recording, utterance.audio_start, utterance.audio_end)
     assert len(given) > 0 and given == expected
 
 
@@ -253,5 +258,7 @@ async def test_a_speculative_guess_hears_the_turn_so_far_from_its_pre_roll(
     recording = call.recording()
     guess = snapshots[-1]
     assert guess.speech_end == utterance.speech_end  # nothing voiced after the pause
-    expected = call.recorded_span(recording, guess.audio_start, guess.detected_at)
+    expected = call.recorded_span(recording, guess.audio_start, guess.audio_end)
     assert stt.given[0] == expected and guess.audio_start == utterance.audio_start
+    # the guess and the finished turn heard the very same audio
+    assert guess.pcm == utterance.pcm

@@ -56,7 +56,9 @@ class FakeStt:
     async def load(self) -> None:
         return None
 
-    async def transcribe(self, pcm: bytes, language: str) -> Transcript:
+    async def transcribe(
+        self, pcm: bytes, language: str, *, prompt: str | None = None
+    ) -> Transcript:
         self.heard.append(pcm)
         await asyncio.sleep(self.delay_s)
         return Transcript(self.texts.pop(0), language, len(pcm) / 2 / RATE, self.delay_s)
@@ -67,7 +69,7 @@ def utterance(tape: CallerTape, seconds: float, end: float) -> Utterance:
     start = end - seconds
     for i in range(round(seconds / 0.02)):
         tape.append(b"\x10\x00" * 160, start + i * 0.02)
-    return Utterance(tape.cut(start, end + 0.6), start, end, end + 0.6, start)
+    return Utterance(tape.cut(start, end + 0.25), start, end, end + 0.6, start, end + 0.25)
 
 
 def transcriber(stt: FakeStt, listener: FakeListener, digit_wait_ms: int = 3000
