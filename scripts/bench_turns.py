@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import re
 import sys
 import tempfile
 import wave
@@ -45,6 +44,7 @@ from ari_app.testcall.local import LocalApp, write_config  # noqa: E402
 from ari_app.testcall.runner import place_call  # noqa: E402
 from ari_app.testcall.scenario import Utterance  # noqa: E402
 from testkit.human_speech import HumanClip, assemble  # noqa: E402
+from testkit.transcripts import edits, holds_all, words  # noqa: E402
 
 LINES = {"ru": "100", "en": "101"}
 GREETING_MS = 6500  # the greeting lasts ~4.5-5 s
@@ -61,30 +61,6 @@ class Heard:
     offline: str  # the same engine on each turn's span of the call's recording, joined
     whole: str  # the same engine on the whole recording of the caller
     replies_between: int  # our replies recorded between the clip's caller turns
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words; a number word counts as its digits ("пять" and "5" are one word)."""
-    out = []
-    for token in re.findall(r"[^\W_]+", text.lower().replace("ё", "е")):
-        digits = extract_digits(token)[0] if token.isalpha() else ""
-        out.append(digits or token)
-    return out
-
-
-def edits(ref: list[str], hyp: list[str]) -> int:
-    """Word-level edit distance."""
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1]
-
-
-def holds_all(reference: str, text: str) -> bool:
-    said = {w[:5] for w in words(text)}
-    return all(w[:5] in said for w in words(reference))
 
 
 def pick(clips: dict[str, HumanClip], per_kind: int) -> list[HumanClip]:

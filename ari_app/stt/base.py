@@ -27,6 +27,10 @@ class SpeechToText(Protocol):
 
     Engines raise `ari_app.errors.EngineUnavailable` with a fix a person can act on when
     their model or library is missing.
+
+    `prompt` is optional context for the recogniser (what the caller just heard, names and
+    words they are likely to say); an engine that cannot use it ignores it, and one that
+    uses it must not return the prompt's words as what it heard.
     """
 
     @property
@@ -34,4 +38,6 @@ class SpeechToText(Protocol):
 
     async def load(self) -> None: ...
 
-    async def transcribe(self, pcm: bytes, language: str) -> Transcript: ...
+    async def transcribe(
+        self, pcm: bytes, language: str, *, prompt: str | None = None
+    ) -> Transcript: ...

@@ -14,7 +14,13 @@ import numpy as np
 from ari_app.errors import EngineUnavailable
 from ari_app.models import whisper_dir_problem
 from ari_app.stt.base import Transcript
-from ari_app.stt.whisper_window import FULL_WINDOW, decode_fitted
+from ari_app.stt.whisper_window import (
+    FULL_WINDOW,
+    decode_fitted,
+    drop_repeated_sentences,
+    echoes_prompt,
+    prompt_tokens,
+)
 
 # padding after the speech in a fitted window (2 s): less lets the decoder loop more often
 MARGIN_FRAMES = 200
@@ -26,11 +32,18 @@ class WhisperStt:
     """Whisper through faster-whisper (CTranslate2).
 
     Input is s16le mono PCM at 16 kHz. Decoding is beam 1, temperature 0, no conditioning
-    on previous text and no VAD filter: the endpointer already cut the utterance.
+    on its own earlier output and no VAD filter: the endpointer already cut the utterance.
 
     `window="fitted"` encodes the utterance on a window fitted to it (at least
     `min_window_s`) instead of Whisper's 30 s (`whisper_window`); a result its guards reject
     is decoded again on the 30 s window. `window="full"` always uses 30 s.
+
+    `transcribe(..., prompt=...)` gives Whisper a previous text (what the caller just heard,
+    names it should spell) on both windows, cut to its last 100 tokens (`MAX_PROMPT_TOKENS`).
+    A prompted decode is cut at a sentence said twice (a prompt makes Whisper repeat the
+    caller's sentence); one that the fitted window's guards reject, or that merely repeats the
+    prompt, is dropped and the audio decoded as if there were no prompt, so a prompt never
+    puts its own words into the caller's mouth nor sends a turn to the 30 s window.
     """
 
     name = "whisper"
@@ -54,6 +67,11 @@ class WhisperStt:
         self.compute_type = compute_type
         self.threads = threads
         self.load_s: float | None = None
+        # what the guards did (counts over this engine's life)
+        self.full_fallbacks = 0  # fitted-window results rejected and decoded on 30 s
+        self.prompt_rejected = 0  # prompted fitted results rejected or empty, decoded without
+        self.prompt_echoes = 0  # prompted transcripts that repeated the prompt, decoded without
+        self.prompt_repeats = 0  # prompted transcripts cut at a sentence said twice
         self._model: Any = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt-whisper")
         self._load_lock = asyncio.Lock()
@@ -98,8 +116,11 @@ class WhisperStt:
                 "run scripts/setup-models"
             ) from exc
 
-    async def transcribe(self, pcm: bytes, language: str) -> Transcript:
-        """Transcribe one utterance; `language` is an ISO code such as "ru" or "en"."""
+    async def transcribe(
+        self, pcm: bytes, language: str, *, prompt: str | None = None
+    ) -> Transcript:
+        """Transcribe one utterance; `language` is an ISO code such as "ru" or "en";
+        `prompt` is text to condition on (Whisper's previous text), None for none."""
         lang = language.split("-")[0].split("_")[0].lower()
         usable = len(pcm) - (len(pcm) % 2)
         audio_s = usable / 2 / self.sample_rate
@@ -109,14 +130,66 @@ class WhisperStt:
             await self.load()
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        text = await loop.run_in_executor(self._executor, self._transcribe_sync, pcm[:usable], lang)
+        text = await loop.run_in_executor(
+            self._executor, self._transcribe_sync, pcm[:usable], lang, prompt
+        )
         elapsed = time.perf_counter() - started
         return Transcript(text=text, language=lang, audio_s=audio_s, elapsed_s=elapsed)
 
-    def _transcribe_sync(self, pcm: bytes, language: str) -> str:
+    def _transcribe_sync(self, pcm: bytes, language: str, prompt: str | None = None) -> str:
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-        content_frames = len(audio) // 160
-        if self.window == "fitted" and content_frames + MARGIN_FRAMES <= FULL_WINDOW:
+        previous = self._prompt_tokens(prompt, language)
+        if previous:
+            text = self._decode_prompted(audio, language, previous, prompt or "")
+            if text is not None:
+                return text
+        return self._decode(audio, language)
+
+    def _prompt_tokens(self, prompt: str | None, language: str) -> list[int]:
+        if not prompt or not prompt.strip():
+            return []
+        from faster_whisper.tokenizer import Tokenizer
+
+        tokenizer = Tokenizer(self._model.hf_tokenizer, True, task="transcribe", language=language)
+        return prompt_tokens(tokenizer.encode, prompt)
+
+    def _decode_prompted(
+        self, audio: np.ndarray, language: str, previous: list[int], prompt: str
+    ) -> str | None:
+        """The transcript decoded with the prompt; None when the prompt led the decoder astray
+        (the fitted window's guards rejected it, it heard nothing, or it only repeated the
+        prompt): the caller then decodes without it, as if there had been none."""
+        if self._fits(audio):
+            fitted = decode_fitted(
+                self._model, audio, language, MARGIN_FRAMES, int(self.min_window_s * 100),
+                previous=previous,
+            )
+            if fitted is None or not fitted.text:
+                log.info("whisper: fitted window rejected with the prompt; decoding without it")
+                self.prompt_rejected += 1
+                return None
+            if fitted.cut:
+                log.debug("whisper: tail dropped (%s) on a %d-frame window (prompted)",
+                          fitted.cut, fitted.window_frames)
+            text = fitted.text
+        else:
+            text = self._decode_full(audio, language, previous)
+        text, repeated = drop_repeated_sentences(text)
+        if repeated:
+            log.debug("whisper: a repeated sentence dropped (prompted decode): %r", text)
+            self.prompt_repeats += 1
+        if echoes_prompt(text, prompt):
+            log.info("whisper: the transcript repeats the prompt (%r); decoding without it", text)
+            self.prompt_echoes += 1
+            return None
+        return text
+
+    def _fits(self, audio: np.ndarray) -> bool:
+        return self.window == "fitted" and len(audio) // 160 + MARGIN_FRAMES <= FULL_WINDOW
+
+    def _decode(self, audio: np.ndarray, language: str) -> str:
+        """No prompt: the fitted window when it fits and its guards accept it, else 30 s."""
+        if self._fits(audio):
             fitted = decode_fitted(
                 self._model, audio, language, MARGIN_FRAMES, int(self.min_window_s * 100)
             )
@@ -126,6 +199,10 @@ class WhisperStt:
                               fitted.cut, fitted.window_frames)
                 return fitted.text
             log.info("whisper: fitted window rejected (looping output); decoding 30 s")
+            self.full_fallbacks += 1
+        return self._decode_full(audio, language, [])
+
+    def _decode_full(self, audio: np.ndarray, language: str, previous: list[int]) -> str:
         segments, _info = self._model.transcribe(
             audio,
             language=language,
@@ -133,6 +210,8 @@ class WhisperStt:
             beam_size=1,
             temperature=0.0,
             condition_on_previous_text=False,
+            # faster-whisper puts these tokens after <|startofprev|> for the first 30 s
+            initial_prompt=previous or None,
             vad_filter=False,
             # Timestamp mode matters: without it Whisper tends to stop at the first pause
             # (measured: only "Здравствуйте!" of a two-sentence RHVoice utterance).

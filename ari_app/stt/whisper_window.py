@@ -12,6 +12,12 @@ start the transcript over once it has reached the end of the audio ("Да, ве�
 the audio has ended, or that repeats an earlier segment's words, ends the transcript. Decoding
 is capped at a token budget for the audio's length; a result that ran into the cap without an
 end of text, or whose text is repetitive, returns None and the caller decodes the 30 s window.
+
+A prompt (what the secretary just asked, the company's names) goes before the start of the
+transcript as Whisper's previous text: `<|startofprev|>`, the text's tokens, then the usual
+start sequence. Whisper conditions on it as on its own earlier output. It may repeat it (a
+transcript that only says the prompt's words: `echoes_prompt`), and more often it says the
+caller's sentence twice with no timestamp between, which `drop_repeated_sentences` cuts.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +38,14 @@ FULL_WINDOW = 3000  # Whisper's native 30 s window
 TOKENS_PER_S = 12
 TOKENS_FIXED = 24
 MAX_COMPRESSION_RATIO = 2.4  # the threshold Whisper itself uses for repetitive output
+# A dictated number may say one digit many times ("8 800 555 55 55", digit by digit: seven
+# fives); a digit said this many times in a row is a loop.
+DIGIT_RUN_TIMES = 8
+# A prompt is cut to its last this many tokens (Whisper allows up to 223): a question alone
+# is 9-26 tokens, the default persona's names and words and a question 56-93 (ru is dearer).
+MAX_PROMPT_TOKENS = 100
+# A transcript of at least this many words that is a run of the prompt's own words is an echo.
+ECHO_MIN_WORDS = 3
 
 
 @dataclass
@@ -94,26 +109,108 @@ def keep_segments(
     return kept, ""
 
 
-def repeats_itself(text: str, times: int = 3) -> bool:
+def repeats_itself(text: str, times: int = 3, digit_times: int = DIGIT_RUN_TIMES) -> bool:
     """A word (or run of words) said `times` times in a row, or one letter held for ten:
-    how a looping decoder reads when it never reached a timestamp."""
+    how a looping decoder reads when it never reached a timestamp. A run of digits counts
+    only when said `digit_times` times: "2, 1, 2, 5, 5, 5, 0, 1, 4, 7" is a phone number
+    (measured: taking it for a loop sent 4 of the 20 dictated numbers of the human speech
+    set to the 30 s window, 1.3-1.9 s instead of ~0.4 s, which then dropped a digit of one)."""
     if re.search(r"(\w)\1{9}", text):
         return True
     words = re.findall(r"\w+", text.lower())
     for size in range(1, len(words) // times + 1):
         for first in range(len(words) - size * times + 1):
             run = words[first : first + size]
-            if all(words[first + k * size : first + (k + 1) * size] == run for k in range(times)):
+            need = digit_times if all(word.isdigit() for word in run) else times
+            if first + size * need > len(words):
+                continue
+            if all(words[first + k * size : first + (k + 1) * size] == run for k in range(need)):
                 return True
     return False
 
 
+def prompt_tokens(
+    encode: Callable[[str], list[int]], prompt: str | None, limit: int = MAX_PROMPT_TOKENS
+) -> list[int]:
+    """The previous-text tokens for `prompt` (without `<|startofprev|>`): the text with one
+    leading space, as Whisper's own earlier output would read, whitespace collapsed. When it
+    is over `limit` tokens, whole words are dropped from the start (the end is what was said
+    last); a single word still too long keeps its last `limit` tokens. [] for no text."""
+    words = (prompt or "").split()
+    if not words or limit <= 0:
+        return []
+    tokens = list(encode(" " + " ".join(words)))
+    while len(tokens) > limit and len(words) > 1:
+        # drop about as many words as there are tokens too many (at least one), then re-encode
+        extra = len(tokens) - limit
+        words = words[max(1, min(len(words) - 1, extra * len(words) // len(tokens))) :]
+        tokens = list(encode(" " + " ".join(words)))
+    return tokens[-limit:]
+
+
+def decoder_prompt(
+    sot_sequence: Sequence[int], previous: Sequence[int] = (), sot_prev: int | None = None
+) -> list[int]:
+    """The tokens the decoder starts from: `<|startofprev|>` and `previous` when there are
+    previous-text tokens, then the start sequence (start, language, task)."""
+    if not previous:
+        return list(sot_sequence)
+    if sot_prev is None:
+        raise ValueError("previous-text tokens need the <|startofprev|> token")
+    return [sot_prev, *previous, *sot_sequence]
+
+
+def prompt_words(text: str) -> list[str]:
+    """Lower-case words, letters and digits only, ё as е: how texts are compared here."""
+    return re.findall(r"[^\W_]+", text.lower().replace("ё", "е"))
+
+
+def echoes_prompt(text: str, prompt: str | None, min_words: int = ECHO_MIN_WORDS) -> bool:
+    """True when `text` says nothing but a run of the prompt's words, in the prompt's order,
+    at least `min_words` long: Whisper repeating its prompt instead of hearing the caller.
+    A shorter match ("Здравствуйте" after a greeting that starts with it) is what callers
+    say back, and counts as heard."""
+    said = prompt_words(text)
+    if not prompt or len(said) < min_words:
+        return False
+    given = prompt_words(prompt)
+    size = len(said)
+    return any(given[i : i + size] == said for i in range(len(given) - size + 1))
+
+
+def drop_repeated_sentences(text: str) -> tuple[str, bool]:
+    """`text` up to the first sentence that says an earlier one again (its words equal to, or
+    the start of, an earlier sentence's), and whether one did. Given a prompt, Whisper often
+    says the caller's sentence twice with no timestamp between ("Нет. Нет.", "Goodbye!
+    Goodbye!"), which `keep_segments` cannot see. Sentences of digits alone are never taken
+    for repeats: a phone number may well have the same group twice ("45. 45.")."""
+    sentences = [s for s in re.split(r"(?<=[.!?…])\s+", text.strip()) if s]
+    kept: list[str] = []
+    earlier: list[list[str]] = []
+    for sentence in sentences:
+        said = prompt_words(sentence)
+        if all(word.isdigit() for word in said):
+            kept.append(sentence)
+            continue
+        if any(said == before[: len(said)] for before in earlier):
+            return " ".join(kept), True
+        earlier.append(said)
+        kept.append(sentence)
+    return " ".join(kept), False
+
+
 def decode_fitted(
-    model: Any, audio: np.ndarray, language: str, margin_frames: int = 100, min_frames: int = 0
+    model: Any,
+    audio: np.ndarray,
+    language: str,
+    margin_frames: int = 100,
+    min_frames: int = 0,
+    previous: Sequence[int] = (),
 ) -> WindowedResult | None:
     """Greedy, temperature-0 Whisper on a fitted window. `model` is a faster-whisper
-    `WhisperModel`; `audio` float32 at 16 kHz. None: the result is not to be trusted and
-    the 30 s window should be decoded instead."""
+    `WhisperModel`; `audio` float32 at 16 kHz; `previous` the prompt's tokens
+    (`prompt_tokens`). None: the result is not to be trusted and the 30 s window should be
+    decoded instead."""
     import ctranslate2
     from faster_whisper.tokenizer import Tokenizer
 
@@ -123,7 +220,7 @@ def decode_fitted(
     window = np.zeros((1, features.shape[0], frames), dtype=np.float32)
     window[0, :, :content] = features[:, :content]
     tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=language)
-    prompt = list(tokenizer.sot_sequence)
+    prompt = decoder_prompt(tokenizer.sot_sequence, previous, tokenizer.sot_prev)
     audio_s = len(audio) / 16000
     max_length = min(len(prompt) + TOKENS_FIXED + int(TOKENS_PER_S * audio_s), model.max_length)
     encoded = model.model.encode(ctranslate2.StorageView.from_array(window), to_cpu=False)

@@ -48,7 +48,9 @@ class FakeStt:
         if self.fail:
             raise RuntimeError(self.fail)
 
-    async def transcribe(self, pcm: bytes, language: str) -> Transcript:
+    async def transcribe(
+        self, pcm: bytes, language: str, *, prompt: str | None = None
+    ) -> Transcript:
         self.heard.append((len(pcm), language))
         return Transcript(self.text, language, len(pcm) / 2 / self.sample_rate, 0.01)
 

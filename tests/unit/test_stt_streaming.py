@@ -86,7 +86,9 @@ class FakeSlowStt:
     async def load(self) -> None:
         return None
 
-    async def transcribe(self, pcm: bytes, language: str) -> Transcript:
+    async def transcribe(
+        self, pcm: bytes, language: str, *, prompt: str | None = None
+    ) -> Transcript:
         self.calls.append(len(pcm))
         self.running += 1
         self.max_running = max(self.max_running, self.running)
