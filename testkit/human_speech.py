@@ -278,17 +278,18 @@ def normalise_words(text: str) -> list[str]:
 # --- the Debian packages ---------------------------------------------------------------------
 
 
-def _run(cmd: list[str], cwd: Path | None = None, timeout: float = 600) -> None:
+def _run(cmd: list[str], cwd: Path | None = None, timeout: float = 600,
+         stdin: bytes | None = None) -> None:
     try:
         proc = subprocess.run(
-            cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+            cmd, cwd=cwd, input=stdin, capture_output=True, timeout=timeout, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise HumanSpeechError(f"{subprocess.list2cmdline(cmd)}: {exc}") from exc
     if proc.returncode != 0:
         raise HumanSpeechError(
             f"{subprocess.list2cmdline(cmd)} failed ({proc.returncode}): "
-            f"{(proc.stderr or proc.stdout).strip()}"
+            f"{(proc.stderr or proc.stdout).decode(errors='replace').strip()}"
         )
 
 
@@ -626,18 +627,8 @@ def _synthesize(line: str, tmp: Path) -> np.ndarray:
             raise HumanSpeechError(f"{tool} is not installed (apt-get install rhvoice sox)")
     voice, text = lines[line]
     raw, out = tmp / f"{line}.tts.wav", tmp / f"{line}.8k.wav"
-    try:
-        proc = subprocess.run(
-            ["RHVoice-test", "-p", voice, "-o", str(raw)], input=text.encode("utf-8"),
-            capture_output=True, timeout=120, check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise HumanSpeechError(f"RHVoice-test -p {voice}: {exc}") from exc
-    if proc.returncode != 0:
-        raise HumanSpeechError(
-            f"RHVoice-test -p {voice} failed ({proc.returncode}): "
-            f"{proc.stderr.decode(errors='replace').strip()}"
-        )
+    _run(["RHVoice-test", "-p", voice, "-o", str(raw)], timeout=120,
+         stdin=text.encode("utf-8"))
     _run(["sox", str(raw), "-b", "16", "-c", "1", str(out), "gain", "-n", "-3",
           "rate", "-v", str(SAMPLE_RATE)])  # fmt: skip
     return read_wav_8k(out.read_bytes(), f"RHVoice {line}")
