@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 from ari_app.endpointing import Utterance
 from ari_app.listener import Listener
@@ -151,14 +152,40 @@ class TurnTranscriber:
         self, first: tuple[Utterance, Transcript], more: Utterance
     ) -> tuple[Utterance, Transcript]:
         """The turn with its rest: transcribed again as a whole, or, from a streaming
-        recogniser, the words of the rest added."""
+        recogniser, the words of the rest added.
+
+        Whisper may stop at a long pause inside the audio and leave out all that follows
+        (seen on a real call: "мой номер 896." for a number whose second half came 2.2 s
+        later). So the rest is also transcribed on its own, and if the whole does not end
+        with the rest's words, the turn is the first part's words and the rest's."""
         utterance = self._join(first[0], more)
         if self.stream is not None:
             return utterance, _added(first[1], await self.stream.final())
         stt = self.stt
         assert stt is not None
-        pcm = resample(utterance.pcm, self.rate, stt.sample_rate)
-        return utterance, await stt.transcribe(pcm, self.language)
+        whole = await stt.transcribe(resample(utterance.pcm, self.rate, stt.sample_rate),
+                                     self.language)
+        rest = await stt.transcribe(resample(more.pcm, self.rate, stt.sample_rate),
+                                    self.language)
+        if ends_with(whole.text, rest.text):
+            return utterance, whole
+        log.warning("call %s: the whole turn %r left out its rest %r; joining the parts",
+                    self.call_id, whole.text, rest.text)
+        return utterance, _added(first[1], rest)
+
+
+def ends_with(whole: str, rest: str) -> bool:
+    """`whole` ends with the words of `rest`, as far as two passes of a recogniser agree:
+    its last digits (numbers are written "123 45 67" one time, "1234567" another), or its
+    last word (by its first four letters)."""
+    rest_digits = "".join(re.findall(r"[0-9]", rest))
+    if rest_digits:
+        return "".join(re.findall(r"[0-9]", whole)).endswith(rest_digits[-2:])
+    rest_words = re.findall(r"[^\W\d_]+", rest.lower())
+    if not rest_words:
+        return True
+    tail = {w[:4] for w in re.findall(r"[^\W\d_]+", whole.lower())[-len(rest_words) - 2 :]}
+    return rest_words[-1][:4] in tail
 
 
 def _added(first: Transcript, rest: Transcript) -> Transcript:

@@ -221,7 +221,7 @@ async def test_the_rest_of_a_number_joins_as_one_cut_of_the_recording(tmp_path: 
     """"... восемь девятьсот шестнадцать" [1.7 s, no frames] "сто двадцать три": the
     recogniser hears the first part, then the whole turn with its pause as recorded."""
     call = Call(tmp_path)
-    stt = FakeRecogniser(["мой номер 8 916", "мой номер 8 916 123"])
+    stt = FakeRecogniser(["мой номер 8 916", "мой номер 8 916 123", "123"])
     transcriber = TurnTranscriber(stt, None, call.listener, RATE, "ru", 3000,  # type: ignore[arg-type]
                                   "test")
     call.transport.play(silence(0.5), soft_word(1.5), silence(0.7))
@@ -233,6 +233,7 @@ async def test_the_rest_of_a_number_joins_as_one_cut_of_the_recording(tmp_path: 
     recording = call.recording()
     assert_is_the_recording(call, recording, first, stt.given[0])
     assert_is_the_recording(call, recording, turn, stt.given[1])
+    assert stt.given[1].endswith(stt.given[2])  # the rest, checked on its own
     assert turn.speech_start == first.speech_start and turn.speech_end > first.detected_at
 
 

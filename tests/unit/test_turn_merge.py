@@ -18,7 +18,7 @@ from ari_app.llm_dialogue import LlmDialogue
 from ari_app.persona import Personas
 from ari_app.speaker import Spoken
 from ari_app.stt.base import Transcript
-from ari_app.transcriber import TurnTranscriber
+from ari_app.transcriber import TurnTranscriber, ends_with
 from ari_app.turn.tape import CallerTape
 from ari_app.turn_timings import HEARD_AFTER_S, withdrawn_unheard
 
@@ -104,14 +104,40 @@ async def test_the_rest_of_a_number_joins_the_turn() -> None:
     first = utterance(listener.tape, 2.0, end=now - 0.6)
     # the rest began 1.1 s after the first part ended
     listener.more = [utterance(listener.tape, 1.5, end=now + 2.0)]
-    stt = FakeStt(["номер восемь девятьсот", "номер восемь девятьсот сто двадцать три"])
+    stt = FakeStt(["номер восемь девятьсот", "номер восемь девятьсот сто двадцать три",
+                   "сто двадцать три"])
     timings: dict[str, float] = {}
     joined, transcript = await transcriber(stt, listener).transcribe(first, timings)
-    assert transcript.text.endswith("сто двадцать три")
+    assert transcript.text == "номер восемь девятьсот сто двадцать три"
     assert joined.speech_start == first.speech_start and joined.speech_end == now + 2.0
-    # both parts and the 1.1 s between them, transcribed as one
-    assert abs(len(stt.heard[-1]) - int((2.0 + 1.1 + 1.5) * RATE) * 2) <= 2
+    # both parts and the 1.1 s between them, transcribed as one; then the rest alone
+    assert abs(len(stt.heard[1]) - int((2.0 + 1.1 + 1.5) * RATE) * 2) <= 2
+    assert stt.heard[1].endswith(stt.heard[2]) and len(stt.heard[2]) < len(stt.heard[1])
     assert "merged_turns" not in timings
+
+
+async def test_a_whole_that_leaves_out_the_rest_is_replaced_by_both_parts() -> None:
+    """Whisper stopped at the pause and wrote only the first half of the number: the turn
+    is the first part's words and the rest's."""
+    listener = FakeListener()
+    now = listener.loop.time()
+    first = utterance(listener.tape, 2.0, end=now - 0.6)
+    listener.more = [utterance(listener.tape, 1.5, end=now + 2.0)]
+    stt = FakeStt(["Мой номер 896.", "Мой номер 896.", "123 45 67."])
+    _, transcript = await transcriber(stt, listener).transcribe(first, {})
+    assert transcript.text == "Мой номер 896. 123 45 67."
+
+
+@pytest.mark.parametrize(("whole", "rest", "kept"), [
+    ("Мой номер 816. 123.45.67.", "123, 45, 67.", True),
+    ("Мой номер 8161234567", "сто двадцать три 45 67", True),
+    ("Мой номер 896.", "123 45 67.", False),
+    ("Скажите, а в субботу вы работаете?", "субботу вы работаете?", True),
+    ("Скажите, а в.", "субботу вы работаете?", False),
+    ("Здравствуйте.", "", True),
+])
+def test_whether_the_whole_ends_with_the_rest(whole: str, rest: str, kept: bool) -> None:
+    assert ends_with(whole, rest) is kept
 
 
 async def held_hello(ended_ago_s: float) -> tuple[FakeStt, TurnTranscriber, Utterance, float]:
