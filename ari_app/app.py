@@ -10,6 +10,7 @@ from typing import Any
 
 from ari_app.ari.client import AriClient, AriError
 from ari_app.ari.events import Backoff, EventStream
+from ari_app.call.session import CallContext, CallSession
 from ari_app.config import Config
 from ari_app.engines import Engines
 from ari_app.errors import AriUnreachable, SecretaryError
@@ -17,11 +18,10 @@ from ari_app.instance_lease import RENEW_S, InstanceLease
 from ari_app.llm.factory import build_chain
 from ari_app.llm.tools import SECRETARY_TOOLS
 from ari_app.llm.warmup import warm_up_chain
-from ari_app.llm_dialogue import warm_up_messages
+from ari_app.mind.llm_dialogue import warm_up_messages
+from ari_app.mind.persona import Personas
 from ari_app.notify.factory import build_notifications
 from ari_app.notify.message import StaffMessage
-from ari_app.persona import Personas
-from ari_app.session import CallContext, CallSession
 from ari_app.storage import CallStore
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ari_app.ami import AmiConfig
 from ari_app.api.settings import ApiConfig
+from ari_app.ari.ami import AmiConfig
 from ari_app.errors import ConfigError
 from ari_app.llm.config import LlmConfig
 from ari_app.notify.settings import NotifyConfig

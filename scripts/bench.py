@@ -36,12 +36,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ari_app.endpointing import frame_dbfs  # noqa: E402
 from ari_app.media.codecs import ulaw_decode  # noqa: E402
 from ari_app.storage import CallStore  # noqa: E402
-from ari_app.testcall.local import LocalApp, caller_lines, write_config  # noqa: E402
-from ari_app.testcall.runner import CallResult, place_call  # noqa: E402
-from ari_app.testcall.scenario import Utterance  # noqa: E402
+from ari_app.turn.endpointing import frame_dbfs  # noqa: E402
+from testkit.local import LocalApp, caller_lines, write_config  # noqa: E402
+from testkit.runner import CallResult, place_call  # noqa: E402
+from testkit.scenario import CallerLine  # noqa: E402
 
 TESTBED = REPO / "scripts" / "asterisk-testbed"
 DOC = REPO / "docs" / "benchmarks.md"
@@ -143,8 +143,8 @@ def hours_call(audio: dict[str, Path], lang: str, workdir: Path, barge_in: bool 
     return asyncio.run(place_call(
         exten="100" if lang == "ru" else "101",
         utterances=[
-            Utterance(audio[f"{lang}_hours"], pause_before_ms=2500 if barge_in else 7000),
-            Utterance(audio[f"{lang}_bye"], pause_before_ms=15000),
+            CallerLine(audio[f"{lang}_hours"], pause_before_ms=2500 if barge_in else 7000),
+            CallerLine(audio[f"{lang}_bye"], pause_before_ms=15000),
         ],
         workdir=workdir,
         hangup="remote",

@@ -60,8 +60,8 @@ from ari_app.llm.prompt import build_system_prompt  # noqa: E402
 from ari_app.llm.secrets import Secret  # noqa: E402
 from ari_app.llm.tools import SECRETARY_TOOLS  # noqa: E402
 from ari_app.llm.warmup import warm_up  # noqa: E402
-from ari_app.llm_dialogue import system_prompt, warm_up_messages  # noqa: E402
-from ari_app.persona import load_persona  # noqa: E402
+from ari_app.mind.llm_dialogue import system_prompt, warm_up_messages  # noqa: E402
+from ari_app.mind.persona import load_persona  # noqa: E402
 
 FACTS = "Opening hours: Monday to Friday, 9:00 to 18:00. Address: 1 Lenin Street."
 QUESTIONS = (

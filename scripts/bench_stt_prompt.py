@@ -40,9 +40,9 @@ sys.path.insert(0, str(REPO))
 
 from ari_app.media.codecs import ulaw_decode, ulaw_encode  # noqa: E402
 from ari_app.media.resample import resample  # noqa: E402
+from ari_app.mind.persona import Persona, load_persona  # noqa: E402
 from ari_app.mind.phone import extract_digits  # noqa: E402
 from ari_app.mind.phrases import PhraseBook  # noqa: E402
-from ari_app.persona import Persona, load_persona  # noqa: E402
 from ari_app.stt.prompt import persona_words, recogniser_prompt  # noqa: E402
 from ari_app.stt.whisper import WhisperStt  # noqa: E402
 from testkit.human_speech import KINDS, NUMBER_KINDS, HumanClip, assemble  # noqa: E402

@@ -40,10 +40,10 @@ sys.path.insert(0, str(REPO))
 from ari_app.media.resample import resample  # noqa: E402
 from ari_app.mind.phone import extract_digits  # noqa: E402
 from ari_app.stt.whisper import WhisperStt  # noqa: E402
-from ari_app.testcall.local import LocalApp, write_config  # noqa: E402
-from ari_app.testcall.runner import place_call  # noqa: E402
-from ari_app.testcall.scenario import Utterance  # noqa: E402
 from testkit.human_speech import HumanClip, assemble  # noqa: E402
+from testkit.local import LocalApp, write_config  # noqa: E402
+from testkit.runner import place_call  # noqa: E402
+from testkit.scenario import CallerLine  # noqa: E402
 from testkit.transcripts import edits, holds_all, words  # noqa: E402
 
 LINES = {"ru": "100", "en": "101"}
@@ -107,7 +107,7 @@ def run_calls(clips: list[HumanClip], work: Path, log: Callable[[str], None]) ->
         for i, clip in enumerate(clips):
             result = asyncio.run(place_call(
                 exten=LINES[clip.language],
-                utterances=[Utterance(clip.ulaw, pause_before_ms=GREETING_MS)],
+                utterances=[CallerLine(clip.ulaw, pause_before_ms=GREETING_MS)],
                 workdir=work / f"call{i}", hangup="caller", hangup_wait_ms=AFTER_MS,
             ))  # fmt: skip
             log(f"call {i + 1}/{len(clips)} {clip.id}: sipp rc {result.sipp_rc}")

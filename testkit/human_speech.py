@@ -612,7 +612,7 @@ def load_clip(outdir: Path, clip_id: str) -> HumanClip:
 
 
 def _caller_lines() -> dict[str, tuple[str, str]]:
-    from ari_app.testcall.runner import CALLER_LINES
+    from testkit.runner import CALLER_LINES
 
     return CALLER_LINES
 
@@ -621,7 +621,7 @@ def _synthesize(line: str, tmp: Path) -> np.ndarray:
     """An RHVoice caller line (``CALLER_LINES``) as 8 kHz 16-bit samples, peak at -3 dBFS."""
     lines = _caller_lines()
     if line not in lines:
-        raise HumanSpeechError(f"{line!r} is not a line of ari_app.testcall.runner.CALLER_LINES")
+        raise HumanSpeechError(f"{line!r} is not a line of testkit.runner.CALLER_LINES")
     for tool in ("RHVoice-test", "sox"):
         if shutil.which(tool) is None:
             raise HumanSpeechError(f"{tool} is not installed (apt-get install rhvoice sox)")

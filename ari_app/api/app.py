@@ -41,8 +41,8 @@ from ari_app.api.speech import (
 )
 from ari_app.api.state import ApiState, get_state
 from ari_app.config import Config
+from ari_app.mind.persona import Persona
 from ari_app.notify.base import Notifications
-from ari_app.persona import Persona
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ari_app.dialogue import Dialogue
+from ari_app.mind.dialogue import Dialogue
 
 
 @dataclass

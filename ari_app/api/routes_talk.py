@@ -26,7 +26,7 @@ from ari_app.api.schemas import (
 from ari_app.api.speech import UnknownChoice
 from ari_app.api.state import ApiState, get_state
 from ari_app.api.upload import UPLOAD_BODY
-from ari_app.dialogue import Dialogue
+from ari_app.mind.dialogue import Dialogue
 from ari_app.notify.message import StaffMessage
 
 router = APIRouter()

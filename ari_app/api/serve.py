@@ -20,9 +20,9 @@ from ari_app.api.settings import ApiConfig
 from ari_app.config import Config, load_config
 from ari_app.engines import build_engines
 from ari_app.errors import ConfigError, SecretaryError
+from ari_app.mind.persona import Persona, load_persona
 from ari_app.notify.factory import build_notifications
 from ari_app.notify.settings import NotifyConfig
-from ari_app.persona import Persona, load_persona
 
 log = logging.getLogger(__name__)
 S = TypeVar("S")

@@ -12,8 +12,8 @@ from ari_app.api.conversations import ConversationStore
 from ari_app.api.settings import ApiConfig
 from ari_app.api.speech import Speech
 from ari_app.config import Config
+from ari_app.mind.persona import Persona
 from ari_app.notify.base import Notifications
-from ari_app.persona import Persona
 
 
 @dataclass

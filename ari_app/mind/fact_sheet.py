@@ -19,7 +19,7 @@ from ari_app.mind.texts import pick
 from ari_app.mind.words import DAYS, EN_DAY
 
 if TYPE_CHECKING:
-    from ari_app.persona import Persona
+    from ari_app.mind.persona import Persona
 
 _LABELS = {
     "ru": {

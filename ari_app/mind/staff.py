@@ -16,7 +16,7 @@ from ari_app.mind.facts import content_words, words_match
 from ari_app.mind.texts import TextLists, Texts, pick
 
 if TYPE_CHECKING:
-    from ari_app.persona import Persona
+    from ari_app.mind.persona import Persona
 
 TransferMode = Literal["blind", "attended"]
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ari_app.persona import Persona
+    from ari_app.mind.persona import Persona
 
 
 def persona_words(persona: Persona, lang: str) -> list[str]:

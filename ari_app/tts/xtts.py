@@ -2,7 +2,7 @@
 
 The model (config.json, model.pth, vocab.json, optionally speakers_xtts.pth) is read from
 `model_dir` (scripts/fetch-xtts-model downloads the real one; see docs/xtts.md). The voice is
-a folder made by `secretary voice add` (ari_app/voices.py): its clips are turned into XTTS's
+a folder made by `secretary voice add` (ari_app/tts/voices.py): its clips are turned into XTTS's
 conditioning latents once, and the latents are kept on disk under `cache_dir`, keyed by the
 clips' sha256 and the model's identity, so the next start skips that step.
 

@@ -19,7 +19,7 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from ari_app.endpointing import Utterance
+from ari_app.turn.endpointing import Utterance
 from ari_app.turn.smart_turn import SmartTurn, TurnEndGuess
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ import httpx
 import numpy as np
 import soxr
 
-from ari_app.endpointing import frame_dbfs
-from ari_app.testcall.runner import CallResult, place_call
+from ari_app.turn.endpointing import frame_dbfs
+from testkit.runner import CallResult, place_call
 
 ARI = "http://127.0.0.1:8088/ari"
 AUTH = ("secretary", "testbed-secret")

@@ -74,14 +74,14 @@ def asterisk_testbed() -> Iterator[AsteriskTestbed]:
 @pytest.fixture(scope="session")
 def caller_audio(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The caller's utterances (RHVoice Aleksandr / SLT, not the secretary's voices)."""
-    from ari_app.testcall.local import caller_lines
+    from testkit.local import caller_lines
 
     return caller_lines(tmp_path_factory.mktemp("caller-audio"))
 
 
 @dataclass
 class RunningApp:
-    app: Any  # ari_app.testcall.local.LocalApp
+    app: Any  # testkit.local.LocalApp
     config: Path
     db: Path
     calls_before: int = 0
@@ -93,7 +93,7 @@ def run_secretary(
 ) -> Iterator[RunningApp]:
     """`secretary run` on the testbed config (with `overrides` per section), its records in
     a tmp dir; stopped with SIGTERM afterwards, which must exit 0. For module fixtures."""
-    from ari_app.testcall.local import LocalApp, write_config
+    from testkit.local import LocalApp, write_config
 
     directory = tmp_path_factory.mktemp(name)
     config = write_config(directory, overrides)

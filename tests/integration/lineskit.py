@@ -2,7 +2,7 @@
 secretary app, calls placed into the lines' contexts (sipp over SIP, Local channels over ARI),
 and the Asterisk CLI of the testbed.
 
-The staff phone these tests use is ari_app.testcall.staff.StaffPhone.
+The staff phone these tests use is testkit.staff.StaffPhone.
 
 The listener is not the secretary: it only registers the Stasis app name(s) it is given and
 records every event (subscribeAll), so a test sees each channel Asterisk creates.
@@ -26,7 +26,7 @@ import httpx
 import websockets
 from conftest import REPO, run_testbed
 
-from ari_app.testcall.runner import free_rtp_port, free_udp_port
+from testkit.runner import free_rtp_port, free_udp_port
 
 ARI = "http://127.0.0.1:8088/ari"
 WS = "ws://127.0.0.1:8088/ari/events"

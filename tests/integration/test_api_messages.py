@@ -23,9 +23,9 @@ from test_notify_webhook import Receiver, serve
 from ari_app.api.app import create_app
 from ari_app.config import parse_config
 from ari_app.engines import Engines
+from ari_app.mind.persona import load_persona
 from ari_app.notify.factory import build_notifications
 from ari_app.notify.settings import NotifyConfig
-from ari_app.persona import load_persona
 
 pytestmark = pytest.mark.integration
 

@@ -26,10 +26,10 @@ import httpx
 import pytest
 
 from ari_app.config import load_config
-from ari_app.dialogue import Dialogue
 from ari_app.media.resample import resample
-from ari_app.persona import Persona, load_persona
-from ari_app.testcall.local import write_config
+from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.persona import Persona, load_persona
+from testkit.local import write_config
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ import pytest
 from callkit import ari_get
 from lineskit import AriEvents, in_voicemail, sip_invite
 
-from ari_app.testcall.local import LocalApp, write_config
-from ari_app.testcall.staff import StaffPhone
+from testkit.local import LocalApp, write_config
+from testkit.staff import StaffPhone
 
 pytestmark = pytest.mark.integration
 TWILIO_DID = "+15550100100"  # line twilio-test, SECRETARY_FALLBACK=staff (from-twilio)

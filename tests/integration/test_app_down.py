@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from callkit import dial
 
-from ari_app.testcall.scenario import Utterance
+from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ def test_app_down_caller_gets_busy_not_silence(
     started = time.monotonic()
     result = dial(
         exten="102",
-        utterances=[Utterance(caller_audio["ru_bye"], pause_before_ms=500)],
+        utterances=[CallerLine(caller_audio["ru_bye"], pause_before_ms=500)],
         workdir=tmp_path,
         hangup="remote",
         hangup_wait_ms=20000,

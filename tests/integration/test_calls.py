@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
 
-from ari_app.testcall.scenario import Utterance
+from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -59,8 +59,8 @@ def test_call_end_to_end(
     result = dial(
         exten=str(case["exten"]),
         utterances=[
-            Utterance(caller_audio[f"{lang}_hours"], pause_before_ms=GREETING_WAIT_MS),
-            Utterance(caller_audio[f"{lang}_bye"], pause_before_ms=ANSWER_WAIT_MS),
+            CallerLine(caller_audio[f"{lang}_hours"], pause_before_ms=GREETING_WAIT_MS),
+            CallerLine(caller_audio[f"{lang}_bye"], pause_before_ms=ANSWER_WAIT_MS),
         ],
         workdir=tmp_path,
         hangup="remote",
@@ -96,7 +96,7 @@ def test_caller_hangs_up_mid_reply(
 ) -> None:
     result = dial(
         exten="100",
-        utterances=[Utterance(caller_audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS)],
+        utterances=[CallerLine(caller_audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS)],
         workdir=tmp_path,
         hangup="caller",
         hangup_wait_ms=6500,  # the answer starts 2-3.5 s after the question and lasts ~8 s

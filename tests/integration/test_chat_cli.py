@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from ari_app.config import load_config
-from ari_app.dialogue import Dialogue
-from ari_app.persona import Persona, load_persona
-from ari_app.testcall.local import write_config
+from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.persona import Persona, load_persona
+from testkit.local import write_config
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ def persona() -> Persona:
 def chat(args: list[str], stdin: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "SECRETARY_CONFIG"}
     return subprocess.run(
-        [sys.executable, "-m", "ari_app.chat_cli", *args], input=stdin, cwd=cwd, env=env,
+        [sys.executable, "-m", "ari_app.cli.chat", *args], input=stdin, cwd=cwd, env=env,
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ari_app.testcall.local import LocalApp, write_config
+from testkit.local import LocalApp, write_config
 
 pytestmark = pytest.mark.integration
 

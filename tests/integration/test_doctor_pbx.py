@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ari_app.testcall.local import REPO, write_config
+from testkit.local import REPO, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ def ami_user(name: str) -> dict[str, Any]:
 def doctor(config: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k != "SECRETARY_AMI_PASSWORD"}
     return subprocess.run(
-        [sys.executable, "-m", "ari_app.cli", "doctor", "-c", str(config)],
+        [sys.executable, "-m", "ari_app.cli.main", "doctor", "-c", str(config)],
         cwd=REPO, capture_output=True, text=True, timeout=60, env={**environ, **(env or {})},
     )
 

@@ -19,8 +19,16 @@ import numpy as np
 import pytest
 
 from ari_app.media.codecs import ulaw_encode
-from ari_app.testcall import CallResult, Utterance, make_caller_audio, place_call
-from ari_app.testcall.runner import CALLER_LINES, free_rtp_port, free_udp_port, pcm_dbfs
+from testkit.runner import (
+    CALLER_LINES,
+    CallResult,
+    free_rtp_port,
+    free_udp_port,
+    make_caller_audio,
+    pcm_dbfs,
+    place_call,
+)
+from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.skipif(
     shutil.which("sipp") is None or shutil.which("tcpdump") is None or os.geteuid() != 0,
@@ -135,9 +143,9 @@ async def sipp_uas(workdir: Path, *, bye_after_ms: int | None) -> AsyncIterator[
                 await proc.wait()
 
 
-def caller_utterance(workdir: Path) -> Utterance:
+def caller_utterance(workdir: Path) -> CallerLine:
     # a quiet-ish 300 Hz tone as the caller's "speech"
-    return Utterance(tone_ulaw(workdir / "caller.ulaw", 0.6, 300.0), pause_before_ms=200)
+    return CallerLine(tone_ulaw(workdir / "caller.ulaw", 0.6, 300.0), pause_before_ms=200)
 
 
 def describe(result: CallResult) -> str:
@@ -236,7 +244,7 @@ async def test_caller_audio_is_sent_whole(tmp_path: Path) -> None:
     mtime = files["en_bye.ulaw"].stat().st_mtime_ns
     assert make_caller_audio(tmp_path / "voices") == files  # idempotent: nothing remade
     assert files["en_bye.ulaw"].stat().st_mtime_ns == mtime
-    utt = Utterance(files["en_bye.alaw"], pause_before_ms=100)
+    utt = CallerLine(files["en_bye.alaw"], pause_before_ms=100)
     async with sipp_uas(tmp_path, bye_after_ms=None) as uas_port:
         result = await place_call(
             exten="101",

@@ -17,9 +17,9 @@ import pytest
 from callkit import dial, loudest, next_call, normalise, wait_asterisk_clean
 from conftest import RunningApp
 
-from ari_app.endpointing import frame_dbfs
-from ari_app.testcall.runner import CallResult
-from ari_app.testcall.scenario import Utterance
+from ari_app.turn.endpointing import frame_dbfs
+from testkit.runner import CallResult
+from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ RATE = 8000
 GREETING_MS = 7000  # the greeting lasts ~5 s; the caller speaks after it
 
 
-def call(lang: str, workdir: Path, utterances: list[Utterance], timeout_s: float = 120
+def call(lang: str, workdir: Path, utterances: list[CallerLine], timeout_s: float = 120
          ) -> CallResult:
     return dial(exten=LINES[lang], utterances=utterances, workdir=workdir, hangup="remote",
                 hangup_wait_ms=15000, timeout_s=timeout_s)
@@ -48,8 +48,8 @@ def test_a_caller_who_only_says_hello_is_greeted_back_and_goodbye_ends_the_call(
     lang: str, hello: str, stem: str,
 ) -> None:
     result = call(lang, tmp_path, [
-        Utterance(human_speech[hello].ulaw, pause_before_ms=GREETING_MS),
-        Utterance(human_speech[f"{lang}_goodbye"].ulaw, pause_before_ms=5000),
+        CallerLine(human_speech[hello].ulaw, pause_before_ms=GREETING_MS),
+        CallerLine(human_speech[f"{lang}_goodbye"].ulaw, pause_before_ms=5000),
     ])
     assert result.sipp_rc == 0, result.sipp_log
     record = next_call(secretary_app)
@@ -86,8 +86,8 @@ def test_a_request_with_a_pause_in_it_is_one_turn(
     longer than the end of turn; both parts still make one turn, answered once."""
     lang = clip[:2]
     result = call(lang, tmp_path, [
-        Utterance(human_speech[clip].ulaw, pause_before_ms=GREETING_MS),
-        Utterance(human_speech[f"{lang}_goodbye"].ulaw, pause_before_ms=9000),
+        CallerLine(human_speech[clip].ulaw, pause_before_ms=GREETING_MS),
+        CallerLine(human_speech[f"{lang}_goodbye"].ulaw, pause_before_ms=9000),
     ])
     assert result.sipp_rc == 0, result.sipp_log
     record = next_call(secretary_app)
@@ -109,14 +109,14 @@ def test_a_number_dictated_in_groups_with_pauses_is_stored_digit_for_digit(
     assert number.digits == "89262004718"
     assert max(p.pause_after_ms for p in number.parts) == 2500
     result = call("ru", tmp_path, [
-        Utterance(caller_audio["ru_leave_message"], pause_before_ms=GREETING_MS),
-        Utterance(caller_audio["ru_my_name"], pause_before_ms=6000),
-        Utterance(number.ulaw, pause_before_ms=6000),
-        Utterance(caller_audio["ru_yes"], pause_before_ms=9000),
-        Utterance(caller_audio["ru_reason"], pause_before_ms=5000),
-        Utterance(caller_audio["ru_not_urgent"], pause_before_ms=4000),
-        Utterance(caller_audio["ru_all_correct"], pause_before_ms=16000),
-        Utterance(human_speech["ru_goodbye"].ulaw, pause_before_ms=8000),
+        CallerLine(caller_audio["ru_leave_message"], pause_before_ms=GREETING_MS),
+        CallerLine(caller_audio["ru_my_name"], pause_before_ms=6000),
+        CallerLine(number.ulaw, pause_before_ms=6000),
+        CallerLine(caller_audio["ru_yes"], pause_before_ms=9000),
+        CallerLine(caller_audio["ru_reason"], pause_before_ms=5000),
+        CallerLine(caller_audio["ru_not_urgent"], pause_before_ms=4000),
+        CallerLine(caller_audio["ru_all_correct"], pause_before_ms=16000),
+        CallerLine(human_speech["ru_goodbye"].ulaw, pause_before_ms=8000),
     ], timeout_s=200)
     assert result.sipp_rc == 0, result.sipp_log
     record = next_call(secretary_app)

@@ -3,7 +3,7 @@ ring group) rings, then its voicemail; in night mode voicemail at once. Also whe
 dies in the middle of a call (its watchdog: the channel's absolute timeout).
 
 The staff phone is extension 200 of asterisk/etc/pjsip.conf, which the testbed points at a
-sipp UAS on 127.0.0.1:5090 (ari_app.testcall.staff.StaffPhone). The caller is sipp playing
+sipp UAS on 127.0.0.1:5090 (testkit.staff.StaffPhone). The caller is sipp playing
 Twilio from 127.0.0.2.
 """
 
@@ -26,9 +26,9 @@ from lineskit import (
 )
 
 from ari_app.media.codecs import ulaw_encode
-from ari_app.testcall.runner import place_call
-from ari_app.testcall.scenario import Utterance
-from ari_app.testcall.staff import StaffPhone
+from testkit.runner import place_call
+from testkit.scenario import CallerLine
+from testkit.staff import StaffPhone
 
 pytestmark = pytest.mark.integration
 
@@ -97,7 +97,7 @@ def test_app_down_and_staff_not_answering_leaves_voicemail(
         async with AriEvents("lines-test") as ari, StaffPhone(tmp_path / "staff", "no_answer"):
             result = await place_call(
                 exten=TWILIO_DID, local_ip="127.0.0.2", workdir=tmp_path / "caller",
-                utterances=[Utterance(caller_message, pause_before_ms=1500)],
+                utterances=[CallerLine(caller_message, pause_before_ms=1500)],
                 hangup="caller", hangup_wait_ms=500, timeout_s=40,
             )
             return result, any(staff_channel(e) for e in ari.events)
@@ -118,7 +118,7 @@ def test_night_mode_goes_to_voicemail_without_ringing(
         async with AriEvents("lines-test") as ari:
             result = await place_call(
                 exten=TWILIO_DID, local_ip="127.0.0.2", workdir=tmp_path / "caller",
-                utterances=[Utterance(caller_message, pause_before_ms=1000)],
+                utterances=[CallerLine(caller_message, pause_before_ms=1000)],
                 hangup="caller", hangup_wait_ms=500, timeout_s=30,
             )
             return result, any(staff_channel(e) for e in ari.events)

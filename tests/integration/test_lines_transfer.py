@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from lineskit import AriEvents, db_del, db_get, db_put, destroyed
 
-from ari_app.testcall.staff import StaffPhone
+from testkit.staff import StaffPhone
 
 pytestmark = pytest.mark.integration
 

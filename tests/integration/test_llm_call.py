@@ -18,7 +18,7 @@ from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
 from conftest import AsteriskTestbed, RunningApp, run_secretary
 
 from ari_app.llm.local_server import LocalLlamaServer, free_port, packaged_smollm2
-from ari_app.testcall.scenario import Utterance
+from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -78,8 +78,8 @@ def test_dead_provider_filler_then_the_local_model_speaks(
     result = dial(
         exten="100",
         utterances=[
-            Utterance(caller_audio["ru_ask_llm"], pause_before_ms=6000),
-            Utterance(caller_audio["ru_bye"], pause_before_ms=45000),
+            CallerLine(caller_audio["ru_ask_llm"], pause_before_ms=6000),
+            CallerLine(caller_audio["ru_bye"], pause_before_ms=45000),
         ],
         workdir=tmp_path,
         hangup="remote",

@@ -36,8 +36,8 @@ from ari_app.llm.openai_compat import OpenAICompatProvider
 from ari_app.llm.prompt import build_system_prompt
 from ari_app.llm.tools import SECRETARY_TOOLS
 from ari_app.llm.warmup import warm_up
-from ari_app.llm_dialogue import system_prompt, warm_up_messages
-from ari_app.persona import load_persona
+from ari_app.mind.llm_dialogue import system_prompt, warm_up_messages
+from ari_app.mind.persona import load_persona
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from callkit import ARI, AUTH, ari_get, dial, normalise, wait_asterisk_clean, wait_call_ended
 
-from ari_app.testcall.local import LocalApp
-from ari_app.testcall.scenario import Utterance
+from testkit.local import LocalApp
+from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -39,8 +39,8 @@ def hours_call(audio: dict[str, Path], workdir: Path, hangup_wait_ms: int = 1500
     return dial(
         exten="100",
         utterances=[
-            Utterance(audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS),
-            Utterance(audio["ru_bye"], pause_before_ms=ANSWER_WAIT_MS),
+            CallerLine(audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS),
+            CallerLine(audio["ru_bye"], pause_before_ms=ANSWER_WAIT_MS),
         ],
         workdir=workdir,
         hangup="remote",

@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
 from conftest import AsteriskTestbed, RunningApp, run_secretary
 
-from ari_app.testcall.scenario import Utterance
+from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -77,16 +77,16 @@ def test_a_message_is_taken_read_back_stored_and_mailed(
     result = dial(
         exten="100",
         utterances=[
-            Utterance(caller_audio["ru_leave_message"], pause_before_ms=6000),
-            Utterance(caller_audio["ru_my_name"], pause_before_ms=6000),
+            CallerLine(caller_audio["ru_leave_message"], pause_before_ms=6000),
+            CallerLine(caller_audio["ru_my_name"], pause_before_ms=6000),
             # "По какому номеру вам перезвонить?": typed, then the read-back is confirmed
-            Utterance(
+            CallerLine(
                 caller_audio["ru_yes"], pause_before_ms=5000, dtmf="89161234567#", dtmf_gap_ms=10000
             ),
-            Utterance(caller_audio["ru_reason"], pause_before_ms=5000),
-            Utterance(caller_audio["ru_not_urgent"], pause_before_ms=4000),
-            Utterance(caller_audio["ru_all_correct"], pause_before_ms=16000),
-            Utterance(caller_audio["ru_bye"], pause_before_ms=8000),
+            CallerLine(caller_audio["ru_reason"], pause_before_ms=5000),
+            CallerLine(caller_audio["ru_not_urgent"], pause_before_ms=4000),
+            CallerLine(caller_audio["ru_all_correct"], pause_before_ms=16000),
+            CallerLine(caller_audio["ru_bye"], pause_before_ms=8000),
         ],
         workdir=tmp_path,
         hangup="remote",
@@ -153,10 +153,10 @@ def test_english_facts_answered_and_an_unknown_question_offered_a_message(
     result = dial(
         exten="101",
         utterances=[
-            Utterance(caller_audio["en_delivery"], pause_before_ms=6000),
+            CallerLine(caller_audio["en_delivery"], pause_before_ms=6000),
             # after the delivery answer (up to ~7 s), not over it
-            Utterance(caller_audio["en_bicycles"], pause_before_ms=10000),
-            Utterance(caller_audio["en_no_thanks"], pause_before_ms=10000),
+            CallerLine(caller_audio["en_bicycles"], pause_before_ms=10000),
+            CallerLine(caller_audio["en_no_thanks"], pause_before_ms=10000),
         ],
         workdir=tmp_path,
         hangup="remote",

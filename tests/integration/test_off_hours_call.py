@@ -12,7 +12,7 @@ import pytest
 from callkit import dial, normalise, wait_call_ended
 from conftest import AsteriskTestbed, RunningApp, run_secretary
 
-from ari_app.testcall.scenario import Utterance
+from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ def test_off_hours_greeting(
 ) -> None:
     result = dial(
         exten=exten,
-        utterances=[Utterance(caller_audio[bye], pause_before_ms=8000)],
+        utterances=[CallerLine(caller_audio[bye], pause_before_ms=8000)],
         workdir=tmp_path,
         hangup="remote",
         hangup_wait_ms=10000,

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from callkit import dial, wait_asterisk_clean, wait_call_ended
 
-from ari_app.testcall.local import REPO, write_config
-from ari_app.testcall.scenario import Utterance
+from testkit.local import REPO, write_config
+from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
 
 def secretary(*args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ari_app.cli", *args],
+        [sys.executable, "-m", "ari_app.cli.main", *args],
         cwd=REPO, capture_output=True, text=True, timeout=timeout_s,
     )
 
@@ -89,7 +89,7 @@ def test_reconnects_after_asterisk_restart(
         time.sleep(0.2)
     result = dial(
         exten="100",
-        utterances=[Utterance(caller_audio["ru_bye"], pause_before_ms=7000)],
+        utterances=[CallerLine(caller_audio["ru_bye"], pause_before_ms=7000)],
         workdir=tmp_path,
         hangup="remote",
         hangup_wait_ms=12000,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
 
-from ari_app.testcall.local import LocalApp, write_config
+from testkit.local import LocalApp, write_config
 
 pytestmark = pytest.mark.integration
 

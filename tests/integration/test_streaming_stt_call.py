@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from callkit import dial, wait_asterisk_clean, wait_call_ended
 
-from ari_app.testcall.local import LocalApp, write_config
-from ari_app.testcall.scenario import Utterance
+from testkit.local import LocalApp, write_config
+from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ def test_call_with_streaming_recognition(
     with LocalApp(config, tmp_path / "app.log") as app:
         result = dial(
             exten="100",
-            utterances=[Utterance(caller_audio["ru_hours"], pause_before_ms=7000)],
+            utterances=[CallerLine(caller_audio["ru_hours"], pause_before_ms=7000)],
             workdir=tmp_path / "call",
             hangup="caller",
             hangup_wait_ms=8000,

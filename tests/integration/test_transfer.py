@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from callkit import ari_get, loudest, normalise, wait_asterisk_clean, wait_call_ended
 
-from ari_app.testcall.runner import place_call
-from ari_app.testcall.scenario import Utterance
-from ari_app.testcall.staff import StaffPhone
+from testkit.runner import place_call
+from testkit.scenario import CallerLine
+from testkit.staff import StaffPhone
 
 pytestmark = pytest.mark.integration
 RATE = 8000
@@ -52,9 +52,9 @@ async def test_staff_accepts_with_1_and_talks_to_the_caller(
         result = await place_call(
             exten="100",
             utterances=[
-                Utterance(caller_audio["ru_transfer"], pause_before_ms=6000),
-                Utterance(caller_audio["ru_my_name"], pause_before_ms=4000),  # asked for it
-                Utterance(caller_audio["ru_hello_staff"], pause_before_ms=15000),
+                CallerLine(caller_audio["ru_transfer"], pause_before_ms=6000),
+                CallerLine(caller_audio["ru_my_name"], pause_before_ms=4000),  # asked for it
+                CallerLine(caller_audio["ru_hello_staff"], pause_before_ms=15000),
             ],
             workdir=tmp_path / "caller",
             hangup="caller",
@@ -117,9 +117,9 @@ async def test_staff_declines_or_is_busy_and_the_caller_is_offered_a_message(
         result = await place_call(
             exten="100",
             utterances=[
-                Utterance(caller_audio["ru_transfer"], pause_before_ms=6000),
-                Utterance(caller_audio["ru_my_name"], pause_before_ms=4000),
-                Utterance(caller_audio["ru_bye"], pause_before_ms=17000),
+                CallerLine(caller_audio["ru_transfer"], pause_before_ms=6000),
+                CallerLine(caller_audio["ru_my_name"], pause_before_ms=4000),
+                CallerLine(caller_audio["ru_bye"], pause_before_ms=17000),
             ],
             workdir=tmp_path / "caller",
             hangup="remote",

@@ -14,9 +14,9 @@ from callkit import loudest, wait_asterisk_clean, wait_call_ended
 from conftest import REPO, AsteriskTestbed, RunningApp, run_secretary
 from lineskit import AriEvents, in_voicemail
 
-from ari_app.testcall.runner import place_call
-from ari_app.testcall.scenario import Utterance
-from ari_app.testcall.staff import StaffPhone
+from testkit.runner import place_call
+from testkit.scenario import CallerLine
+from testkit.staff import StaffPhone
 
 pytestmark = pytest.mark.integration
 
@@ -46,8 +46,8 @@ async def test_blind_transfer_by_day_reaches_the_staff_phone_and_at_night_voicem
         result = await place_call(
             exten="100",
             utterances=[
-                Utterance(caller_audio["ru_transfer"], pause_before_ms=6000),
-                Utterance(caller_audio["ru_hello_staff"], pause_before_ms=12000),  # staff answered
+                CallerLine(caller_audio["ru_transfer"], pause_before_ms=6000),
+                CallerLine(caller_audio["ru_hello_staff"], pause_before_ms=12000),  # staff answered
             ],
             workdir=tmp_path / "caller",
             hangup="caller",

@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from callkit import dial, next_call, normalise, wait_asterisk_clean
 
-from ari_app.endpointing import frame_dbfs
-from ari_app.testcall.runner import CallResult
-from ari_app.testcall.scenario import Utterance
+from ari_app.turn.endpointing import frame_dbfs
+from testkit.runner import CallResult
+from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
 RATE = 8000
 
 
-def call_100(workdir: Path, utterances: list[Utterance]) -> CallResult:
+def call_100(workdir: Path, utterances: list[CallerLine]) -> CallResult:
     """A call to the secretary's test line; it hangs up when the caller has finished."""
     return dial(exten="100", utterances=utterances, workdir=workdir, hangup="remote",
                 hangup_wait_ms=15000)
@@ -40,8 +40,8 @@ def test_caller_interrupts_the_greeting(
     """The greeting (~4.5 s; its first 1.5 s protected) is cut when the caller speaks over it
     at 2.5 s; the question is heard and answered."""
     result = call_100(tmp_path, [
-        Utterance(caller_audio["ru_hours"], pause_before_ms=2500),
-        Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
+        CallerLine(caller_audio["ru_hours"], pause_before_ms=2500),
+        CallerLine(caller_audio["ru_bye"], pause_before_ms=15000),
     ])
     assert result.sipp_rc == 0, result.sipp_log
     origin = result.timeline_origin
@@ -72,9 +72,9 @@ def test_pause_inside_a_phone_number_does_not_end_the_turn(
     """"... мой номер: восемь девятьсот шестнадцать" [2.2 s] "сто двадцать три, сорок пять,
     шестьдесят семь": one caller turn holding both halves of the number."""
     result = call_100(tmp_path, [
-        Utterance(caller_audio["ru_number_1"], pause_before_ms=7000),
-        Utterance(caller_audio["ru_number_2"], pause_before_ms=2200),
-        Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
+        CallerLine(caller_audio["ru_number_1"], pause_before_ms=7000),
+        CallerLine(caller_audio["ru_number_2"], pause_before_ms=2200),
+        CallerLine(caller_audio["ru_bye"], pause_before_ms=15000),
     ])
     assert result.sipp_rc == 0, result.sipp_log
     caller = [t["text"] for t in next_call(secretary_app)["turns"] if t["who"] == "caller"]
@@ -94,9 +94,9 @@ def test_caller_who_goes_on_after_a_pause_gets_one_answer(
     is prepared; the caller goes on before it can reach them. The two parts are joined (the
     answer is withdrawn if it had begun) and the whole question is answered, as one turn."""
     result = call_100(tmp_path, [
-        Utterance(caller_audio["ru_hello"], pause_before_ms=7000),
-        Utterance(caller_audio["ru_hours_only"], pause_before_ms=700),
-        Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
+        CallerLine(caller_audio["ru_hello"], pause_before_ms=7000),
+        CallerLine(caller_audio["ru_hours_only"], pause_before_ms=700),
+        CallerLine(caller_audio["ru_bye"], pause_before_ms=15000),
     ])
     assert result.sipp_rc == 0, result.sipp_log
     turns = next_call(secretary_app)["turns"]
@@ -120,9 +120,9 @@ def test_dtmf_reaches_the_session_and_stops_the_greeting(
 ) -> None:
     """Key 5 (SIP INFO) at 2 s: the greeting stops; the question asked 2.5 s later is heard."""
     result = call_100(tmp_path, [
-        Utterance(caller_audio["ru_hours"], pause_before_ms=2000, dtmf="5",
+        CallerLine(caller_audio["ru_hours"], pause_before_ms=2000, dtmf="5",
                   dtmf_gap_ms=2500),
-        Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
+        CallerLine(caller_audio["ru_bye"], pause_before_ms=15000),
     ])
     assert result.sipp_rc == 0, result.sipp_log
     assert result.timeline_origin is not None

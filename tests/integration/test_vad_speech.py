@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from ari_app.media.resample import resample
-from ari_app.vad import EnergyVad, SileroVad, default_model_path
+from ari_app.turn.vad import EnergyVad, SileroVad, default_model_path
 
 pytestmark = [
     pytest.mark.integration,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
 
-from ari_app.testcall.local import LocalApp, write_config
-from ari_app.testcall.scenario import Utterance
+from testkit.local import LocalApp, write_config
+from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +22,8 @@ def test_call_over_chan_websocket(
         result = dial(
             exten="100",
             utterances=[
-                Utterance(caller_audio["ru_hours"], pause_before_ms=7000),
-                Utterance(caller_audio["ru_bye"], pause_before_ms=15000),
+                CallerLine(caller_audio["ru_hours"], pause_before_ms=7000),
+                CallerLine(caller_audio["ru_bye"], pause_before_ms=15000),
             ],
             workdir=tmp_path / "call",
             hangup="remote",

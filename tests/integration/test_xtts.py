@@ -5,7 +5,7 @@ is a tiny, RANDOMLY INITIALISED model of the same architecture built by tests/xt
 coqui-tts's own classes. Its audio is noise-like, not speech, so nothing here judges quality.
 What these tests exercise is the real code path: config.json + model.pth + vocab.json loaded by
 XttsConfig / Xtts.load_checkpoint, conditioning latents computed from reference clips (RHVoice
-Anna, stored with ari_app.voices.add_voice) and cached on disk, and inference_stream's chunks
+Anna, stored with ari_app.tts.voices.add_voice) and cached on disk, and inference_stream's chunks
 handed out of the worker thread as they are made.
 
 Needs the optional `xtts` extra (docs/xtts.md) and RHVoice; no Asterisk, no network.
@@ -28,8 +28,8 @@ import pytest
 
 from ari_app.errors import EngineUnavailable
 from ari_app.tts import build_tts
+from ari_app.tts.voices import add_voice
 from ari_app.tts.xtts import XttsTts, voice_clips, xtts_from_voice
-from ari_app.voices import add_voice
 
 pytestmark = pytest.mark.integration
 

@@ -19,10 +19,10 @@ from ari_app.api import routes_talk
 from ari_app.api.app import create_app
 from ari_app.api.settings import ApiConfig
 from ari_app.config import Config, parse_config
-from ari_app.dialogue import Dialogue
+from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.persona import Persona, load_persona
 from ari_app.notify.base import Notifications, RetryPolicy
 from ari_app.notify.message import StaffMessage
-from ari_app.persona import Persona, load_persona
 from ari_app.stt.base import Transcript
 from ari_app.tts.factory import FallbackTts
 

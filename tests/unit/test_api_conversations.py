@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ari_app.api.conversations import ConversationStore
-from ari_app.dialogue import Dialogue
-from ari_app.persona import Persona, load_persona
+from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.persona import Persona, load_persona
 
 PERSONA = Path(__file__).resolve().parents[2] / "config" / "personas" / "default.yaml"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ari_app.call_record import CallRecord
+from ari_app.call.record import CallRecord
 from ari_app.storage import CallStore
 
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ari_app.dialogue import Dialogue, normalise
-from ari_app.persona import Persona, load_persona
+from ari_app.mind.dialogue import Dialogue, normalise
+from ari_app.mind.persona import Persona, load_persona
 
 PERSONA_PATH = Path(__file__).resolve().parents[2] / "config" / "personas" / "default.yaml"
 MSK = ZoneInfo("Europe/Moscow")

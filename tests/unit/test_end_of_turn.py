@@ -17,12 +17,12 @@ from test_lossless_turn import (
     soft_word,
 )
 
-from ari_app.endpointing import Utterance
-from ari_app.speaker import Spoken
-from ari_app.transcriber import TurnTranscriber
+from ari_app.call.speaker import Spoken
 from ari_app.turn.end_of_turn import TurnEndJudge
+from ari_app.turn.endpointing import Utterance
 from ari_app.turn.smart_turn import TurnEndGuess
-from ari_app.turn_timings import PAUSE_WITHIN_TURN_S, withdrawn_unheard
+from ari_app.turn.timings import PAUSE_WITHIN_TURN_S, withdrawn_unheard
+from ari_app.turn.transcriber import TurnTranscriber
 
 RATE = 8000
 

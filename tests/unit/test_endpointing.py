@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ari_app.endpointing import EnergyEndpointer, frame_dbfs
+from ari_app.turn.endpointing import EnergyEndpointer, frame_dbfs
 
 RATE = 8000
 FRAME_S = 0.02

@@ -152,7 +152,7 @@ def test_number_clips_say_their_digits(manifest: hs.Manifest) -> None:
 
 
 def test_synthetic_clips_are_the_caller_lines(manifest: hs.Manifest) -> None:
-    from ari_app.testcall.runner import CALLER_LINES
+    from testkit.runner import CALLER_LINES
 
     synthetic = [c for c in manifest.clips if c.source == hs.SYNTHETIC_SOURCE]
     assert synthetic

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from test_lossless_turn import Call, silence, tone
 
-from ari_app.listener import BargeIn
+from ari_app.turn.listener import BargeIn
 
 
 class FakeUnsureVad:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from test_llm_chain import FakeProvider, chain
 
-from ari_app.dialogue import Dialogue, check_hours
 from ari_app.llm.base import LlmError, ToolCall
-from ari_app.llm_dialogue import LlmDialogue, day_of
-from ari_app.persona import Personas
+from ari_app.mind.dialogue import Dialogue, check_hours
+from ari_app.mind.llm_dialogue import LlmDialogue, day_of
+from ari_app.mind.persona import Personas
 
 PERSONAS = Path(__file__).resolve().parents[2] / "config" / "personas"
 TUESDAY_11 = dt.datetime.fromisoformat("2026-11-24T11:00:00+03:00")

@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ari_app.call.recorder import CallRecorder
 from ari_app.config import TurnConfig
-from ari_app.endpointing import Utterance
-from ari_app.listener import BargeIn, Listener
-from ari_app.recorder import CallRecorder
 from ari_app.stt.base import Transcript
-from ari_app.transcriber import TurnTranscriber
-from ari_app.vad import EnergyVad
+from ari_app.turn.endpointing import Utterance
+from ari_app.turn.listener import BargeIn, Listener
+from ari_app.turn.transcriber import TurnTranscriber
+from ari_app.turn.vad import EnergyVad
 
 RATE = 8000
 FRAME = 160  # samples in 20 ms

@@ -10,7 +10,7 @@ import pytest
 
 from ari_app.mind.calendar import BusinessCalendar, Holiday, ShortDay, Week, holiday_dates
 from ari_app.mind.fact_sheet import check_hours
-from ari_app.persona import Persona, load_persona
+from ari_app.mind.persona import Persona, load_persona
 
 PERSONA_PATH = Path(__file__).resolve().parents[2] / "config" / "personas" / "default.yaml"
 MSK = ZoneInfo("Europe/Moscow")

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from test_llm_chain import FakeProvider, chain
 
-from ari_app.dialogue import Dialogue
 from ari_app.llm.base import ToolCall
-from ari_app.llm_dialogue import LlmDialogue, make_mind
+from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.llm_dialogue import LlmDialogue, make_mind
 from ari_app.mind.message import Message
 from ari_app.mind.mind import Answer, Mind, Reply
+from ari_app.mind.persona import Personas
 from ari_app.mind.staff import TransferRequest
-from ari_app.persona import Personas
 
 PERSONAS = Path(__file__).resolve().parents[2] / "config" / "personas"
 TUESDAY_11 = dt.datetime.fromisoformat("2026-11-24T11:00:00+03:00")

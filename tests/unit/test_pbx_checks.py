@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ari_app.ami import AmiConfig, AmiError, AmiReply, AmiSession
-from ari_app.doctor import Check, summary
-from ari_app.pbx_checks import (
+from ari_app.ari.ami import AmiConfig, AmiError, AmiReply, AmiSession
+from ari_app.doctor.check import Check, summary
+from ari_app.doctor.pbx import (
     Expect,
     http_binds,
     is_loopback,
@@ -27,7 +27,7 @@ from ari_app.pbx_checks import (
     manager_binds,
     pbx_checks,
 )
-from ari_app.quectel_cli import judge_modem, parse_device_state, parse_devices, signal_dbm
+from ari_app.doctor.quectel import judge_modem, parse_device_state, parse_devices, signal_dbm
 
 DATA = Path(__file__).parent / "data" / "pbx"
 DENIED = AmiReply({"Response": "Error", "Message": "Permission denied"})  # as Asterisk says it

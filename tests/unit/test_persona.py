@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from ari_app.errors import ConfigError
-from ari_app.persona import Persona, Personas, load_persona, time_words
+from ari_app.mind.persona import Persona, Personas, load_persona, time_words
 
 PERSONA_PATH = Path(__file__).resolve().parents[2] / "config" / "personas" / "default.yaml"
 MSK = ZoneInfo("Europe/Moscow")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ari_app.recorder import CallRecorder
+from ari_app.call.recorder import CallRecorder
 
 RATE = 8000
 

@@ -8,23 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from ari_app.testcall.scenario import (
+from testkit.scenario import (
     LOG_CALLER,
     LOG_REMOTE,
-    Utterance,
+    CallerLine,
     build_uac_scenario,
     payload_type,
 )
 
 
-def _utt(tmp_path: Path, name: str, n_bytes: int, pause: int) -> Utterance:
+def _utt(tmp_path: Path, name: str, n_bytes: int, pause: int) -> CallerLine:
     path = tmp_path / name
     path.write_bytes(b"\xff" * n_bytes)
-    return Utterance(path, pause_before_ms=pause)
+    return CallerLine(path, pause_before_ms=pause)
 
 
 @pytest.fixture
-def utterances(tmp_path: Path) -> list[Utterance]:
+def utterances(tmp_path: Path) -> list[CallerLine]:
     return [_utt(tmp_path, "a.ulaw", 16000, 300), _utt(tmp_path, "b.ulaw", 12345, 700)]
 
 
@@ -39,12 +39,12 @@ def _logs(root: ET.Element) -> list[str]:
 def test_utterance_duration_from_size(tmp_path: Path) -> None:
     assert _utt(tmp_path, "x", 8000, 0).duration_ms == 1000
     assert _utt(tmp_path, "y", 12345, 0).duration_ms == 1543  # 1543.125 ms
-    assert Utterance(tmp_path / "y").pause_before_ms == 500
+    assert CallerLine(tmp_path / "y").pause_before_ms == 500
 
 
 @pytest.mark.parametrize(("codec", "pt", "name"), [("ulaw", 0, "PCMU"), ("alaw", 8, "PCMA")])
 def test_invite_sdp_matches_codec(
-    utterances: list[Utterance], codec: str, pt: int, name: str
+    utterances: list[CallerLine], codec: str, pt: int, name: str
 ) -> None:
     root = ET.fromstring(build_uac_scenario(utterances, codec=codec))
     assert root.tag == "scenario"
@@ -69,7 +69,7 @@ def test_payload_type_rejects_unknown_codec() -> None:
         payload_type("g729")
 
 
-def test_call_setup_sequence(utterances: list[Utterance]) -> None:
+def test_call_setup_sequence(utterances: list[CallerLine]) -> None:
     root = ET.fromstring(build_uac_scenario(utterances))
     msgs = _messages(root)
     recvs = [(e.get("response"), e.get("optional")) for e in msgs if e.tag == "recv"]
@@ -82,7 +82,7 @@ def test_call_setup_sequence(utterances: list[Utterance]) -> None:
     assert [(e.get("request"), e.get("next")) for e in glob] == [("BYE", "remote_bye")]
 
 
-def test_pauses_match_utterances(utterances: list[Utterance]) -> None:
+def test_pauses_match_utterances(utterances: list[CallerLine]) -> None:
     root = ET.fromstring(build_uac_scenario(utterances, hangup="remote", hangup_wait_ms=9000))
     msgs = _messages(root)
     first_stream = next(
@@ -107,7 +107,7 @@ def _targets(root: ET.Element) -> set[str]:
     return {v for e in root for k, v in e.attrib.items() if k in ("next", "ontimeout")}
 
 
-def test_remote_hangup_mode(utterances: list[Utterance]) -> None:
+def test_remote_hangup_mode(utterances: list[CallerLine]) -> None:
     root = ET.fromstring(build_uac_scenario(utterances, hangup="remote", hangup_wait_ms=9000))
     assert _targets(root) <= _labels(root)
     msgs = _messages(root)
@@ -118,7 +118,7 @@ def test_remote_hangup_mode(utterances: list[Utterance]) -> None:
     _check_endings(root)
 
 
-def test_caller_hangup_mode(utterances: list[Utterance]) -> None:
+def test_caller_hangup_mode(utterances: list[CallerLine]) -> None:
     root = ET.fromstring(build_uac_scenario(utterances, hangup="caller", hangup_wait_ms=4000))
     assert _targets(root) <= _labels(root)
     msgs = _messages(root)
@@ -149,7 +149,7 @@ def _check_endings(root: ET.Element) -> None:
     assert msgs[-1].tag == "label" and msgs[-1].get("id") == "end"
 
 
-def test_rejects_bad_arguments(utterances: list[Utterance], tmp_path: Path) -> None:
+def test_rejects_bad_arguments(utterances: list[CallerLine], tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         build_uac_scenario(utterances, hangup="nobody")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
@@ -170,8 +170,8 @@ def test_zero_pause_and_no_utterances(tmp_path: Path) -> None:
 def test_dtmf_keys_are_sip_info_before_the_audio(tmp_path: Path) -> None:
     audio = tmp_path / "a.ulaw"
     audio.write_bytes(b"\xff" * 1600)
-    from ari_app.testcall.scenario import Utterance as Utt
-    from ari_app.testcall.scenario import build_uac_scenario as build
+    from testkit.scenario import CallerLine as Utt
+    from testkit.scenario import build_uac_scenario as build
 
     xml = build([Utt(audio, pause_before_ms=100, dtmf="5#", dtmf_gap_ms=700)], "ulaw", "caller", 10)
     assert xml.count("INFO [next_url] SIP/2.0") == 2

@@ -21,17 +21,17 @@ import pytest
 from test_llm_chain import FakeProvider, chain
 from test_speaker_stream import FakeTransport, FakeTts, FakeTtsFailingOnSecond
 
+from ari_app.call.session import CallContext, CallSession
+from ari_app.call.speaker import Speaker
 from ari_app.config import Config
-from ari_app.dialogue import Dialogue
 from ari_app.engines import Engines
 from ari_app.llm.base import ToolCall
-from ari_app.llm_dialogue import LlmDialogue
+from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.llm_dialogue import LlmDialogue
 from ari_app.mind.message import Message
 from ari_app.mind.mind import Mind
+from ari_app.mind.persona import Personas
 from ari_app.notify.message import StaffMessage
-from ari_app.persona import Personas
-from ari_app.session import CallContext, CallSession
-from ari_app.speaker import Speaker
 from ari_app.storage import CallStore
 from ari_app.stt.base import Transcript
 

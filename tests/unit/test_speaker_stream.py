@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from ari_app.speaker import Speaker, Spoken
+from ari_app.call.speaker import Speaker, Spoken
 
 
 class FakeTts:

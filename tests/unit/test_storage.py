@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ari_app.call_report import format_call
+from ari_app.cli.calls import format_call
 from ari_app.storage import SCHEMA_VERSION, CallStore, StorageError
 
 
@@ -146,7 +146,7 @@ async def test_newer_schema_refused(tmp_path: Path) -> None:
 
 
 def test_report_timings_from_session_keys() -> None:
-    from ari_app.call_report import format_timings
+    from ari_app.cli.calls import format_timings
 
     timings = {
         "endpoint_ms": 600.0,

@@ -7,7 +7,7 @@ import asyncio
 
 from ari_app.stt.base import Transcript
 from ari_app.stt.streaming import Partial
-from ari_app.stt_stream import StreamingTurn
+from ari_app.turn.streaming import StreamingTurn
 
 
 class FakeRecognizer:

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from test_llm_chain import FakeProvider, chain
 
-from ari_app.dialogue import Dialogue
-from ari_app.endpointing import EnergyEndpointer, Utterance
-from ari_app.llm_dialogue import LlmDialogue
-from ari_app.persona import Personas
-from ari_app.speaker import Spoken
+from ari_app.call.speaker import Spoken
+from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.llm_dialogue import LlmDialogue
+from ari_app.mind.persona import Personas
 from ari_app.stt.base import Transcript
-from ari_app.transcriber import TurnTranscriber, ends_with
+from ari_app.turn.endpointing import EnergyEndpointer, Utterance
 from ari_app.turn.tape import CallerTape
-from ari_app.turn_timings import HEARD_AFTER_S, withdrawn_unheard
+from ari_app.turn.timings import HEARD_AFTER_S, withdrawn_unheard
+from ari_app.turn.transcriber import TurnTranscriber, ends_with
 
 RATE = 8000
 PERSONAS = Path(__file__).resolve().parents[2] / "config" / "personas"

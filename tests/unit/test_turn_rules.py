@@ -1,6 +1,6 @@
 import pytest
 
-from ari_app.turn_rules import ends_mid_number, ends_mid_phrase, trailing_digit_run
+from ari_app.turn.rules import ends_mid_number, ends_mid_phrase, trailing_digit_run
 
 
 @pytest.mark.parametrize(

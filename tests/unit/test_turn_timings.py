@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ari_app.listener import BargeIn
-from ari_app.speaker import Spoken
-from ari_app.turn_timings import reply_timings
+from ari_app.call.speaker import Spoken
+from ari_app.turn.listener import BargeIn
+from ari_app.turn.timings import reply_timings
 
 
 def test_reply_timings_from_a_reply_cut_by_the_caller() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ari_app.errors import EngineUnavailable
-from ari_app.vad import (
+from ari_app.turn.vad import (
     EnergyVad,
     SileroVad,
     VoiceActivityDetector,
@@ -110,7 +110,7 @@ def test_not_a_model_is_engine_unavailable(tmp_path: Path) -> None:
 
 
 def test_upsampler_passes_the_phone_band_without_images() -> None:
-    from ari_app.vad import _Upsampler2x
+    from ari_app.turn.vad import _Upsampler2x
 
     for freq in (300.0, 1000.0, 3000.0, 3400.0):
         x = np.frombuffer(tone(8000, 1.0, -20.0, freq), dtype="<i2").astype(np.float32) / 32768

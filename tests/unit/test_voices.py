@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ari_app.voices import NOT_PCM16, add_voice, list_voices, main, validate_clip
+from ari_app.tts.voices import NOT_PCM16, add_voice, list_voices, main, validate_clip
 
 RNG_SEED = 7
 

@@ -12,7 +12,7 @@ import pytest
 
 from ari_app.media.codecs import ulaw_decode, ulaw_encode
 from ari_app.media.resample import resample
-from ari_app.persona import load_persona
+from ari_app.mind.persona import load_persona
 from ari_app.stt import whisper as whisper_module
 from ari_app.stt.prompt import persona_words, recogniser_prompt
 from ari_app.stt.whisper import WhisperStt

@@ -8,12 +8,12 @@ import asyncio
 import logging
 import re
 
-from ari_app.endpointing import Utterance
-from ari_app.listener import Listener
 from ari_app.media.resample import resample
 from ari_app.stt.base import SpeechToText, Transcript
-from ari_app.stt_stream import StreamingTurn
-from ari_app.turn_rules import ends_mid_number, ends_mid_phrase
+from ari_app.turn.endpointing import Utterance
+from ari_app.turn.listener import Listener
+from ari_app.turn.rules import ends_mid_number, ends_mid_phrase
+from ari_app.turn.streaming import StreamingTurn
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ari_app.ari.client import AriClient, AriError
+from ari_app.call.media_leg import MediaLeg, open_media_leg
+from ari_app.call.speaker import Speaker
 from ari_app.config import MediaConfig, TransferConfig
-from ari_app.media_leg import MediaLeg, open_media_leg
-from ari_app.speaker import Speaker
 from ari_app.tts.base import TextToSpeech
 
 log = logging.getLogger(__name__)

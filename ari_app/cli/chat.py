@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TextIO
 
 from ari_app.config import PASSWORD_ENV, Config, load_config
-from ari_app.dialogue import Dialogue
 from ari_app.errors import ConfigError, SecretaryError
+from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.persona import SUPPORTED_LANGUAGES, Persona, load_persona
 from ari_app.notify.message import StaffMessage, render_body
-from ari_app.persona import SUPPORTED_LANGUAGES, Persona, load_persona
 
 DEFAULT_CONFIG = Path("config/secretary.yaml")
 DEFAULT_PERSONAS = Path("config/personas")

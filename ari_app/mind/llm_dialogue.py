@@ -16,15 +16,15 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ari_app.dialogue import Dialogue, DialogueState, Message, check_hours
 from ari_app.llm import base
 from ari_app.llm.chain import FallbackChain
 from ari_app.llm.prompt import build_system_prompt
 from ari_app.llm.tools import SECRETARY_TOOLS, problems
 from ari_app.mind import intents
+from ari_app.mind.dialogue import Dialogue, DialogueState, Message, check_hours
 from ari_app.mind.mind import Answer, FailReason, Mind, Reply
+from ari_app.mind.persona import Persona
 from ari_app.mind.staff import TransferRequest
-from ari_app.persona import Persona
 from ari_app.tts.chunker import FLUSH
 
 log = logging.getLogger(__name__)

@@ -12,16 +12,16 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from ari_app.ami import AmiReply
-from ari_app.doctor import Check, Status
-from ari_app.quectel_cli import judge_modem, parse_device_state, parse_devices
+from ari_app.ari.ami import AmiReply
+from ari_app.doctor.check import Check, Status
+from ari_app.doctor.quectel import judge_modem, parse_device_state, parse_devices
 
 BUILD_QUECTEL = "build and load it: scripts/build-chan-quectel (docs/modem.md)"
 MEDIA_DRIVERS = {"rtp": "chan_rtp", "websocket": "chan_websocket"}
 
 
 class Ami(Protocol):
-    """What the checks need of an AMI session (ari_app.ami.AmiSession)."""
+    """What the checks need of an AMI session (ari_app.ari.ami.AmiSession)."""
 
     async def action(self, name: str, **params: str) -> AmiReply: ...
 

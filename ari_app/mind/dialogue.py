@@ -34,6 +34,7 @@ from ari_app.mind.facts import (
 from ari_app.mind.intents import normalise
 from ari_app.mind.message import Message, MessageForm, extract_name
 from ari_app.mind.mind import Answer, FailReason, Reply
+from ari_app.mind.persona import Persona
 from ari_app.mind.phrases import PhraseBook
 from ari_app.mind.staff import (
     Target,
@@ -44,7 +45,6 @@ from ari_app.mind.staff import (
     transfer_request,
 )
 from ari_app.mind.texts import pick
-from ari_app.persona import Persona
 
 __all__ = [
     "Answer", "Dialogue", "FailReason", "Message", "Reply", "TransferRequest", "check_hours",

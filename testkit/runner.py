@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from ari_app.media.codecs import get_codec
-from ari_app.testcall.capture import CapturedRtp, PacketCapture, parse_rtp_capture
-from ari_app.testcall.scenario import (
+from testkit.capture import CapturedRtp, PacketCapture, parse_rtp_capture
+from testkit.scenario import (
     LOG_CALLER,
     LOG_REMOTE,
+    CallerLine,
     Hangup,
-    Utterance,
     build_uac_scenario,
     payload_type,
 )
@@ -168,7 +168,7 @@ def write_wav(path: Path, pcm: bytes, rate: int = SAMPLE_RATE) -> None:
 
 def utterance_end_times(
     sent: list[CapturedRtp],
-    utterances: list[Utterance],
+    utterances: list[CallerLine],
     pt: int,
     frame_bytes: int = 160,
     gap_s: float = 0.06,
@@ -265,7 +265,7 @@ def sipp_command(
     ]  # fmt: skip
 
 
-def _prepare_workdir(workdir: Path, utterances: list[Utterance]) -> Path:
+def _prepare_workdir(workdir: Path, utterances: list[CallerLine]) -> Path:
     for utt in utterances:
         if not utt.audio.is_file():
             raise FileNotFoundError(f"utterance audio missing: {utt.audio}")
@@ -282,7 +282,7 @@ def _prepare_workdir(workdir: Path, utterances: list[Utterance]) -> Path:
 async def place_call(
     *,
     exten: str,
-    utterances: list[Utterance],
+    utterances: list[CallerLine],
     workdir: Path,
     codec: str = "ulaw",
     hangup: Hangup = "remote",

@@ -87,10 +87,10 @@ def _model_checks(cfg: object) -> list[Check]:
 
 
 async def _pbx_checks(cfg: object) -> list[Check]:
-    """Asterisk's own view over AMI (ari_app.pbx_checks), when the config has an ami: section."""
-    from ari_app.ami import AmiConfig, AmiError, AmiSession, ami_password
+    """Asterisk's own view over AMI (doctor/pbx.py), when the config has an ami: section."""
+    from ari_app.ari.ami import AmiConfig, AmiError, AmiSession, ami_password
     from ari_app.config import Config
-    from ari_app.pbx_checks import Expect, pbx_checks
+    from ari_app.doctor.pbx import Expect, pbx_checks
 
     assert isinstance(cfg, Config)
     ami = cfg.ami  # read like this until Config has its `ami` field

@@ -4,8 +4,8 @@ and whether an interruption came too soon to be an answer to it."""
 
 from __future__ import annotations
 
-from ari_app.listener import BargeIn
-from ari_app.speaker import Spoken
+from ari_app.call.speaker import Spoken
+from ari_app.turn.listener import BargeIn
 
 # a caller who starts speaking sooner than this after our reply's first audio was not
 # answering it: they went on with their own turn

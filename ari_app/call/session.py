@@ -13,31 +13,31 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ari_app.ari.client import AriClient
-from ari_app.call_record import CallRecord
+from ari_app.call.media_leg import MediaLeg, open_media_leg
+from ari_app.call.record import CallRecord
+from ari_app.call.recorder import CallRecorder
+from ari_app.call.speaker import Speaker, Spoken
+from ari_app.call.transfer import StaffCall, StaffTarget
 from ari_app.config import Config
-from ari_app.dialogue import Dialogue
-from ari_app.endpointing import Utterance
 from ari_app.engines import Engines
 from ari_app.errors import ConfigError
-from ari_app.listener import BargeIn, Listener
 from ari_app.llm.chain import FallbackChain
-from ari_app.llm_dialogue import make_mind
 from ari_app.media.tones import ringback_task
-from ari_app.media_leg import MediaLeg, open_media_leg
+from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.llm_dialogue import make_mind
 from ari_app.mind.message import Message
 from ari_app.mind.mind import FailReason, Mind, Reply
+from ari_app.mind.persona import Persona
 from ari_app.mind.staff import TransferRequest
 from ari_app.notify.message import StaffMessage
-from ari_app.persona import Persona
-from ari_app.recorder import CallRecorder
-from ari_app.speaker import Speaker, Spoken
 from ari_app.storage import CallStore
-from ari_app.stt_stream import StreamingTurn
-from ari_app.transcriber import TurnTranscriber
-from ari_app.transfer import StaffCall, StaffTarget
 from ari_app.turn.end_of_turn import TurnEndJudge
-from ari_app.turn_timings import reply_timings, withdrawn_unheard
-from ari_app.vad import build_vad
+from ari_app.turn.endpointing import Utterance
+from ari_app.turn.listener import BargeIn, Listener
+from ari_app.turn.streaming import StreamingTurn
+from ari_app.turn.timings import reply_timings, withdrawn_unheard
+from ari_app.turn.transcriber import TurnTranscriber
+from ari_app.turn.vad import build_vad
 
 log = logging.getLogger(__name__)
 

@@ -19,12 +19,12 @@ import collections
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ari_app.call.recorder import CallRecorder
 from ari_app.config import TurnConfig
-from ari_app.endpointing import EnergyEndpointer, Utterance, frame_dbfs
 from ari_app.media.transport import MediaTransport
-from ari_app.recorder import CallRecorder
+from ari_app.turn.endpointing import EnergyEndpointer, Utterance, frame_dbfs
 from ari_app.turn.tape import CallerTape
-from ari_app.vad import VoiceActivityDetector
+from ari_app.turn.vad import VoiceActivityDetector
 
 OUTPUT_LEVEL_WINDOW_S = 0.5  # how long our own output can come back as echo
 INBOX_S = 60.0  # frames queued for the endpointer at most (older ones are before any turn)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ari_app.doctor import Check, Status
+from ari_app.doctor.check import Check, Status
 
 # The State column's values cut to 10 characters, and what they mean for a caller.
 _BAD_STATES = {

@@ -29,7 +29,7 @@ _FROM = '"testcaller" <sip:testcaller@[local_ip]:[local_port]>;tag=[pid]SIPpTag0
 
 
 @dataclass
-class Utterance:
+class CallerLine:
     """One thing the caller says: a headerless 8 kHz G.711 file matching the call's codec."""
 
     audio: Path
@@ -143,7 +143,7 @@ def _log(message: str) -> str:
 
 
 def build_uac_scenario(
-    utterances: list[Utterance],
+    utterances: list[CallerLine],
     codec: str = "ulaw",
     hangup: Hangup = "remote",
     hangup_wait_ms: int = 15000,

@@ -55,13 +55,13 @@ async def _run(config_path: Path) -> int:
 
 
 async def _doctor(config_path: Path) -> int:
-    from ari_app.doctor import run_doctor
+    from ari_app.doctor.check import run_doctor
 
     return await run_doctor(config_path)
 
 
 async def _calls(config_path: Path, limit: int, call_id: str | None) -> int:
-    from ari_app.call_report import format_call
+    from ari_app.cli.calls import format_call
     from ari_app.config import load_config
     from ari_app.storage import CallStore
 
@@ -86,7 +86,7 @@ async def _calls(config_path: Path, limit: int, call_id: str | None) -> int:
 
 
 async def _messages(config_path: Path, limit: int) -> int:
-    from ari_app.call_report import format_message
+    from ari_app.cli.calls import format_message
     from ari_app.config import load_config
     from ari_app.storage import CallStore
 
@@ -103,11 +103,11 @@ async def _messages(config_path: Path, limit: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     if args_list[:1] == ["voice"]:  # `secretary voice add|list ...`: the voice manager
-        from ari_app.voices import main as voice_main
+        from ari_app.tts.voices import main as voice_main
 
         return voice_main(args_list[1:])
     if args_list[:1] == ["chat"]:  # `secretary chat ...`: talk to the secretary in text
-        from ari_app.chat_cli import chat_main
+        from ari_app.cli.chat import chat_main
 
         return chat_main(args_list[1:])
     parser = argparse.ArgumentParser(prog="secretary", description=__doc__.splitlines()[0])

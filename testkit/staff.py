@@ -18,8 +18,8 @@ from typing import Literal
 from xml.sax.saxutils import quoteattr
 
 from ari_app.media.codecs import get_codec
-from ari_app.testcall.capture import PacketCapture, parse_rtp_capture
-from ari_app.testcall.runner import _kill, free_rtp_port, layout_on_timeline
+from testkit.capture import PacketCapture, parse_rtp_capture
+from testkit.runner import _kill, free_rtp_port, layout_on_timeline
 
 Behaviour = Literal["answer", "accept", "decline", "busy", "no_answer"]
 LOG_KEY = "STAFF_KEY_SENT"

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 TESTBED_CONFIG = REPO / "config" / "testbed.yaml"
 READY_MARK = "secretary: ready"
 
@@ -53,7 +53,7 @@ class LocalApp:
 
     def start(self, timeout_s: float = 60.0, wait_ready: bool = True) -> LocalApp:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ari_app.cli", "run", "-c", str(self.config)],
+            [sys.executable, "-m", "ari_app.cli.main", "run", "-c", str(self.config)],
             cwd=REPO, env=self.env, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
@@ -110,7 +110,7 @@ class LocalApp:
 def caller_lines(outdir: Path) -> dict[str, Path]:
     """The test caller's utterances as headerless mu-law for sipp, by line name
     (ru_hours, ru_bye, en_hours, en_bye)."""
-    from ari_app.testcall.runner import make_caller_audio
+    from testkit.runner import make_caller_audio
 
     files = make_caller_audio(outdir)
     return {n.removesuffix(".ulaw"): p for n, p in files.items() if n.endswith(".ulaw")}
