@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ari_app.doctor.check import Check
 from ari_app.errors import EngineUnavailable
 
 DEFAULT_WHISPER = "whisper-base"
@@ -42,16 +43,6 @@ RHVOICE_PACKAGES = {
 }
 
 SETUP_FIX = "run: .venv/bin/python scripts/setup-models"
-
-
-@dataclass(frozen=True)
-class ModelStatus:
-    """One line of `secretary doctor` / `scripts/setup-models` output."""
-
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
 
 
 @dataclass(frozen=True)
@@ -219,51 +210,51 @@ def check_models(
     piper_voice: str = DEFAULT_PIPER_VOICE,
     rhvoice: Iterable[str] = DEFAULT_RHVOICE_VOICES,
     espeak: Iterable[str] = DEFAULT_ESPEAK_VOICES,
-) -> list[ModelStatus]:
+) -> list[Check]:
     """Check every model the default configuration needs; nothing is loaded into memory."""
-    statuses: list[ModelStatus] = []
+    statuses: list[Check] = []
 
     wdir = whisper_model_dir(Path(models_dir), whisper_name)
     expected = whisper_base_expected_size() if whisper_name == DEFAULT_WHISPER else None
     problem = whisper_dir_problem(wdir, expected)
     if problem is None:
         size_mb = (wdir / "model.bin").stat().st_size / 1e6
-        statuses.append(ModelStatus(f"whisper:{whisper_name}", True, f"{wdir} ({size_mb:.0f} MB)"))
+        statuses.append(Check.of(f"whisper:{whisper_name}", True, f"{wdir} ({size_mb:.0f} MB)"))
     else:
         fix = (
             SETUP_FIX
             if whisper_name == DEFAULT_WHISPER
             else (f"place a faster-whisper model directory at {wdir}")
         )
-        statuses.append(ModelStatus(f"whisper:{whisper_name}", False, problem, fix))
+        statuses.append(Check.of(f"whisper:{whisper_name}", False, problem, fix))
 
     try:
         path = piper_voice_path(piper_voice)
-        statuses.append(ModelStatus(f"piper:{piper_voice}", True, str(path)))
+        statuses.append(Check.of(f"piper:{piper_voice}", True, str(path)))
     except EngineUnavailable as exc:
-        statuses.append(ModelStatus(f"piper:{piper_voice}", False, str(exc), "run scripts/setup"))
+        statuses.append(Check.of(f"piper:{piper_voice}", False, str(exc), "run scripts/setup"))
 
     have_rhvoice = shutil.which("RHVoice-test") is not None
     installed = rhvoice_voices()
     for voice in rhvoice:
         name = f"rhvoice:{voice}"
         if not have_rhvoice:
-            statuses.append(ModelStatus(name, False, "RHVoice-test not found", rhvoice_fix(voice)))
+            statuses.append(Check.of(name, False, "RHVoice-test not found", rhvoice_fix(voice)))
         elif voice.lower() not in installed:
             statuses.append(
-                ModelStatus(name, False, f"voice not in {RHVOICE_VOICES_DIR}", rhvoice_fix(voice))
+                Check.of(name, False, f"voice not in {RHVOICE_VOICES_DIR}", rhvoice_fix(voice))
             )
         else:
-            statuses.append(ModelStatus(name, True, str(RHVOICE_VOICES_DIR / voice.lower())))
+            statuses.append(Check.of(name, True, str(RHVOICE_VOICES_DIR / voice.lower())))
 
     espeak_fix = "install the Debian package: apt-get install espeak-ng"
     for voice in espeak:
         name = f"espeak-ng:{voice}"
         if shutil.which("espeak-ng") is None:
-            statuses.append(ModelStatus(name, False, "espeak-ng not found", espeak_fix))
+            statuses.append(Check.of(name, False, "espeak-ng not found", espeak_fix))
         elif not espeak_voice_ok(voice):
             detail = f"espeak-ng has no voice {voice!r}"
-            statuses.append(ModelStatus(name, False, detail, espeak_fix))
+            statuses.append(Check.of(name, False, detail, espeak_fix))
         else:
-            statuses.append(ModelStatus(name, True, "espeak-ng"))
+            statuses.append(Check.of(name, True, "espeak-ng"))
     return statuses

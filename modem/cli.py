@@ -11,8 +11,9 @@ import os
 import sys
 from pathlib import Path
 
+from ari_app.doctor.check import Check, exit_code
 from modem.at import ModemError, PortError, open_at_port
-from modem.diagnose import Check, exit_code, format_report, modem_checks, port_checks
+from modem.diagnose import format_report, modem_checks, port_checks
 from modem.ports import PortScan, preferred_name, scan_ports, stable_name
 from modem.probe import ModemFacts, probe
 from modem.quectel_conf import QuectelConfOptions, render_quectel_conf

@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
 
+from ari_app.doctor.check import Check
 from modem.at import AtCommandError, AtTimeout
 from modem.parse import CLIP_NETWORK
 from modem.ports import UDEV_NAMES, PortScan, stable_name
 from modem.probe import ModemFacts, NotAsked
-
-Status = Literal["ok", "warn", "fail"]
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""
 
 
 def _code(exc: Exception | None) -> int | None:
@@ -282,8 +271,3 @@ def format_report(checks: list[Check], title: str = "SIM7600 check") -> str:
     ok = sum(c.status == "ok" for c in checks)
     lines.append(f"Summary: {failed} failed, {warned} warnings, {ok} ok.")
     return "\n".join(lines)
-
-
-def exit_code(checks: list[Check]) -> int:
-    """0 when nothing failed (warnings allowed), 1 when a check failed."""
-    return 1 if any(c.status == "fail" for c in checks) else 0

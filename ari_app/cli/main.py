@@ -55,7 +55,7 @@ async def _run(config_path: Path) -> int:
 
 
 async def _doctor(config_path: Path) -> int:
-    from ari_app.doctor.check import run_doctor
+    from ari_app.doctor.run import run_doctor
 
     return await run_doctor(config_path)
 

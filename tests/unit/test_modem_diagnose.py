@@ -13,9 +13,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sim7600 import SCENARIOS, Sim7600Simulator
 
+from ari_app.doctor.check import Check, exit_code
 from modem.at import open_at_port
 from modem.cli import main
-from modem.diagnose import Check, exit_code, format_report, port_checks
+from modem.diagnose import format_report, port_checks
 from modem.ports import ModemPorts, PortScan
 from modem.probe import probe
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ari_app.ari.ami import AmiConfig, AmiError, AmiReply, AmiSession
-from ari_app.doctor.check import Check, summary
+from ari_app.doctor.check import Check
 from ari_app.doctor.pbx import (
     Expect,
     http_binds,
@@ -28,6 +28,7 @@ from ari_app.doctor.pbx import (
     pbx_checks,
 )
 from ari_app.doctor.quectel import judge_modem, parse_device_state, parse_devices, signal_dbm
+from ari_app.doctor.run import summary
 
 DATA = Path(__file__).parent / "data" / "pbx"
 DENIED = AmiReply({"Response": "Error", "Message": "Permission denied"})  # as Asterisk says it
