@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from ari_app.config import Config
 from ari_app.models import whisper_model_dir
 from ari_app.stt.base import SpeechToText
-from ari_app.stt.factory import build_stt
-from ari_app.stt.streaming import StreamingStt, build_streaming_stt
+from ari_app.stt.factory import build_streaming_stt, build_stt
+from ari_app.stt.streaming import StreamingStt
 from ari_app.stt.vosk import packaged_vosk_model
+from ari_app.stt.whisper import WhisperOptions
 from ari_app.tts.base import TextToSpeech
 from ari_app.tts.factory import FallbackTts, build_tts
 from ari_app.turn.end_of_turn import TurnEndModel
 from ari_app.turn.smart_turn import SmartTurn, default_model_path
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,15 +49,12 @@ def build_engines(cfg: Config) -> Engines:
         rate = 8000 if cfg.media.transport == "rtp" else 16000
         streaming = build_streaming_stt("vosk", model_dir, sample_rate=rate)
     else:
-        stt = build_stt(
-            cfg.stt.engine,
-            whisper_model_dir(cfg.paths.models_dir, cfg.stt.model),
-            device=cfg.stt.device,
-            compute_type=cfg.stt.compute_type,
-            threads=cfg.stt.threads,
-            window=cfg.stt.window,
-            min_window_s=cfg.stt.min_window_s,
-        )
+        options = WhisperOptions(
+            device=cfg.stt.device, compute_type=cfg.stt.compute_type, threads=cfg.stt.threads,
+            window=cfg.stt.window, min_window_s=cfg.stt.min_window_s,
+        )  # fmt: skip
+        stt = build_stt(cfg.stt.engine, whisper_model_dir(cfg.paths.models_dir, cfg.stt.model),
+                        options)
     voices: dict[str, TextToSpeech] = {}
     for lang, voice in cfg.tts.voices.items():
         chain = [build_tts(voice.engine, voice.voice)]

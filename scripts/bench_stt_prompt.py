@@ -44,7 +44,7 @@ from ari_app.mind.persona import Persona, load_persona  # noqa: E402
 from ari_app.mind.phone import extract_digits  # noqa: E402
 from ari_app.mind.phrases import PhraseBook  # noqa: E402
 from ari_app.stt.prompt import persona_words, recogniser_prompt  # noqa: E402
-from ari_app.stt.whisper import WhisperStt  # noqa: E402
+from ari_app.stt.whisper import WhisperOptions, WhisperStt  # noqa: E402
 from testkit.human_speech import KINDS, NUMBER_KINDS, HumanClip, assemble  # noqa: E402
 from testkit.transcripts import edits, holds_all, words  # noqa: E402
 
@@ -333,7 +333,7 @@ def run(
     if not clips:
         raise SystemExit(f"no clips of the kinds {', '.join(kinds)}")
     todo = cases(clips, persona)
-    stt = WhisperStt(model_dir, window=window)
+    stt = WhisperStt(model_dir, WhisperOptions(window=window))
     started = time.perf_counter()
     try:
         heard = asyncio.run(transcribe_all(stt, todo, variants))

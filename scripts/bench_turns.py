@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from ari_app.media.resample import resample  # noqa: E402
 from ari_app.mind.phone import extract_digits  # noqa: E402
-from ari_app.stt.whisper import WhisperStt  # noqa: E402
+from ari_app.stt.whisper import WhisperOptions, WhisperStt  # noqa: E402
 from testkit.human_speech import HumanClip, assemble  # noqa: E402
 from testkit.local import LocalApp, write_config  # noqa: E402
 from testkit.runner import place_call  # noqa: E402
@@ -114,7 +114,7 @@ def run_calls(clips: list[HumanClip], work: Path, log: Callable[[str], None]) ->
     calls = call_turns(work / "calls.sqlite3")
     if len(calls) != len(clips):
         raise SystemExit(f"{len(clips)} calls placed, {len(calls)} recorded; see {work}")
-    stt = WhisperStt(REPO / "models" / "whisper-base", window="fitted")
+    stt = WhisperStt(REPO / "models" / "whisper-base", WhisperOptions(window="fitted"))
     heard: list[Heard] = []
     for clip, call in zip(clips, calls, strict=True):
         turns = call["turns"]

@@ -23,9 +23,8 @@ import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ari_app.media.codecs import get_codec
+from ari_app.media.loudness import frame_dbfs
 from testkit.capture import CapturedRtp, PacketCapture, parse_rtp_capture
 from testkit.scenario import (
     LOG_CALLER,
@@ -39,15 +38,6 @@ from testkit.scenario import (
 SAMPLE_RATE = 8000
 _SIPP_GRACE_S = 10.0  # our hard timeout = timeout_s + this (sipp has its own -timeout)
 _RTP_PORT_RANGE = (20000, 30000)
-
-
-def pcm_dbfs(pcm: bytes) -> float:
-    """RMS level of s16le PCM in dBFS (-inf for digital silence or empty input)."""
-    samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2").astype(np.float64)
-    if samples.size == 0:
-        return -math.inf
-    rms = math.sqrt(float(np.mean(samples * samples)))
-    return 20.0 * math.log10(rms / 32768.0) if rms > 0 else -math.inf
 
 
 @dataclass
@@ -78,7 +68,7 @@ class CallResult:
         for pkt in self.received_packets:
             if pkt.time <= t or pkt.payload_type != pt:
                 continue
-            if pcm_dbfs(decode(pkt.payload)) >= min_dbfs:
+            if frame_dbfs(decode(pkt.payload)) >= min_dbfs:
                 return pkt.time
         return None
 

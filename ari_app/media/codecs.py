@@ -10,6 +10,8 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ari_app.media.pcm import whole_samples
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     try:
@@ -22,14 +24,9 @@ with warnings.catch_warnings():
 _SAMPLE_WIDTH = 2  # s16le
 
 
-def _whole_samples(pcm: bytes) -> bytes:
-    """Drop a trailing odd byte so audioop never sees a partial sample."""
-    return pcm[: len(pcm) & ~1]
-
-
 def ulaw_encode(pcm: bytes) -> bytes:
     """s16le PCM -> mu-law, one byte per sample."""
-    return audioop.lin2ulaw(_whole_samples(pcm), _SAMPLE_WIDTH)
+    return audioop.lin2ulaw(whole_samples(pcm), _SAMPLE_WIDTH)
 
 
 def ulaw_decode(data: bytes) -> bytes:
@@ -39,7 +36,7 @@ def ulaw_decode(data: bytes) -> bytes:
 
 def alaw_encode(pcm: bytes) -> bytes:
     """s16le PCM -> A-law, one byte per sample."""
-    return audioop.lin2alaw(_whole_samples(pcm), _SAMPLE_WIDTH)
+    return audioop.lin2alaw(whole_samples(pcm), _SAMPLE_WIDTH)
 
 
 def alaw_decode(data: bytes) -> bytes:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ari_app.media.pcm import int16_samples
+
 
 class SentenceJoiner:
     def __init__(self, sample_rate: int, overlap_s: float = 0.01) -> None:
@@ -15,7 +17,7 @@ class SentenceJoiner:
 
     def push(self, pcm: bytes) -> bytes:
         """Audio of the current piece; returns what can be played now."""
-        samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32)
+        samples = int16_samples(pcm).astype(np.float32)
         if self._head_pending and self._tail is not None and samples.size:
             n = min(self.overlap, self._tail.size, samples.size)
             ramp = np.linspace(0.0, 1.0, n, endpoint=False, dtype=np.float32)

@@ -13,7 +13,24 @@ import math
 
 import numpy as np
 
+from ari_app.media.pcm import int16_samples
+
 SPEECH_FLOOR_DBFS = -50.0
+SILENCE_DBFS = -120.0  # the level of digital silence
+
+
+def amplitude_dbfs(value: float, floor: float = SILENCE_DBFS) -> float:
+    """An amplitude in sample steps (an RMS, a peak) in dBFS, where a full-scale square wave
+    is 0; `floor` below one step (digital silence)."""
+    return 20.0 * math.log10(value / 32768.0) if value >= 1.0 else floor
+
+
+def frame_dbfs(pcm: bytes, floor: float = SILENCE_DBFS) -> float:
+    """RMS level of s16le PCM in dBFS; `floor` for digital silence and for no samples."""
+    samples = int16_samples(pcm).astype(np.float64)
+    if samples.size == 0:
+        return floor
+    return amplitude_dbfs(math.sqrt(float(np.mean(samples * samples))), floor)
 
 
 class Loudness:
@@ -32,11 +49,10 @@ class Loudness:
         self._primed = False
 
     def process(self, frame: bytes) -> bytes:
-        samples = np.frombuffer(frame, dtype="<i2").astype(np.float32)
+        samples = int16_samples(frame).astype(np.float32)
         if samples.size == 0:
             return frame
-        rms = float(np.sqrt(np.mean(samples * samples)))
-        level = 20 * math.log10(rms / 32768) if rms >= 1 else -120.0
+        level = frame_dbfs(frame)
         if level > SPEECH_FLOOR_DBFS:
             wanted = max(-self.max_gain_db, min(self.max_gain_db, self.target_dbfs - level))
             if not self._primed:  # the first speech frame sets the gain at once

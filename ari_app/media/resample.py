@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
-_I16 = np.dtype("<i2")
+from ari_app.media.pcm import I16, SampleCarry, int16_samples, whole_samples
 
 
 class Resampler:
@@ -21,7 +21,7 @@ class Resampler:
             raise ValueError(f"sample rates must be positive, got {in_rate} -> {out_rate}")
         self.in_rate = in_rate
         self.out_rate = out_rate
-        self._carry = b""
+        self._carry = SampleCarry()
         self._stream: soxr.ResampleStream | None = None
         if in_rate != out_rate:
             self._stream = soxr.ResampleStream(in_rate, out_rate, 1, dtype="int16", quality="HQ")
@@ -31,31 +31,25 @@ class Resampler:
         return self._stream is None
 
     def process(self, pcm: bytes) -> bytes:
-        data = self._carry + pcm
-        whole = len(data) & ~1
-        self._carry = data[whole:]
-        if self._stream is None:
-            return data[:whole]
-        if whole == 0:
-            return b""
-        samples = np.frombuffer(data, dtype=_I16, count=whole // 2).astype(np.int16)
-        out = self._stream.resample_chunk(samples, last=False)
-        return np.asarray(out, dtype=_I16).tobytes()
+        data = self._carry.take(pcm)
+        if self._stream is None or not data:
+            return data
+        out = self._stream.resample_chunk(int16_samples(data).astype(np.int16), last=False)
+        return np.asarray(out, dtype=I16).tobytes()
 
     def flush(self) -> bytes:
-        self._carry = b""
+        self._carry.reset()
         if self._stream is None:
             return b""
         out = self._stream.resample_chunk(np.zeros(0, dtype=np.int16), last=True)
         self._stream.clear()
-        return np.asarray(out, dtype=_I16).tobytes()
+        return np.asarray(out, dtype=I16).tobytes()
 
 
 def resample(pcm: bytes, in_rate: int, out_rate: int) -> bytes:
     """One-shot conversion of a whole s16le buffer."""
-    whole = len(pcm) & ~1
-    if in_rate == out_rate or whole == 0:
-        return pcm[:whole]
-    samples = np.frombuffer(pcm, dtype=_I16, count=whole // 2).astype(np.int16)
-    out = soxr.resample(samples, in_rate, out_rate, quality="HQ")
-    return np.asarray(out, dtype=_I16).tobytes()
+    pcm = whole_samples(pcm)
+    if in_rate == out_rate or not pcm:
+        return pcm
+    out = soxr.resample(int16_samples(pcm).astype(np.int16), in_rate, out_rate, quality="HQ")
+    return np.asarray(out, dtype=I16).tobytes()

@@ -40,6 +40,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
+from ari_app.media.pcm import SampleCarry, whole_samples
 from ari_app.media.transport import FrameQueue, TransportStats
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ class WebSocketTransport:
         self._queue = FrameQueue(queue_frames, self.stats)
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._carry = b""
+        self._carry = SampleCarry()
         self._closed = False
 
     async def start(self) -> None:
@@ -139,7 +140,7 @@ class WebSocketTransport:
         if self.xoff:
             self.stats.drop("xoff")
             return
-        pcm = pcm[: len(pcm) & ~1]
+        pcm = whole_samples(pcm)
         if not pcm:
             return
         try:
@@ -212,12 +213,10 @@ class WebSocketTransport:
             self._queue.close(discard=self._closed)
 
     def _on_audio(self, data: bytes) -> None:
-        data = self._carry + data
-        whole = len(data) & ~1
-        self._carry = data[whole:]
-        if whole:
+        pcm = self._carry.take(data)
+        if pcm:
             self.stats.received += 1
-            self._queue.put(data[:whole])
+            self._queue.put(pcm)
 
     def _on_control(self, text: str) -> None:
         msg = parse_control(text)

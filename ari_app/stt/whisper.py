@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from ari_app.errors import EngineUnavailable
-from ari_app.models import whisper_dir_problem
+from ari_app.media.pcm import int16_samples, whole_samples
+from ari_app.models import ThreadedModel, whisper_dir_problem
 from ari_app.stt.base import Transcript
 from ari_app.stt.whisper_window import (
     FULL_WINDOW,
@@ -28,7 +29,24 @@ MARGIN_FRAMES = 200
 log = logging.getLogger(__name__)
 
 
-class WhisperStt:
+@dataclass(frozen=True)
+class WhisperOptions:
+    """How faster-whisper runs (the config's `stt:` section fills it)."""
+
+    device: str = "cpu"
+    compute_type: str = "int8"
+    threads: int = 0  # CPU threads; 0: CTranslate2 decides
+    # "fitted": each utterance on a window fitted to it (at least min_window_s) instead of
+    # Whisper's 30 s (whisper_window.py); "full": always 30 s
+    window: Literal["fitted", "full"] = "full"
+    min_window_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.window not in ("fitted", "full"):
+            raise ValueError(f"window must be 'fitted' or 'full', got {self.window!r}")
+
+
+class WhisperStt(ThreadedModel):
     """Whisper through faster-whisper (CTranslate2).
 
     Input is s16le mono PCM at 16 kHz. Decoding is beam 1, temperature 0, no conditioning
@@ -49,53 +67,23 @@ class WhisperStt:
     name = "whisper"
     sample_rate = 16000
 
-    def __init__(
-        self,
-        model_dir: Path,
-        device: str = "cpu",
-        compute_type: str = "int8",
-        threads: int = 0,
-        window: str = "full",
-        min_window_s: float = 10.0,
-    ) -> None:
-        if window not in ("fitted", "full"):
-            raise ValueError(f"window must be 'fitted' or 'full', got {window!r}")
+    def __init__(self, model_dir: Path, options: WhisperOptions | None = None) -> None:
+        super().__init__("stt-whisper")
         self.model_dir = Path(model_dir)
-        self.window = window
-        self.min_window_s = min_window_s
-        self.device = device
-        self.compute_type = compute_type
-        self.threads = threads
-        self.load_s: float | None = None
+        self.options = options or WhisperOptions()
         # what the guards did (counts over this engine's life)
         self.full_fallbacks = 0  # fitted-window results rejected and decoded on 30 s
         self.prompt_rejected = 0  # prompted fitted results rejected or empty, decoded without
         self.prompt_echoes = 0  # prompted transcripts that repeated the prompt, decoded without
         self.prompt_repeats = 0  # prompted transcripts cut at a sentence said twice
-        self._model: Any = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt-whisper")
-        self._load_lock = asyncio.Lock()
 
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
-    async def load(self) -> None:
-        """Load the model in the worker thread; a second call is a no-op."""
-        async with self._load_lock:
-            if self._model is not None:
-                return
-            problem = whisper_dir_problem(self.model_dir)
-            if problem is not None:
-                raise EngineUnavailable(
-                    f"Whisper model not found at {self.model_dir} ({problem}); "
-                    "run scripts/setup-models"
-                )
-            loop = asyncio.get_running_loop()
-            started = time.perf_counter()
-            self._model = await loop.run_in_executor(self._executor, self._load_sync)
-            self.load_s = time.perf_counter() - started
-            log.info("whisper loaded from %s in %.2f s", self.model_dir, self.load_s)
+    def _check(self) -> None:
+        problem = whisper_dir_problem(self.model_dir)
+        if problem is not None:
+            raise EngineUnavailable(
+                f"Whisper model not found at {self.model_dir} ({problem}); "
+                "run scripts/setup-models"
+            )
 
     def _load_sync(self) -> Any:
         try:
@@ -105,9 +93,9 @@ class WhisperStt:
         try:
             return WhisperModel(
                 str(self.model_dir),
-                device=self.device,
-                compute_type=self.compute_type,
-                cpu_threads=self.threads,
+                device=self.options.device,
+                compute_type=self.options.compute_type,
+                cpu_threads=self.options.threads,
                 num_workers=1,
             )
         except (RuntimeError, ValueError, OSError) as exc:
@@ -122,22 +110,20 @@ class WhisperStt:
         """Transcribe one utterance; `language` is an ISO code such as "ru" or "en";
         `prompt` is text to condition on (Whisper's previous text), None for none."""
         lang = language.split("-")[0].split("_")[0].lower()
-        usable = len(pcm) - (len(pcm) % 2)
-        audio_s = usable / 2 / self.sample_rate
-        if usable == 0:
+        pcm = whole_samples(pcm)
+        audio_s = len(pcm) / 2 / self.sample_rate
+        if not pcm:
             return Transcript(text="", language=lang, audio_s=0.0, elapsed_s=0.0)
         if self._model is None:
             await self.load()
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        text = await loop.run_in_executor(
-            self._executor, self._transcribe_sync, pcm[:usable], lang, prompt
-        )
+        text = await loop.run_in_executor(self._executor, self._transcribe_sync, pcm, lang, prompt)
         elapsed = time.perf_counter() - started
         return Transcript(text=text, language=lang, audio_s=audio_s, elapsed_s=elapsed)
 
     def _transcribe_sync(self, pcm: bytes, language: str, prompt: str | None = None) -> str:
-        audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        audio = int16_samples(pcm).astype(np.float32) / 32768.0
         previous = self._prompt_tokens(prompt, language)
         if previous:
             text = self._decode_prompted(audio, language, previous, prompt or "")
@@ -161,8 +147,7 @@ class WhisperStt:
         prompt): the caller then decodes without it, as if there had been none."""
         if self._fits(audio):
             fitted = decode_fitted(
-                self._model, audio, language, MARGIN_FRAMES, int(self.min_window_s * 100),
-                previous=previous,
+                self._model, audio, language, MARGIN_FRAMES, self._min_frames, previous=previous
             )
             if fitted is None or not fitted.text:
                 log.info("whisper: fitted window rejected with the prompt; decoding without it")
@@ -185,14 +170,19 @@ class WhisperStt:
         return text
 
     def _fits(self, audio: np.ndarray) -> bool:
-        return self.window == "fitted" and len(audio) // 160 + MARGIN_FRAMES <= FULL_WINDOW
+        return (
+            self.options.window == "fitted"
+            and len(audio) // 160 + MARGIN_FRAMES <= FULL_WINDOW
+        )
+
+    @property
+    def _min_frames(self) -> int:
+        return int(self.options.min_window_s * 100)
 
     def _decode(self, audio: np.ndarray, language: str) -> str:
         """No prompt: the fitted window when it fits and its guards accept it, else 30 s."""
         if self._fits(audio):
-            fitted = decode_fitted(
-                self._model, audio, language, MARGIN_FRAMES, int(self.min_window_s * 100)
-            )
+            fitted = decode_fitted(self._model, audio, language, MARGIN_FRAMES, self._min_frames)
             if fitted is not None:
                 if fitted.cut:
                     log.debug("whisper: tail dropped (%s) on a %d-frame window",
@@ -219,8 +209,3 @@ class WhisperStt:
         )
         # segments is lazy: decoding happens while iterating, so do it here, in the worker.
         return " ".join(seg.text.strip() for seg in segments).strip()
-
-    def close(self) -> None:
-        """Release the worker thread (the model is freed with the object)."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        self._model = None

@@ -19,9 +19,10 @@ import logging
 import time
 from pathlib import Path
 
+from ari_app.media.pcm import SampleCarry
 from ari_app.stt.base import SpeechToText, Transcript
-from ari_app.stt.streaming import Partial, whole_samples
-from ari_app.stt.whisper import WhisperStt
+from ari_app.stt.streaming import Partial
+from ari_app.stt.whisper import WhisperOptions, WhisperStt
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,8 @@ class WhisperStreamingStt:
     def __init__(
         self,
         model_dir: Path,
-        device: str = "cpu",
-        compute_type: str = "int8",
-        threads: int = 0,
+        options: WhisperOptions | None = None,
+        *,
         partial_every_s: float = 0.6,
         stt: SpeechToText | None = None,
     ) -> None:
@@ -45,9 +45,7 @@ class WhisperStreamingStt:
             raise ValueError(f"partial_every_s must be positive, got {partial_every_s}")
         self.partial_every_s = partial_every_s
         self._owns_stt = stt is None
-        self.stt: SpeechToText = stt or WhisperStt(
-            Path(model_dir), device=device, compute_type=compute_type, threads=threads
-        )
+        self.stt: SpeechToText = stt or WhisperStt(Path(model_dir), options)
 
     async def load(self) -> None:
         await self.stt.load()
@@ -73,7 +71,7 @@ class WhisperStream:
         self.partials_skipped = 0  # accept() calls that were due but found one running
         self._stt = stt
         self._buf = bytearray()
-        self._carry = b""
+        self._carry = SampleCarry()
         self._task: asyncio.Task[Transcript] | None = None
         self._task_audio_s = 0.0
         self._next_due_bytes = self._interval_bytes
@@ -97,8 +95,7 @@ class WhisperStream:
         """Buffer `pcm`; return a finished partial if one is new; maybe start the next pass."""
         if self._closed:
             raise RuntimeError("accept on a closed Whisper stream")
-        data, self._carry = whole_samples(self._carry, pcm)
-        self._buf.extend(data)
+        self._buf.extend(self._carry.take(pcm))
         partial = self._collect() if self._task is not None and self._task.done() else None
         if len(self._buf) >= self._next_due_bytes:
             if self.busy:
@@ -143,7 +140,7 @@ class WhisperStream:
         await self._drain()
         audio = bytes(self._buf)
         self._buf = bytearray()
-        self._carry = b""
+        self._carry.reset()
         self._next_due_bytes = self._interval_bytes
         self._last_text = ""
         result = await self._stt.transcribe(audio, self.language)

@@ -11,6 +11,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from ari_app.media.pcm import SampleCarry
+
 
 @runtime_checkable
 class TextToSpeech(Protocol):
@@ -53,7 +55,7 @@ class WavStreamReader:
     def __init__(self) -> None:
         self._buf = bytearray()
         self._in_data = False
-        self._carry = b""
+        self._carry = SampleCarry()
         self.format: WavFormat | None = None
 
     @property
@@ -63,7 +65,7 @@ class WavStreamReader:
     def feed(self, data: bytes) -> bytes:
         """Add bytes from the stream; return the PCM (even length) now available."""
         if self._in_data:
-            return self._whole_samples(data)
+            return self._carry.take(data)
         self._buf.extend(data)
         return self._parse_header()
 
@@ -71,12 +73,6 @@ class WavStreamReader:
         """Call at end of stream: raises WavFormatError if the header never completed."""
         if not self._in_data:
             raise WavFormatError(f"stream ended inside the WAV header ({len(self._buf)} bytes)")
-
-    def _whole_samples(self, data: bytes) -> bytes:
-        data = self._carry + data
-        cut = len(data) - (len(data) % 2)
-        self._carry = data[cut:]
-        return data[:cut]
 
     def _parse_header(self) -> bytes:
         buf = self._buf
@@ -97,7 +93,7 @@ class WavStreamReader:
                 self._in_data = True
                 rest = bytes(buf[body:])
                 self._buf = bytearray()
-                return self._whole_samples(rest)
+                return self._carry.take(rest)
             if len(buf) < body + size:
                 return b""
             if chunk_id == b"fmt ":

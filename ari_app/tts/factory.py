@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 
-import numpy as np
-import soxr
-
 from ari_app.errors import EngineUnavailable
+from ari_app.media.resample import Resampler
 from ari_app.tts.base import TextToSpeech
 
 log = logging.getLogger(__name__)
@@ -70,22 +68,6 @@ class UnavailableTts:
         yield b""  # pragma: no cover - load() always raises
 
 
-class _Rechunker:
-    """Resamples s16le between rates in a stream (identity when the rates are equal)."""
-
-    def __init__(self, in_rate: int, out_rate: int) -> None:
-        self._stream = (
-            None if in_rate == out_rate else soxr.ResampleStream(in_rate, out_rate, 1, "int16")
-        )
-
-    def process(self, pcm: bytes, last: bool = False) -> bytes:
-        if self._stream is None:
-            return pcm
-        samples = np.frombuffer(pcm, dtype="<i2")
-        out = self._stream.resample_chunk(samples, last=last)
-        return np.asarray(out, dtype="<i2").tobytes()
-
-
 class FallbackTts:
     """Tries engines in order; moves to the next only if one fails before any audio.
 
@@ -132,19 +114,19 @@ class FallbackTts:
             started = False
             gen = engine.synthesize(text)
             try:
-                resampler: _Rechunker | None = None
+                resampler: Resampler | None = None
                 async for chunk in gen:
                     if not chunk:
                         continue
                     if resampler is None:
-                        resampler = _Rechunker(engine.sample_rate, self.sample_rate)
+                        resampler = Resampler(engine.sample_rate, self.sample_rate)
                         self.last_engine = engine
                     started = True
                     out = resampler.process(chunk)
                     if out:
                         yield out
                 if resampler is not None:
-                    tail = resampler.process(b"", last=True)
+                    tail = resampler.flush()
                     if tail:
                         yield tail
                 if started:

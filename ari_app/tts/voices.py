@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import re
 import shutil
 import sys
@@ -26,6 +25,8 @@ from typing import Any, TextIO
 
 import numpy as np
 import numpy.typing as npt
+
+from ari_app.media.loudness import amplitude_dbfs
 
 DEFAULT_VOICES_DIR = Path("voices")
 VOICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -102,12 +103,6 @@ def _mono(samples: Samples) -> Samples:
     return np.clip(mixed, -32768, 32767).astype(np.int16)
 
 
-def _dbfs(value: float) -> float:
-    if value <= 0:
-        return DBFS_FLOOR
-    return max(DBFS_FLOOR, 20.0 * math.log10(value / 32768.0))
-
-
 def _silence_fraction(mono: Samples, rate: int) -> float:
     frame = max(1, int(rate * SILENCE_FRAME_S))
     count = len(mono) // frame
@@ -145,8 +140,8 @@ def validate_clip(path: Path) -> ClipReport:
         duration_s=duration,
         sample_rate=rate,
         channels=channels,
-        rms_dbfs=_dbfs(rms),
-        peak_dbfs=_dbfs(peak),
+        rms_dbfs=amplitude_dbfs(rms, DBFS_FLOOR),
+        peak_dbfs=amplitude_dbfs(peak, DBFS_FLOOR),
         clipped_fraction=clipped,
         silence_fraction=_silence_fraction(mono, rate),
     )

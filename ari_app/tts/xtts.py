@@ -15,7 +15,6 @@ goes through torchaudio.load and so torchcodec: the PyPI torchcodec wheels need 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -24,19 +23,18 @@ import threading
 import time
 import wave
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ari_app.errors import EngineUnavailable
+from ari_app.models import ThreadedModel
 from ari_app.tts.base import stream_from_thread
 from ari_app.tts.text import split_sentences
 
 log = logging.getLogger(__name__)
 
-_DONE = object()
 SAMPLE_RATE = 24000
 LATENT_CACHE_VERSION = 1
 LOAD_SR = 22050  # coqui reads reference clips at the GPT's rate
@@ -102,7 +100,7 @@ def to_pcm16(chunk: Any) -> bytes:
     return (samples * 32767.0).astype("<i2").tobytes()
 
 
-class XttsTts:
+class XttsTts(ThreadedModel):
     """An XTTS v2 voice cloned from the clips in `voice_dir`, speaking `language`.
 
     After `load()`: `load_s` (seconds), `latents_s` (seconds spent on the latents, ~0 when
@@ -121,6 +119,7 @@ class XttsTts:
         stream_chunk_size: int = 20,
         warmup: bool = True,
     ) -> None:
+        super().__init__("tts-xtts")
         self.model_dir = Path(model_dir)
         self.voice_dir = Path(voice_dir)
         self.language = language.split("-")[0].lower()
@@ -131,15 +130,12 @@ class XttsTts:
         self.warmup = warmup
         self.name = f"xtts:{self.voice_dir.name}"
         self.sample_rate = SAMPLE_RATE
-        self.load_s: float | None = None
         self.latents_s: float | None = None
         self.latents_from_cache: bool | None = None
         self.latents_path: Path | None = None
-        self._model: Any = None
+        self._clips: list[Path] = []
         self._gpt_cond_latent: Any = None
         self._speaker_embedding: Any = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts-xtts")
-        self._load_lock = asyncio.Lock()
 
     # --- loading --------------------------------------------------------------------------
 
@@ -170,17 +166,10 @@ class XttsTts:
             )
         return clips
 
-    async def load(self) -> None:
-        async with self._load_lock:
-            if self._model is not None:
-                return
-            clips = self._check_files()
-            loop = asyncio.get_running_loop()
-            started = time.perf_counter()
-            await loop.run_in_executor(self._executor, self._load_sync, clips)
-            self.load_s = time.perf_counter() - started
+    def _check(self) -> None:
+        self._clips = self._check_files()
 
-    def _load_sync(self, clips: list[Path]) -> None:
+    def _load_sync(self) -> Any:
         try:
             import torch
             from TTS.tts.configs.xtts_config import XttsConfig
@@ -205,8 +194,8 @@ class XttsTts:
         model.load_checkpoint(config, checkpoint_dir=str(self.model_dir), eval=True)
         model.to(self.device)
         self.sample_rate = int(config.model_args.output_sample_rate)
-        self._model = model
-        self._load_latents(config, clips)
+        self._model = model  # the latents and the warm-up below use it
+        self._load_latents(config, self._clips)
         if self.warmup:
             # The first inference allocates; pay for it now rather than on the first call.
             stream = self._stream("ok.")
@@ -214,6 +203,7 @@ class XttsTts:
                 next(stream, None)
             finally:
                 stream.close()
+        return model
 
     def _latent_settings(self, config: Any) -> dict[str, Any]:
         return {
@@ -330,10 +320,6 @@ class XttsTts:
 
         async for pcm in stream_from_thread(self._executor, produce):
             yield pcm
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        self._model = None
 
 
 def xtts_from_voice(voice: str) -> XttsTts:

@@ -8,23 +8,10 @@ and Asterisk stops sending.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
-
+from ari_app.media.loudness import frame_dbfs
 from ari_app.turn.tape import CallerTape
-
-
-def frame_dbfs(pcm: bytes) -> float:
-    """RMS level of s16le PCM in dBFS (-120 for silence)."""
-    if len(pcm) < 2:
-        return -120.0
-    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32)
-    rms = float(np.sqrt(np.mean(samples * samples)))
-    if rms < 1.0:
-        return -120.0
-    return 20.0 * math.log10(rms / 32768.0)
 
 
 @dataclass

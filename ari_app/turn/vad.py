@@ -24,8 +24,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ari_app.errors import EngineUnavailable
-
-_I16 = np.dtype("<i2")
+from ari_app.media.loudness import frame_dbfs
+from ari_app.media.pcm import SampleCarry, int16_samples
 
 MODEL_RATE = 16000
 """The rate the Silero model runs at."""
@@ -83,6 +83,12 @@ class SileroVad:
     through a 2x interpolator first (about 3 ms of delay). Only 8000 and 16000 Hz are accepted.
     """
 
+    # the stream's state, set by reset()
+    _pending: np.ndarray  # 16 kHz samples not yet in a whole window
+    _context: np.ndarray  # the last samples of the previous window
+    _h: np.ndarray  # the model's recurrent state
+    _c: np.ndarray
+
     def __init__(
         self, sample_rate: int = 8000, model_path: Path | None = None, threads: int = 1
     ) -> None:
@@ -98,14 +104,10 @@ class SileroVad:
         self.model_path = Path(path)
         self._session = _load_session(self.model_path, threads)
         self._upsampler = _Upsampler2x() if sample_rate == 8000 else None
-        self._carry = b""
-        self._pending = np.zeros(0, dtype=np.float32)
-        self._context = np.zeros(CONTEXT_SAMPLES, dtype=np.float32)
-        self._h = np.zeros(_STATE_SHAPE, dtype=np.float32)
-        self._c = np.zeros(_STATE_SHAPE, dtype=np.float32)
-        self._probability = 0.0
+        self._carry = SampleCarry()
         self.windows = 0
         """Model windows run since construction or the last reset."""
+        self.reset()
 
     def speech_probability(self, frame: bytes) -> float:
         self.process(frame)
@@ -113,11 +115,9 @@ class SileroVad:
 
     def process(self, pcm: bytes) -> list[float]:
         """Feed s16le PCM of any length; return the probability of each window it completed."""
-        data = self._carry + pcm
-        whole = len(data) & ~1
-        self._carry = data[whole:]
-        if whole:
-            samples = np.frombuffer(data, dtype=_I16, count=whole // 2).astype(np.float32)
+        data = self._carry.take(pcm)
+        if data:
+            samples = int16_samples(data).astype(np.float32)
             samples *= np.float32(1.0 / 32768.0)
             if self._upsampler is not None:
                 samples = self._upsampler.process(samples)
@@ -147,7 +147,7 @@ class SileroVad:
     def reset(self) -> None:
         if self._upsampler is not None:
             self._upsampler.reset()
-        self._carry = b""
+        self._carry.reset()
         self._pending = np.zeros(0, dtype=np.float32)
         self._context = np.zeros(CONTEXT_SAMPLES, dtype=np.float32)
         self._h = np.zeros(_STATE_SHAPE, dtype=np.float32)
@@ -214,18 +214,6 @@ def _load_session(path: Path, threads: int) -> Any:
     return session
 
 
-def rms_dbfs(frame: bytes) -> float:
-    """RMS level of s16le PCM in dBFS (a full-scale square wave is 0); -inf for silence."""
-    whole = len(frame) & ~1
-    if whole == 0:
-        return -math.inf
-    samples = np.frombuffer(frame, dtype=_I16, count=whole // 2).astype(np.float64)
-    mean_square = float(np.mean(samples * samples))
-    if mean_square <= 0.0:
-        return -math.inf
-    return 10.0 * math.log10(mean_square / (32768.0 * 32768.0))
-
-
 class EnergyVad:
     """Level detector: probability = logistic((dBFS - threshold) / slope).
 
@@ -249,7 +237,7 @@ class EnergyVad:
     def speech_probability(self, frame: bytes) -> float:
         if len(frame) < 2:
             return self._probability
-        level = rms_dbfs(frame)
+        level = frame_dbfs(frame, floor=-math.inf)
         if level == -math.inf:
             self._probability = 0.0
         else:

@@ -14,7 +14,7 @@ import httpx
 import numpy as np
 import soxr
 
-from ari_app.turn.endpointing import frame_dbfs
+from ari_app.media.loudness import frame_dbfs
 from testkit.runner import CallResult, place_call
 
 ARI = "http://127.0.0.1:8088/ari"

@@ -19,13 +19,13 @@ import numpy as np
 import pytest
 
 from ari_app.media.codecs import ulaw_encode
+from ari_app.media.loudness import frame_dbfs
 from testkit.runner import (
     CALLER_LINES,
     CallResult,
     free_rtp_port,
     free_udp_port,
     make_caller_audio,
-    pcm_dbfs,
     place_call,
 )
 from testkit.scenario import CallerLine
@@ -178,10 +178,11 @@ async def test_remote_hangup_and_received_audio(tmp_path: Path) -> None:
     first = result.received_packets[0].time
     last = result.received_packets[-1].time
     tone = result.received_seconds(first, last)
-    assert pcm_dbfs(tone) > -12
+    assert frame_dbfs(tone) > -12
     # before the tone: silence in the layout (the caller's own packets came first)
     assert first - result.timeline_origin > 0.5
-    assert pcm_dbfs(result.received_seconds(result.timeline_origin, first - 0.1)) == -math.inf
+    silence = result.received_seconds(result.timeline_origin, first - 0.1)
+    assert frame_dbfs(silence, floor=-math.inf) == -math.inf
     assert len(result.received_pcm) // 2 == pytest.approx(
         (last - result.timeline_origin) * RATE, abs=RATE * 0.05
     )

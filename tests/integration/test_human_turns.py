@@ -17,7 +17,7 @@ import pytest
 from callkit import dial, loudest, next_call, normalise, wait_asterisk_clean
 from conftest import RunningApp
 
-from ari_app.turn.endpointing import frame_dbfs
+from ari_app.media.loudness import frame_dbfs
 from testkit.runner import CallResult
 from testkit.scenario import CallerLine
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from callkit import dial, next_call, normalise, wait_asterisk_clean
 
-from ari_app.turn.endpointing import frame_dbfs
+from ari_app.media.loudness import frame_dbfs
 from testkit.runner import CallResult
 from testkit.scenario import CallerLine
 

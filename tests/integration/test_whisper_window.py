@@ -12,7 +12,7 @@ from faster_whisper import WhisperModel
 
 from ari_app.media.codecs import ulaw_decode, ulaw_encode
 from ari_app.models import whisper_model_dir
-from ari_app.stt.whisper import WhisperStt
+from ari_app.stt.whisper import WhisperOptions, WhisperStt
 from ari_app.stt.whisper_window import decode_fitted
 from ari_app.tts import build_tts
 
@@ -95,7 +95,7 @@ async def test_whisper_stt_fitted_and_full_windows_hear_the_same_words(
     pcm = np.asarray(audio * 32767, dtype="<i2").tobytes()
     heard = {}
     for window in ("fitted", "full"):
-        stt = WhisperStt(whisper_model, window=window)
+        stt = WhisperStt(whisper_model, WhisperOptions(window=window))
         try:
             heard[window] = (await stt.transcribe(pcm, "en")).text.lower()
         finally:

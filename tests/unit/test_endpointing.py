@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ari_app.turn.endpointing import EnergyEndpointer, frame_dbfs
+from ari_app.media.loudness import frame_dbfs
+from ari_app.turn.endpointing import EnergyEndpointer
 
 RATE = 8000
 FRAME_S = 0.02

@@ -10,12 +10,8 @@ import pytest
 
 from ari_app.errors import EngineUnavailable
 from ari_app.stt.base import Transcript
-from ari_app.stt.streaming import (
-    StreamingRecognizer,
-    StreamingStt,
-    build_streaming_stt,
-    whole_samples,
-)
+from ari_app.stt.factory import build_streaming_stt
+from ari_app.stt.streaming import StreamingRecognizer, StreamingStt
 from ari_app.stt.vosk import VoskStream, VoskStt, model_rate, packaged_vosk_model
 from ari_app.stt.whisper_stream import WhisperStream, WhisperStreamingStt
 
@@ -130,11 +126,6 @@ def test_factory_builds_unloaded_engines_and_names_known_ones() -> None:
     assert isinstance(whisper, WhisperStreamingStt) and whisper.partial_every_s == 1.0
     with pytest.raises(EngineUnavailable, match="vosk, whisper"):
         build_streaming_stt("kaldi", Path("x"))
-
-
-def test_whole_samples_carries_an_odd_byte() -> None:
-    assert whole_samples(b"", b"abc") == (b"ab", b"c")
-    assert whole_samples(b"c", b"d") == (b"cd", b"")
 
 
 # --- Vosk stream over a fake recognizer --------------------------------------------------

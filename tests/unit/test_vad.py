@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from ari_app.errors import EngineUnavailable
+from ari_app.media.loudness import SILENCE_DBFS, frame_dbfs
 from ari_app.turn.vad import (
     EnergyVad,
     SileroVad,
     VoiceActivityDetector,
     build_vad,
     default_model_path,
-    rms_dbfs,
 )
 
 needs_silero = pytest.mark.skipif(
@@ -41,11 +41,12 @@ def frames(pcm: bytes, rate: int, ms: int = 20) -> list[bytes]:
     return [pcm[i : i + size] for i in range(0, len(pcm), size)]
 
 
-def test_rms_dbfs_of_known_signals() -> None:
-    assert rms_dbfs(bytes(320)) == -math.inf
-    assert rms_dbfs(b"") == -math.inf
-    assert rms_dbfs(tone(8000, 0.1, -20.0)) == pytest.approx(-20.0, abs=0.1)
-    assert rms_dbfs(noise(8000, 0.5, -30.0)) == pytest.approx(-30.0, abs=0.3)
+def test_frame_dbfs_of_known_signals() -> None:
+    assert frame_dbfs(bytes(320)) == SILENCE_DBFS
+    assert frame_dbfs(b"") == frame_dbfs(b"\x01") == SILENCE_DBFS
+    assert frame_dbfs(bytes(320), floor=-math.inf) == -math.inf  # the energy VAD's floor
+    assert frame_dbfs(tone(8000, 0.1, -20.0)) == pytest.approx(-20.0, abs=0.1)
+    assert frame_dbfs(noise(8000, 0.5, -30.0)) == pytest.approx(-30.0, abs=0.3)
 
 
 @pytest.mark.parametrize(

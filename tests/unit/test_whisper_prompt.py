@@ -15,7 +15,7 @@ from ari_app.media.resample import resample
 from ari_app.mind.persona import load_persona
 from ari_app.stt import whisper as whisper_module
 from ari_app.stt.prompt import persona_words, recogniser_prompt
-from ari_app.stt.whisper import WhisperStt
+from ari_app.stt.whisper import WhisperOptions, WhisperStt
 from ari_app.stt.whisper_window import (
     MAX_PROMPT_TOKENS,
     WindowedResult,
@@ -179,7 +179,7 @@ class FakeDecoder:
 
 def engine_with(decoder: FakeDecoder, monkeypatch: pytest.MonkeyPatch) -> WhisperStt:
     monkeypatch.setattr(whisper_module, "decode_fitted", decoder)
-    stt = WhisperStt(Path("/nonexistent"), window="fitted")
+    stt = WhisperStt(Path("/nonexistent"), WhisperOptions(window="fitted"))
     stt._model = object()  # loaded, as far as transcribe() can tell
     monkeypatch.setattr(stt, "_prompt_tokens", lambda prompt, language: [7, 8, 9] if prompt else [])
     return stt
@@ -265,7 +265,7 @@ def test_a_prompt_does_not_appear_in_the_transcript() -> None:
     if not clip.is_file():
         pytest.skip("the human speech set is not assembled (testkit/human_speech.py)")
     prompt = "Ромашка, Анна, Иван Петров. Хотите, я запишу сообщение, и вам перезвонят?"
-    stt = WhisperStt(MODEL, window="fitted", threads=1)
+    stt = WhisperStt(MODEL, WhisperOptions(window="fitted", threads=1))
     try:
         heard = asyncio.run(stt.transcribe(phone_clip(clip), "ru", prompt=prompt)).text
     finally:
