@@ -23,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ari_app.config import format_validation_error
 from ari_app.errors import ConfigError
 from ari_app.mind.calendar import BusinessCalendar, Holiday, ShortDay, Week
+from ari_app.mind.directory import Department, StaffMember, TransferRules
 from ari_app.mind.facts import FaqEntry, Service
 from ari_app.mind.phrases import override_problems
-from ari_app.mind.staff import Department, StaffMember, TransferRules
 from ari_app.mind.texts import Texts, missing_languages
 from ari_app.mind.words import time_words
 

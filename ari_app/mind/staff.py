@@ -1,4 +1,4 @@
-"""The staff directory and the transfer rules: who the caller asks for, whether they may be
+"""Who the caller asks for in the staff directory (mind/directory.py), whether they may be
 put through now, and the transfer request handed to the call session.
 """
 
@@ -7,18 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from ari_app.mind.calendar import BusinessCalendar, Week
+from ari_app.mind.directory import Department, StaffMember, TransferMode
 from ari_app.mind.facts import content_words, words_match
-from ari_app.mind.texts import TextLists, Texts, pick
-
-if TYPE_CHECKING:
-    from ari_app.mind.persona import Persona
-
-TransferMode = Literal["blind", "attended"]
+from ari_app.mind.persona import Persona
+from ari_app.mind.phone import parse_phone
+from ari_app.mind.phrases import PhraseBook
+from ari_app.mind.texts import pick
 
 # Role and department words too general to pick someone by ("главный", "отдел").
 _GENERIC = frozenset(
@@ -35,44 +31,6 @@ class TransferRequest:
     department: str | None
     announcement: str  # for the staff member: who calls and why, in their language
     language: str | None = None  # the announcement's language
-
-
-class StaffMember(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    id: str = Field(pattern=r"^[a-z0-9_-]+$")
-    name: Texts
-    role: Texts = Field(default_factory=dict)
-    department: str | None = None  # a key of `departments`
-    extension: str | None = Field(default=None, pattern=r"^[0-9*#]+$")
-    number: str | None = Field(default=None, repr=False)  # private: never told to callers
-    hours: Week | None = None  # default: the department's, else the company's
-    language: str | None = None  # for the announcement; default: the persona's first
-    transfer: TransferMode | None = None  # default: transfer.mode
-    keywords: TextLists = Field(default_factory=dict)  # other ways to ask for them
-
-
-class Department(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    name: Texts
-    target: str  # dialplan target: a queue or extension
-    keywords: TextLists = Field(default_factory=dict)
-    hours: Week | None = None
-    language: str | None = None
-    transfer: TransferMode | None = None
-
-
-class TransferRules(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    enabled: bool = True
-    mode: TransferMode = "attended"
-    # staff ids and department keys callers may be put through to; absent: everyone
-    allow: list[str] | None = None
-    # out of their hours: offer to take a message, or only say when they are in
-    off_hours: Literal["take_message", "refuse"] = "take_message"
-    # who gets the questions the secretary cannot answer (a staff id or department key)
-    general: str | None = None
-    # attended transfers: ask "who shall I say is calling?" first, for the announcement
-    ask_name: bool = True
 
 
 def _name_match(a: str, b: str) -> bool:
@@ -189,9 +147,6 @@ def general_target(persona: Persona) -> Target | None:
 def announcement(persona: Persona, target: Target, *, caller_name: str | None,
                  caller_number: str | None, said: str) -> tuple[str, str]:
     """What the staff member hears before taking the call, and its language."""
-    from ari_app.mind.phone import parse_phone
-    from ari_app.mind.phrases import PhraseBook
-
     lang = target.language(persona)
     say = PhraseBook(persona.phrases, lang, persona.tone.formality == "friendly")
     who = caller_name or say("announce_caller")
