@@ -18,6 +18,9 @@ from ari_app.errors import AriAuthError, AriUnreachable
 
 log = logging.getLogger(__name__)
 
+# The events that tell a channel has gone (or is going): its call is over for us.
+HANGUP_EVENTS = frozenset({"ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"})
+
 
 @dataclass
 class Backoff:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ari_app.ari.client import AriClient, AriError
+from ari_app.ari.events import HANGUP_EVENTS
 from ari_app.call.media_leg import MediaLeg, open_media_leg
 from ari_app.call.speaker import Speaker
 from ari_app.config import MediaConfig, TransferConfig
@@ -25,7 +26,6 @@ from ari_app.tts.base import TextToSpeech
 log = logging.getLogger(__name__)
 
 Outcome = Literal["accepted", "declined", "busy", "no_answer", "failed"]
-HANGUP_EVENTS = {"ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"}
 LEAVE_TIMEOUT_S = 2.0
 DTMF_SETTLE_S = 0.5
 
