@@ -118,7 +118,7 @@ def rtp_jitter_ms(result: CallResult) -> list[float]:
     packets = result.received_packets
     out = []
     for a, b in itertools.pairwise(packets):
-        if (b.sequence - a.sequence) % 65536 == 1 and not b.marker:
+        if (b.rtp.sequence - a.rtp.sequence) % 65536 == 1 and not b.rtp.marker:
             gap = (b.time - a.time) * 1000
             if gap < 100:  # a pause inside a spurt is not jitter
                 out.append(abs(gap - 20.0))
@@ -296,7 +296,7 @@ def bench_speech(n: int, b: int, write: bool) -> dict[str, Any]:
                 onset = result.sent_packets[0].time if result.sent_packets else None
                 loud = [p.time for p in result.received_packets
                         if onset is not None and onset <= p.time < onset + 2.0
-                        and frame_dbfs(ulaw_decode(p.payload)) > -40]
+                        and frame_dbfs(ulaw_decode(p.rtp.payload)) > -40]
                 if onset is not None and loud:
                     barge_wire.append((max(loud) - onset) * 1000)
                 print(f"barge-in call {i + 1}/{b} done", file=sys.stderr)

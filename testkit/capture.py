@@ -19,6 +19,8 @@ from types import TracebackType
 
 import dpkt
 
+from ari_app.media.rtp import RtpError, RtpPacket, parse_rtp
+
 _START_TIMEOUT_S = 5.0
 _STOP_TIMEOUT_S = 5.0
 
@@ -34,12 +36,7 @@ class CapturedRtp:
     time: float  # capture timestamp, seconds since the epoch
     src_port: int
     dst_port: int
-    payload_type: int
-    sequence: int
-    timestamp: int
-    ssrc: int
-    marker: bool
-    payload: bytes
+    rtp: RtpPacket
 
 
 class PacketCapture:
@@ -151,35 +148,15 @@ def _udp_of(linktype: int, buf: bytes) -> dpkt.udp.UDP | None:
 
 
 def parse_rtp_header(time: float, src_port: int, dst_port: int, data: bytes) -> CapturedRtp | None:
-    """Parse one UDP payload as RTP (version 2); None when it is not RTP (or is RTCP)."""
-    if len(data) < 12 or data[0] >> 6 != 2:
+    """Parse one UDP payload as RTP (ari_app/media/rtp.py); None when it is not RTP (or is
+    RTCP)."""
+    try:
+        packet = parse_rtp(data)
+    except RtpError:
         return None
-    b0, b1, seq, ts, ssrc = struct.unpack("!BBHII", data[:12])
-    pt = b1 & 0x7F
-    if 72 <= pt <= 76:  # RTCP SR/RR/SDES/BYE/APP seen through the RTP lens
+    if 72 <= packet.payload_type <= 76:  # RTCP SR/RR/SDES/BYE/APP seen through the RTP lens
         return None
-    offset = 12 + 4 * (b0 & 0x0F)
-    if b0 & 0x10:  # header extension
-        if len(data) < offset + 4:
-            return None
-        ext_words = struct.unpack("!H", data[offset + 2 : offset + 4])[0]
-        offset += 4 + 4 * ext_words
-    end = len(data)
-    if b0 & 0x20:  # padding
-        end -= data[-1]
-    if offset > end:
-        return None
-    return CapturedRtp(
-        time=time,
-        src_port=src_port,
-        dst_port=dst_port,
-        payload_type=pt,
-        sequence=seq,
-        timestamp=ts,
-        ssrc=ssrc,
-        marker=bool(b1 & 0x80),
-        payload=bytes(data[offset:end]),
-    )
+    return CapturedRtp(time=time, src_port=src_port, dst_port=dst_port, rtp=packet)
 
 
 def parse_rtp_capture(pcap: Path, port: int) -> tuple[list[CapturedRtp], list[CapturedRtp]]:

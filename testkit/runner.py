@@ -66,9 +66,9 @@ class CallResult:
         decode = get_codec(self.codec).decode
         pt = payload_type(self.codec)
         for pkt in self.received_packets:
-            if pkt.time <= t or pkt.payload_type != pt:
+            if pkt.time <= t or pkt.rtp.payload_type != pt:
                 continue
-            if frame_dbfs(decode(pkt.payload)) >= min_dbfs:
+            if frame_dbfs(decode(pkt.rtp.payload)) >= min_dbfs:
                 return pkt.time
         return None
 
@@ -134,9 +134,9 @@ def layout_on_timeline(
     out = bytearray()
     cursor = 0  # samples written
     for pkt in packets:
-        if pkt.payload_type != decode_pt or not pkt.payload:
+        if pkt.rtp.payload_type != decode_pt or not pkt.rtp.payload:
             continue
-        pcm: bytes = decode(pkt.payload)
+        pcm: bytes = decode(pkt.rtp.payload)
         n = len(pcm) // 2
         # arrival marks the end of the packet's audio, so its first sample belongs n earlier
         target = round((pkt.time - origin) * SAMPLE_RATE) - n
@@ -170,14 +170,14 @@ def utterance_end_times(
     short by less than a frame followed by a pause in sending). One only partly sent (call cut
     short) ends at the last packet sent; one never sent gets None.
     """
-    audio = [p for p in sent if p.payload_type == pt]
+    audio = [p for p in sent if p.rtp.payload_type == pt]
     ends: list[float | None] = []
     idx = 0
     for utt in utterances:
         got = 0
         end: float | None = None
         while idx < len(audio):
-            got += len(audio[idx].payload)
+            got += len(audio[idx].rtp.payload)
             idx += 1
             if got >= utt.size_bytes:
                 break

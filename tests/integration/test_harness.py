@@ -169,7 +169,7 @@ async def test_remote_hangup_and_received_audio(tmp_path: Path) -> None:
     assert result.received_wav.is_file()
 
     # the caller's utterance went out whole: 0.6 s = 30 packets of 160 bytes
-    assert sum(len(p.payload) for p in result.sent_packets) == utt.size_bytes
+    assert sum(len(p.rtp.payload) for p in result.sent_packets) == utt.size_bytes
     assert result.utterance_end_times[0] is not None
 
     # the UAS tone arrived: 50 packets, loud, and laid out with its timing kept
@@ -209,7 +209,7 @@ async def test_caller_hangup(tmp_path: Path) -> None:
         )
     assert result.sipp_rc == 0, describe(result)
     assert result.hung_up_by == "caller", describe(result)
-    assert sum(len(p.payload) for p in result.sent_packets) == 2 * utt.size_bytes
+    assert sum(len(p.rtp.payload) for p in result.sent_packets) == 2 * utt.size_bytes
     ends = result.utterance_end_times
     assert len(ends) == 2 and ends[0] is not None and ends[1] is not None
     # second utterance ends one pause + one duration after the first (sipp's rtp_stream
@@ -258,7 +258,7 @@ async def test_caller_audio_is_sent_whole(tmp_path: Path) -> None:
             timeout_s=30,
         )
     assert result.hung_up_by == "caller", describe(result)
-    sent = sum(len(p.payload) for p in result.sent_packets)
-    assert {p.payload_type for p in result.sent_packets} == {8}
+    sent = sum(len(p.rtp.payload) for p in result.sent_packets)
+    assert {p.rtp.payload_type for p in result.sent_packets} == {8}
     assert utt.size_bytes <= sent < utt.size_bytes + 160  # last partial frame padded
     assert result.utterance_end_times[0] == result.sent_packets[-1].time
