@@ -3,11 +3,13 @@
 `load_config(path)` is the only entry point the app uses. Every problem (unreadable file,
 bad YAML, unknown key, wrong type, missing key, a language without a voice) becomes a
 `ConfigError` whose message names the file and the dotted key, e.g.
-``config/x.yaml: ari.password: field required``.
+``config/x.yaml: ari.password: field required``. A setting that once existed and is no longer
+read (`RETIRED`) is the exception: the file still loads, with a warning that names it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -24,7 +26,16 @@ from ari_app.errors import ConfigError
 from ari_app.llm.config import LlmConfig
 from ari_app.notify.settings import NotifyConfig
 
+log = logging.getLogger(__name__)
+
 PASSWORD_ENV = "SECRETARY_ARI_PASSWORD"
+
+# Settings that are no longer read, and why: an old file that has one still loads (ignoring
+# it changes nothing), and the warning says to delete the line.
+RETIRED = {
+    ("turn", "energy_threshold_dbfs"): "it never had an effect: the energy detector "
+    "(turn.vad: energy) has its own fixed threshold, -45 dBFS",
+}
 
 _LANG_RE = re.compile(r"^[a-z]{2,3}$")
 
@@ -141,7 +152,6 @@ class TurnConfig(_Section):
     # vad_threshold alone.
     vad_weak_threshold: float = Field(default=0.15, gt=0, lt=1)
     vad_weak_min_dbfs: float = Field(default=-40.0, le=0)
-    energy_threshold_dbfs: float = Field(default=-45.0, le=0)
     # a transcript ending in a run of digits (a phone number being dictated): a pause of up
     # to this long after the caller's speech does not end the turn
     digit_wait_ms: int = Field(default=3000, ge=0)
@@ -287,12 +297,24 @@ def format_validation_error(source: str, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def _without_retired(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """A copy of the top-level settings without the retired ones, each logged as a warning."""
+    data = dict(data)
+    for (section, key), why in RETIRED.items():
+        values = data.get(section)
+        if isinstance(values, dict) and key in values:
+            data[section] = {k: v for k, v in values.items() if k != key}
+            log.warning("%s: %s.%s is no longer a setting (%s); delete the line",
+                        source, section, key, why)
+    return data
+
+
 def parse_config(data: Any, source: str, env: Mapping[str, str] | None = None) -> Config:
     """Validate already-parsed YAML data; `source` names it in error messages."""
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {kind}")
-    data = dict(data)
+    data = _without_retired(data, source)
     environ = os.environ if env is None else env
     password = environ.get(PASSWORD_ENV)
     ari = data.get("ari", {})

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Literal
@@ -43,8 +42,6 @@ from ari_app.api.state import ApiState, get_state
 from ari_app.config import Config
 from ari_app.mind.persona import Persona
 from ari_app.notify.base import Notifications
-
-log = logging.getLogger(__name__)
 
 _ERROR_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (BadAudio, 400),

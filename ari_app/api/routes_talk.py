@@ -27,6 +27,7 @@ from ari_app.api.speech import UnknownChoice
 from ari_app.api.state import ApiState, get_state
 from ari_app.api.upload import UPLOAD_BODY
 from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.mind import Reply
 from ari_app.notify.message import StaffMessage
 
 router = APIRouter()
@@ -45,7 +46,6 @@ PersonaQuery = Annotated[
 ConversationQuery = Annotated[
     str | None, Query(max_length=64, description="from an earlier reply; omit to start anew")
 ]
-_TRANSFER_FIELDS = ("target", "number", "extension", "destination", "to", "name")
 
 
 def _choose(state: ApiState, language: str | None, persona: str | None) -> tuple[str, str]:
@@ -93,45 +93,28 @@ def _conversation(
     return state.conversations.create(name, lang, dialogue)
 
 
-def _transfer(value: object) -> str | None:
-    """The dialogue's transfer target as text (it may be a string or a small record)."""
-    if value is None or value is False:
-        return None
-    if isinstance(value, str):
-        return value or None
-    for attr in _TRANSFER_FIELDS:
-        found = getattr(value, attr, None)
-        if isinstance(found, str) and found:
-            return found
-    return str(value)
-
-
 def _turn(state: ApiState, conv: Conversation, text: str, *, greet: bool) -> TurnOut:
     """One dialogue step; a taken message is handed to the notifications (background)."""
     if greet and conv.turns == 0 and not text.strip():
-        reply_text, intent, end_call = conv.dialogue.greeting(), "greeting", False
-        message: object = None
-        transfer: object = None
+        reply = Reply(conv.dialogue.greeting(), "greeting")
     else:
         reply = conv.dialogue.reply(text)
-        reply_text, intent, end_call = reply.text, reply.intent, reply.end_call
-        message = getattr(reply, "message", None)  # set by dialogues that take messages
-        transfer = getattr(reply, "transfer", None)
     conv.turns += 1
-    conv.ended = end_call
+    conv.ended = reply.end_call
     out = None
-    if message is not None:
+    if reply.message is not None:
         persona = state.personas[conv.persona]
         staff = StaffMessage.from_message(
-            message, language=conv.language, company=persona.company.get(conv.language),
+            reply.message, language=conv.language, company=persona.company.get(conv.language),
             call_id=f"api:{conv.id}",
         )  # fmt: skip
         state.notifications.submit(staff)
         fields = staff.as_dict()
         out = MessageOut(**{k: fields[k] for k in MessageOut.model_fields})
+    transfer = reply.transfer.target if reply.transfer is not None else None
     return TurnOut(
-        reply=reply_text, intent=intent, conversation_id=conv.id, language=conv.language,
-        persona=conv.persona, end_call=end_call, transfer=_transfer(transfer), message=out,
+        reply=reply.text, intent=reply.intent, conversation_id=conv.id, language=conv.language,
+        persona=conv.persona, end_call=reply.end_call, transfer=transfer, message=out,
     )  # fmt: skip
 
 

@@ -11,29 +11,19 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import uvicorn
 
 from ari_app.api.app import create_app
-from ari_app.api.settings import ApiConfig
 from ari_app.config import Config, load_config
 from ari_app.engines import build_engines
 from ari_app.errors import ConfigError, SecretaryError
 from ari_app.mind.persona import Persona, load_persona
 from ari_app.notify.factory import build_notifications
-from ari_app.notify.settings import NotifyConfig
 
 log = logging.getLogger(__name__)
-S = TypeVar("S")
 
 READY_MARK = "secretary: API ready at"
-
-
-def section(cfg: Config, name: str, kind: type[S]) -> S:
-    """The config's `name` section, or its defaults while Config has no such field."""
-    value: Any = getattr(cfg, name, None)
-    return value if isinstance(value, kind) else kind()
 
 
 def load_personas(cfg: Config) -> dict[str, Persona]:
@@ -104,9 +94,9 @@ def _listen(host: str, port: int) -> socket.socket:
 async def serve_api(config_path: Path, *, host: str | None = None, port: int | None = None) -> int:
     """Serve until SIGINT/SIGTERM; returns the exit code (errors raise SecretaryError)."""
     cfg = load_config(config_path)
-    settings = section(cfg, "api", ApiConfig)
+    settings = cfg.api
     personas = load_personas(cfg)
-    notifications = build_notifications(section(cfg, "notify", NotifyConfig))
+    notifications = build_notifications(cfg.notify)
     app = create_app(
         cfg, build_engines(cfg), personas, settings=settings, notifications=notifications
     )

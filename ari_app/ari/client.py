@@ -7,14 +7,11 @@ clients are unmaintained, and the ones that are maintained lack externalMedia.
 from __future__ import annotations
 
 import base64
-import logging
 from typing import Any
 
 import httpx
 
 from ari_app.errors import AriAuthError, AriUnreachable
-
-log = logging.getLogger(__name__)
 
 
 class AriError(Exception):

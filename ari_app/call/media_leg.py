@@ -4,7 +4,6 @@ that carries its audio to and from this process (RTP over UDP, or chan_websocket
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
 
 from ari_app.ari.client import AriClient
@@ -13,8 +12,6 @@ from ari_app.media.codecs import get_codec
 from ari_app.media.rtp_transport import RtpTransport
 from ari_app.media.transport import MediaTransport
 from ari_app.media.ws_transport import WebSocketTransport
-
-log = logging.getLogger(__name__)
 
 STASIS_START_TIMEOUT_S = 5.0
 

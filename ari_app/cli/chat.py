@@ -80,10 +80,9 @@ def run_chat(
             continue
         reply = dialogue.reply(text)
         say(reply.text)
-        message = getattr(reply, "message", None)  # dialogues that take messages set it
-        if message is not None:
+        if reply.message is not None:
             staff = StaffMessage.from_message(
-                message, language=dialogue.language, company=company, call_id="chat"
+                reply.message, language=dialogue.language, company=company, call_id="chat"
             )
             outcome = on_message(staff) if on_message is not None else "not sent (no --notify)"
             body = "".join(f"    {row}\n" for row in render_body(staff).splitlines() if row)
@@ -99,10 +98,8 @@ def run_chat(
 
 def _sender(cfg: Config | None) -> OnMessage:
     from ari_app.notify.factory import build_notifications
-    from ari_app.notify.settings import NotifyConfig
 
-    section = getattr(cfg, "notify", None)
-    notifications = build_notifications(section if isinstance(section, NotifyConfig) else None)
+    notifications = build_notifications(cfg.notify if cfg is not None else None)
     if not notifications.channels:
         raise ConfigError("--notify: the config has no notify.smtp or notify.webhook")
 

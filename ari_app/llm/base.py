@@ -1,9 +1,9 @@
 """The language-model contract: messages and tool schemas in, a stream of events out.
 
 A provider's `stream(messages, tools)` is an async generator of `TextDelta` and `ToolCall`
-events ending with one `Done`. A provider that cannot answer raises `LlmError` (its
-`retryable` flag tells the chain whether another provider may do better). The fallback
-chain (chain.py) adds `Filler` events and the timings to its `Done`.
+events ending with one `Done`. A provider that cannot answer raises `LlmError`, and the
+fallback chain (chain.py) asks the next one, whatever the error. The chain adds `Filler`
+events and the timings to its `Done`.
 """
 
 from __future__ import annotations
@@ -88,14 +88,11 @@ Event = TextDelta | ToolCall | Filler | Done
 
 
 class LlmError(SecretaryError):
-    """A provider failed. `retryable`: a network error, a timeout, an overloaded server or a
-    malformed stream (another provider may answer); not retryable: the request itself is wrong
-    (bad model name, bad key)."""
+    """A provider failed: a network error, a timeout, an HTTP error, a malformed stream."""
 
-    def __init__(self, provider: str, message: str, *, retryable: bool = True) -> None:
+    def __init__(self, provider: str, message: str) -> None:
         super().__init__(f"llm provider {provider}: {message}")
         self.provider = provider
-        self.retryable = retryable
 
 
 class LlmUnavailable(SecretaryError):

@@ -88,9 +88,7 @@ class ResponseParser:
         self.seen = True
         feedback = response.get("promptFeedback") or {}
         if feedback.get("blockReason"):
-            raise LlmError(
-                self.provider, f"prompt blocked: {feedback['blockReason']}", retryable=False
-            )
+            raise LlmError(self.provider, f"prompt blocked: {feedback['blockReason']}")
         out: list[Event] = []
         for candidate in (response.get("candidates") or [])[:1]:
             for part in (candidate.get("content") or {}).get("parts") or ():

@@ -18,8 +18,6 @@ import httpx
 from ari_app.llm.base import LlmError
 from ari_app.llm.secrets import Secret
 
-# answers another provider (or a later retry) may not get: overload, rate limit, server trouble
-_RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
 _BODY_EXCERPT = 300
 
 
@@ -82,12 +80,8 @@ async def post_sse(
         async with client.stream("POST", url, headers=dict(headers), json=body) as response:
             if response.status_code >= 300:
                 raw = (await response.aread()).decode("utf-8", "replace")
-                excerpt = " ".join(raw.split())[:_BODY_EXCERPT]
-                raise LlmError(
-                    provider,
-                    f"HTTP {response.status_code} from {url}: {clean(excerpt)}",
-                    retryable=response.status_code in _RETRYABLE_STATUS,
-                )
+                excerpt = clean(" ".join(raw.split())[:_BODY_EXCERPT])
+                raise LlmError(provider, f"HTTP {response.status_code} from {url}: {excerpt}")
             decoder = SseDecoder()
             async for line in response.aiter_lines():
                 event = decoder.feed(line)

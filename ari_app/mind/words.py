@@ -197,11 +197,6 @@ DIGIT_WORDS = {
 }
 
 
-def digits_words(digits: str, lang: str) -> str:
-    """Each digit as a word: "916" -> "девять один шесть"."""
-    return " ".join(DIGIT_WORDS[lang][int(d)] for d in digits if d.isdigit())
-
-
 # --- dates --------------------------------------------------------------------------------
 
 _RU_ORD_STEMS = (

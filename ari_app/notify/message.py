@@ -1,7 +1,5 @@
-"""A message the secretary took for the staff, and its text in the conversation's language.
-
-The dialogue's own message object (name, callback_number, reason, urgency, caller_id,
-language) is read by attribute, so this module does not depend on the dialogue's classes.
+"""A message the secretary took for the staff (the mind's `Message`, with the company, the
+call and the time it was taken), and its text in the conversation's language.
 """
 
 from __future__ import annotations
@@ -9,8 +7,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
-from typing import Any
+
+from ari_app.mind.message import Message
 
 FIELDS = ("recipient", "name", "callback_number", "reason", "urgency", "caller_id")
 
@@ -53,12 +51,8 @@ _URGENT = {"urgent", "high", "true", "yes", "срочно", "срочная", "�
 _NORMAL = {"normal", "low", "false", "no", "не срочно", "обычная", "обычный"}
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, Enum):
-        value = value.value
-    text = str(value).strip()
+def _text(value: str | None) -> str | None:
+    text = (value or "").strip()
     return text or None
 
 
@@ -82,25 +76,21 @@ class StaffMessage:
     @classmethod
     def from_message(
         cls,
-        message: object,
+        message: Message,
         *,
         language: str | None = None,
         company: str | None = None,
         call_id: str | None = None,
     ) -> StaffMessage:
-        """From the dialogue's message (any object with the fields as attributes)."""
-        lang = _text(getattr(message, "language", None)) or language or "ru"
-        urgency = getattr(message, "urgency", None)
+        """From the message the mind took; `language` when the message has none."""
         return cls(
-            language=lang,
-            name=_text(getattr(message, "name", None)),
-            callback_number=_text(getattr(message, "callback_number", None)),
-            reason=_text(getattr(message, "reason", None)),
-            urgency=("urgent" if urgency else "normal")
-            if isinstance(urgency, bool)
-            else _text(urgency),
-            caller_id=_text(getattr(message, "caller_id", None)),
-            recipient=_text(getattr(message, "recipient", None)),
+            language=_text(message.language) or language or "ru",
+            name=_text(message.name),
+            callback_number=_text(message.callback_number),
+            reason=_text(message.reason),
+            urgency=message.urgency,
+            caller_id=_text(message.caller_id),
+            recipient=_text(message.recipient),
             company=company,
             call_id=call_id,
         )

@@ -15,11 +15,6 @@ class Transcript:
     audio_s: float
     elapsed_s: float
 
-    @property
-    def rtf(self) -> float:
-        """Real-time factor: inference time over audio duration (0 for empty audio)."""
-        return self.elapsed_s / self.audio_s if self.audio_s > 0 else 0.0
-
 
 @runtime_checkable
 class SpeechToText(Protocol):

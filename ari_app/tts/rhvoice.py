@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
 from collections.abc import AsyncIterator
 
@@ -13,8 +12,6 @@ from ari_app.tts.base import (
     speak_sentences_by_subprocess,
     stream_wav_subprocess,
 )
-
-log = logging.getLogger(__name__)
 
 RHVOICE_BINARY = "RHVoice-test"
 DEFAULT_RATE = 24000  # what RHVoice's voices produce; confirmed from the WAV header on load()

@@ -20,7 +20,10 @@ from ari_app.api.app import create_app
 from ari_app.api.settings import ApiConfig
 from ari_app.config import Config, parse_config
 from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.message import Message
+from ari_app.mind.mind import Reply
 from ari_app.mind.persona import Persona, load_persona
+from ari_app.mind.staff import TransferRequest
 from ari_app.notify.base import Notifications, RetryPolicy
 from ari_app.notify.message import StaffMessage
 from ari_app.stt.base import Transcript
@@ -228,40 +231,16 @@ def test_reset_and_expiry(tmp_path: Path, engines: FakeEngines, persona: Persona
 # --- taken messages go to the staff ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FakeReply:
-    text: str
-    intent: str
-    end_call: bool = False
-    message: object | None = None
-    transfer: object | None = None
-
-
-@dataclass(frozen=True)
-class FakeMessage:
-    name: str
-    callback_number: str
-    reason: str
-    urgency: str
-    caller_id: str | None
-    language: str
-
-
-@dataclass(frozen=True)
-class FakeTransfer:
-    target: str
-    mode: str
-
-
 class FakeMessageDialogue(Dialogue):
     """A dialogue that takes a message on "message" and transfers on "transfer"."""
 
-    def reply(self, caller_text: str) -> Any:
+    def reply(self, caller_text: str) -> Reply:
         if caller_text == "message":
-            msg = FakeMessage("Иван", "+79161234567", "счёт", "urgent", None, self.language)
-            return FakeReply("Передам.", "take_message", message=msg)
+            msg = Message("Иван", "+79161234567", "счёт", "urgent", None, self.language)
+            return Reply("Передам.", "take_message", message=msg)
         if caller_text == "transfer":
-            return FakeReply("Соединяю.", "transfer", transfer=FakeTransfer("200", "blind"))
+            request = TransferRequest("200", "blind", None, None, "")
+            return Reply("Соединяю.", "transfer", transfer=request)
         return super().reply(caller_text)
 
 

@@ -94,6 +94,23 @@ def test_unknown_key_names_key(tmp_path: Path) -> None:
     assert "colour: unknown key" in message
 
 
+def test_a_retired_setting_loads_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(tmp_path, {**MINIMAL, "turn": {"energy_threshold_dbfs": -45, "vad": "energy"}})
+    cfg = load_config(path, env={})
+    assert cfg.turn.vad == "energy"
+    (record,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert record.getMessage().startswith(
+        f"{path}: turn.energy_threshold_dbfs is no longer a setting"
+    )
+    assert "delete the line" in record.getMessage()
+    # anything else unknown in the section is still an error
+    message = error_of(write(tmp_path, {**MINIMAL, "turn": {"energy_threshold_dbfs": -45,
+                                                            "end_silence": 1}}, "x.yaml"))
+    assert "turn.end_silence: unknown key" in message
+
+
 def test_wrong_type_names_key(tmp_path: Path) -> None:
     message = error_of(write(tmp_path, {"ari": {"password": "p", "connect_retries": "many"}}))
     assert "ari.connect_retries: input should be a valid integer" in message

@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
@@ -15,6 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from ari_app.errors import ConfigError
+from ari_app.mind.message import Message
 from ari_app.notify.base import Notifications, NotifyError, RetryPolicy
 from ari_app.notify.factory import build_notifications
 from ari_app.notify.message import StaffMessage, render_body, render_subject
@@ -23,18 +23,6 @@ from ari_app.notify.smtp import SmtpNotifier
 from ari_app.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookNotifier, sign
 
 TAKEN = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
-
-
-@dataclass
-class FakeDialogueMessage:
-    """Shaped like the dialogue's Message (fields read by attribute)."""
-
-    name: str | None
-    callback_number: str | None
-    reason: str | None
-    urgency: str | bool
-    caller_id: str | None
-    language: str
 
 
 def message(language: str = "ru", **kw: object) -> StaffMessage:
@@ -79,13 +67,13 @@ def test_english_body_and_missing_fields() -> None:
     assert render_subject(msg) == "Message from a caller: +79161234567"
 
 
-def test_from_dialogue_message_reads_attributes() -> None:
-    src = FakeDialogueMessage("Ann", "555 0100", "delivery", True, None, "en")
+def test_from_the_minds_message() -> None:
+    src = Message("Ann", "555 0100", " delivery ", "urgent", None, "en")
     msg = StaffMessage.from_message(src, company="Romashka", call_id="c1")
     assert (msg.language, msg.name, msg.callback_number, msg.urgency) == (
         "en", "Ann", "555 0100", "urgent"
     )  # fmt: skip
-    assert msg.caller_id is None and msg.call_id == "c1"
+    assert msg.reason == "delivery" and msg.caller_id is None and msg.call_id == "c1"
     data = msg.as_dict()
     assert data["id"] == msg.id and data["company"] == "Romashka"
     assert data["taken_at"] is not None and data["taken_at"].endswith("+00:00")
