@@ -5,6 +5,7 @@ nothing behind in Asterisk and always closes the call's record."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import uuid
@@ -31,12 +32,12 @@ from ari_app.mind.persona import Persona
 from ari_app.mind.staff import TransferRequest
 from ari_app.notify.message import StaffMessage
 from ari_app.storage import CallStore
+from ari_app.stt.turn_stream import TurnStream, open_turn_stream
 from ari_app.turn.end_of_turn import TurnEndJudge
 from ari_app.turn.endpointing import Utterance
 from ari_app.turn.listener import BargeIn, Listener
-from ari_app.turn.streaming import StreamingTurn
-from ari_app.turn.timings import reply_timings, withdrawn_unheard
-from ari_app.turn.transcriber import TurnTranscriber
+from ari_app.turn.timings import CallerFigures, SpeechFigures, TurnTimings, withdrawn_unheard
+from ari_app.turn.turn import RestWaits, Turn
 from ari_app.turn.vad import build_vad
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,6 @@ def listen_from(spoken: Spoken) -> float:
     if spoken.barge_onset is not None:
         return spoken.barge_onset - BARGE_LEAD_S
     return spoken.ended
-
-
-class MediaLost(Exception):
-    """The media leg closed under a live call."""
 
 
 @dataclass
@@ -98,12 +95,12 @@ class CallSession:
         self.leg: MediaLeg | None = None
         self.recorder: CallRecorder | None = None
         self.dtmf: asyncio.Queue[str] = asyncio.Queue()  # keys pressed, for the dialogue
-        self._stream: StreamingTurn | None = None
+        self._held: Turn | None = None  # a turn withdrawn unheard, which the next continues
         self._judge: TurnEndJudge | None = None  # the end-of-turn model's guesses
         self._background: set[asyncio.Task[Any]] = set()
         self._watchdog_task: asyncio.Task[None] | None = None
         self.listener: Listener  # set once the media leg is up
-        self.transcriber: TurnTranscriber
+        self.stream: TurnStream  # the recogniser, turn after turn
         self.speaker: Speaker
         self._task: asyncio.Task[None] | None = None
         self._loop = asyncio.get_running_loop()
@@ -114,7 +111,6 @@ class CallSession:
         self._caller_gone: asyncio.Future[None] = self._loop.create_future()
         self._media_released = False  # our media leg left the call on purpose
         self._caller_released = False  # the caller left Stasis (blind transfer)
-        self._withdrawn: list[int] = []  # turn rows a merged turn replaces
         self.record = CallRecord(ctx.store, self.call_id, self._loop)
 
     # --- events, routed here by the app --------------------------------------------------
@@ -144,9 +140,9 @@ class CallSession:
         if self.ended_by is None and hasattr(self, "speaker"):
             self.speaker.interrupt()
         now = self._loop.time()
-        task = asyncio.create_task(
-            self.record.turn("caller", f"DTMF {digit}", now, now, {"dtmf": 1.0})
-        )
+        task = asyncio.create_task(self.record.turn(
+            "caller", f"DTMF {digit}", now, now, CallerFigures(dtmf=True).as_record()
+        ))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -178,8 +174,6 @@ class CallSession:
                 self.ended_by = "app_shutdown"
                 await asyncio.shield(self._teardown())
                 raise
-        except MediaLost:
-            self.ended_by = self.ended_by or "media_lost"
         except Exception as exc:
             log.exception("call %s: failed", self.call_id)
             self.ended_by = self.ended_by or "error"
@@ -224,14 +218,11 @@ class CallSession:
             self.recorder, self._loop,
         )
         self.speaker = Speaker(transport, self._loop, self._on_frame_sent)
-        if self.ctx.engines.streaming is not None:
-            self._stream = StreamingTurn(self.ctx.engines.streaming, self.language)
-            self.listener.on_turn_frame = self._stream.feed
-        self.transcriber = TurnTranscriber(
-            self.ctx.engines.stt, self._stream, self.listener, transport.sample_rate,
-            self.language, cfg.turn.digit_wait_ms, self.call_id,
-            phrase_wait_ms=cfg.turn.phrase_wait_ms,
+        self.stream = open_turn_stream(
+            self.ctx.engines.stt, self.ctx.engines.streaming, self.language,
+            transport.sample_rate, self.call_id,
         )
+        self.listener.on_turn_frame = self.stream.feed
         if self.ctx.engines.turn_end is not None:
             self._judge = TurnEndJudge(self.ctx.engines.turn_end, transport.sample_rate,
                                        cfg.turn.smart_turn_threshold, self.call_id)
@@ -245,16 +236,14 @@ class CallSession:
             await self._conversation(dialogue)
         finally:
             pump.cancel()
-            if self._stream is not None:
-                await self._stream.close()
+            await self.stream.close()
             if self._judge is not None:
                 await self._judge.close()
 
-    def _at_pause(self, snapshot: Utterance) -> None:
-        """A pause in the caller's speech: guess the words (batch recogniser) and whether
-        they have finished (end-of-turn model), before the turn is over."""
-        if self._stream is None:
-            self.transcriber.speculate(snapshot)
+    def _at_pause(self, turn: Turn, snapshot: Utterance) -> None:
+        """A pause in the caller's speech: guess the words and whether they have finished
+        (end-of-turn model), before the turn is over."""
+        turn.at_pause(snapshot)
         if self._judge is not None:
             self._judge.at_pause(snapshot)
 
@@ -280,21 +269,22 @@ class CallSession:
             self.recorder.secretary(frame, at)
 
     async def _conversation(self, dialogue: Mind) -> None:
-        turn = self.ctx.cfg.turn
-        spoken = await self._speak(
-            dialogue.greeting(), protect_s=turn.protect_greeting_ms / 1000, timings={}
-        )
+        cfg = self.ctx.cfg.turn
+        waits = RestWaits(cfg.digit_wait_ms, cfg.phrase_wait_ms)
+        spoken = await self._speak(dialogue.greeting(), timings=TurnTimings(),
+                                   protect_s=cfg.protect_greeting_ms / 1000)
         prompted = False
         while True:
-            wait_s = turn.goodbye_after_s - turn.reprompt_after_s if prompted else (
-                turn.reprompt_after_s
+            wait_s = cfg.goodbye_after_s - cfg.reprompt_after_s if prompted else (
+                cfg.reprompt_after_s
             )
-            if self._stream is not None and not spoken.interrupted:
-                await self._stream.discard()  # what it heard since the last turn ended
-            held = self.transcriber.holding
+            if not spoken.interrupted:
+                await self.stream.discard()  # what it heard since the last turn ended
+            held = self._held
+            turn = Turn(self.stream, self.listener, waits, self.call_id, continues=held)
             utterance = await self.listener.next_utterance(
-                HELD_WAIT_S if held else wait_s, since=listen_from(spoken),
-                on_pause=self._at_pause,
+                HELD_WAIT_S if held is not None else wait_s, since=listen_from(spoken),
+                on_pause=functools.partial(self._at_pause, turn),
                 finished=self._judge.finished if self._judge is not None else None,
                 wake=lambda: not self.dtmf.empty(),
             )
@@ -303,25 +293,22 @@ class CallSession:
                 if reply is None:
                     continue
                 prompted = False
-                spoken = await self._speak(reply.text, timings={})
+                spoken = await self._speak(reply.text, timings=TurnTimings())
                 if await self._act(reply, spoken, dialogue):
                     return
                 continue
-            if utterance is None and held:  # no more came: answer the turn after all
-                spoken, reply = await self._answer(None, dialogue)
-                if await self._act(reply, spoken, dialogue):
-                    return
-                continue
-            if utterance is None:
+            if utterance is None and held is None:
                 if not prompted:
                     prompted = True
-                    spoken = await self._speak(dialogue.reprompt(), timings={})
+                    spoken = await self._speak(dialogue.reprompt(), timings=TurnTimings())
                     continue
-                await self._speak(dialogue.goodbye(), timings={})
+                await self._speak(dialogue.goodbye(), timings=TurnTimings())
                 await asyncio.sleep(HANGUP_DRAIN_S)
                 return
+            # the caller's turn; or, with no more speech after a withdrawn one, that turn
+            self._held = None
             prompted = False
-            spoken, reply = await self._answer(utterance, dialogue)
+            spoken, reply = await self._answer(turn, utterance, dialogue)
             if await self._act(reply, spoken, dialogue):
                 return
 
@@ -398,7 +385,7 @@ class CallSession:
         self._staff = None
         reason: FailReason = outcome  # every outcome but "accepted"
         reply = dialogue.transfer_failed(request, reason)
-        spoken = await self._speak(reply.text, timings={"transfer_" + reason: 1.0})
+        spoken = await self._speak(reply.text, timings=TurnTimings(transfer_failed=reason))
         return await self._act(reply, spoken, dialogue)
 
     async def _hand_over(self, staff: StaffCall, target: str) -> None:
@@ -417,65 +404,48 @@ class CallSession:
         self.ended_by = "transferred"
 
     async def _answer(
-        self, utterance: Utterance | None, dialogue: Mind
+        self, turn: Turn, utterance: Utterance | None, dialogue: Mind
     ) -> tuple[Spoken, Reply]:
-        """One turn: transcribe, reply, speak. `utterance` None: answer the turn held back
-        when the caller seemed to go on (see `withdrawn_unheard`)."""
-        t_stt = self._loop.time()
-        timings: dict[str, float] = {}
-        if utterance is None:
-            held = self.transcriber.release()
-            assert held is not None
-            utterance, transcript = held
-        else:
-            utterance, transcript = await self.transcriber.transcribe(utterance, timings)
-        if self._withdrawn:  # this turn replaces the rows of the one held back
-            withdrawn, self._withdrawn = self._withdrawn, []
-            await self.record.drop_turns(withdrawn)
+        """One turn: hear, answer, speak. `utterance` None: the turn continues one withdrawn
+        when the caller seemed to go on (see `withdrawn_unheard`), and no more came."""
+        transcript = await turn.hear(utterance)
+        audio = turn.audio
+        assert audio is not None
+        if turn.replaces:  # this turn's answer replaces the rows of the one withdrawn
+            await self.record.drop_turns(turn.replaces)
         t_reply = self._loop.time()
         before = dialogue.checkpoint()
-        answer = dialogue.answer(transcript.text, timings)
+        answer = dialogue.answer(transcript.text)
         t_ready = self._loop.time()
         log.info("call %s: caller said %r -> %s", self.call_id, transcript.text, answer.intent)
+        origin = self.recorder.origin if self.recorder is not None else None
         caller_row = await self.record.turn(
-            "caller", transcript.text, utterance.speech_start, utterance.speech_end,
-            self._audio_span(utterance),
+            "caller", transcript.text, audio.speech_start, audio.speech_end,
+            turn.caller_figures(origin).as_record(),
         )
-        timings.update({
-            "endpoint_ms": (utterance.detected_at - utterance.speech_end) * 1000,
-            "stt_ms": (t_reply - max(t_stt, utterance.detected_at)) * 1000,
-            "reply_ms": (t_ready - t_reply) * 1000,
-        })
+        turn.timings.reply_ms = (t_ready - t_reply) * 1000
+        turn.timings.mind = answer.figures  # a model writing on fills it in as it speaks
         spoken = await self._speak(
-            answer.words, timings=timings, reply_ready=t_ready, speech_end=utterance.speech_end,
+            answer.words, timings=turn.timings, reply_ready=t_ready, speech_end=audio.speech_end,
         )
-        if withdrawn_unheard(spoken, utterance.speech_end):
+        if withdrawn_unheard(spoken, audio.speech_end):
             log.info("call %s: the caller went on before hearing the reply to %r",
                      self.call_id, transcript.text)
             dialogue.restore(before)
-            self.transcriber.hold(utterance, transcript)
-            self._withdrawn = [row for row in (caller_row, spoken.row) if row is not None]
+            turn.withdraw([row for row in (caller_row, spoken.row) if row is not None])
+            self._held = turn
             return spoken, Reply("", "caller_went_on")
         reply = dialogue.heard(
             answer, spoken.said, interrupted=spoken.interrupted, failed=spoken.failed
         )
         return spoken, reply
 
-    def _audio_span(self, utterance: Utterance) -> dict[str, float]:
-        """Where the turn's audio (what the recogniser heard) lies in the call's recording,
-        in seconds from its start: to play a turn back, or to check what was heard."""
-        origin = self.recorder.origin if self.recorder is not None else None
-        if origin is None:
-            return {}
-        return {"audio_from_s": round(utterance.audio_start - origin, 3),
-                "audio_to_s": round(utterance.audio_end - origin, 3)}
-
     # --- audio out -----------------------------------------------------------------------
     async def _speak(
         self,
         text: str | AsyncIterator[str],
         *,
-        timings: dict[str, float],
+        timings: TurnTimings,
         protect_s: float = 0.0,
         reply_ready: float | None = None,
         speech_end: float | None = None,
@@ -499,30 +469,29 @@ class CallSession:
                 spoken = await self.speaker.say_tokens(text, voice)
         except asyncio.CancelledError:  # the call ended mid-reply: record what was said
             cut = self.speaker.progress()
-            timings["interrupted"] = 1.0
+            timings.speech.interrupted = True
             await asyncio.shield(self.record.turn(
-                "secretary", cut.said, cut.started, cut.ended, timings
+                "secretary", cut.said, cut.started, cut.ended, timings.as_record()
             ))
             raise
         finally:
             self.listener.disarm_barge_in()
             self.listener.ignore_until = self._loop.time() + ECHO_GUARD_S
-        timings.update(reply_timings(
-            spoken, barge[0] if barge else None, reply_ready=reply_ready,
-            speech_end=speech_end,
-        ))
+        timings.speech = SpeechFigures.of(
+            spoken, barge[0] if barge else None, reply_ready=reply_ready, speech_end=speech_end,
+        )
         if barge:
             spoken.barge_onset = barge[0].onset
         if spoken.interrupted:
             log.info("call %s: barged in; unsaid: %r", self.call_id, spoken.unsaid)
         if spoken.failed:
-            timings["tts_failed"] = 1.0
             log.error("call %s: speech failed (%s); the caller heard %r, not %r",
                       self.call_id, spoken.error, spoken.said, spoken.unsaid)
         lost = spoken.interrupted or spoken.failed
         said = text if isinstance(text, str) and not lost else spoken.said  # what was heard
         spoken.row = await asyncio.shield(
-            self.record.turn("secretary", said, spoken.started, spoken.ended, timings)
+            self.record.turn("secretary", said, spoken.started, spoken.ended,
+                             timings.as_record())
         )
         return spoken
 

@@ -144,7 +144,7 @@ class Dialogue:
         self._said(reply.text)
         return reply
 
-    def answer(self, caller_text: str, timings: dict[str, float] | None = None) -> Answer:
+    def answer(self, caller_text: str) -> Answer:
         """The Mind's turn: the rules' reply, known in full."""
         return Answer.of(self.reply(caller_text))
 

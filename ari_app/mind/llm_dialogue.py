@@ -77,10 +77,9 @@ class LlmTurn(Answer):
     """One answer in the making: iterate `pieces` (text as it comes, filler included) and
     read `reply` afterwards (None if the caller cut it short)."""
 
-    def __init__(self, mind: LlmDialogue, caller_text: str, timings: dict[str, float]) -> None:
+    def __init__(self, mind: LlmDialogue, caller_text: str) -> None:
         self.mind = mind
         self.caller_text = caller_text
-        self.timings = timings  # the turn's record: first token and filler go in here
         self.done: base.Done | None = None
         self.pieces = self._run()
         super().__init__(self.pieces, "llm")
@@ -94,10 +93,10 @@ class LlmTurn(Answer):
             async for event in mind.chain.stream(
                 mind.messages(self.caller_text), SECRETARY_TOOLS, language=mind.language
             ):
-                if "llm_first_event_ms" not in self.timings:
-                    self.timings["llm_first_event_ms"] = (time.monotonic() - started) * 1000
+                if self.figures.first_event_ms is None:
+                    self.figures.first_event_ms = (time.monotonic() - started) * 1000
                 if isinstance(event, base.Filler):
-                    self.timings["llm_filler"] = 1.0
+                    self.figures.filler = True
                     yield event.text
                     yield FLUSH
                 elif isinstance(event, base.TextDelta):
@@ -108,10 +107,10 @@ class LlmTurn(Answer):
                 elif isinstance(event, base.Done):
                     self.done = event
                     if event.first_token_ms is not None:
-                        self.timings["llm_first_token_ms"] = event.first_token_ms
+                        self.figures.first_token_ms = event.first_token_ms
         except base.LlmUnavailable as exc:
             log.warning("no language model answered; the rules do: %s", exc)
-            self.timings["llm_unavailable"] = 1.0
+            self.figures.unavailable = True
             reply = mind.reply(self.caller_text)
             self.reply = reply
             yield reply.text
@@ -169,13 +168,13 @@ class LlmDialogue:
             return False
         return not intents.is_goodbye(caller_text, self.language)
 
-    def turn(self, caller_text: str, timings: dict[str, float] | None = None) -> LlmTurn:
-        return LlmTurn(self, caller_text, {} if timings is None else timings)
+    def turn(self, caller_text: str) -> LlmTurn:
+        return LlmTurn(self, caller_text)
 
-    def answer(self, caller_text: str, timings: dict[str, float]) -> Answer:
+    def answer(self, caller_text: str) -> Answer:
         """The Mind's turn: the model's words as they come, or the rules' reply."""
         if self.wants(caller_text):
-            return self.turn(caller_text, timings)
+            return self.turn(caller_text)
         return Answer.of(self.reply(caller_text))
 
     def heard(self, answer: Answer, said: str, *, interrupted: bool, failed: bool) -> Reply:

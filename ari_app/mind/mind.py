@@ -31,6 +31,16 @@ class Reply:
     message: Message | None = None  # a finished message to hand on
 
 
+@dataclass
+class MindFigures:
+    """What the mind measured while it answered (a language model's, when one wrote)."""
+
+    first_event_ms: float | None = None  # request sent -> first event of any kind
+    first_token_ms: float | None = None  # the provider's own time to its first text
+    filler: bool = False  # a filler phrase was said while the model was slow
+    unavailable: bool = False  # no model answered: the rules did
+
+
 class Answer:
     """The mind's answer to one caller turn, before it is spoken.
 
@@ -45,6 +55,7 @@ class Answer:
         self.words = words
         self.intent = intent
         self.reply = reply
+        self.figures = MindFigures()
 
     @classmethod
     def of(cls, reply: Reply) -> Answer:
@@ -69,9 +80,9 @@ class Mind(Protocol[State]):
         """Said when the secretary ends the call herself."""
         ...
 
-    def answer(self, caller_text: str, timings: dict[str, float]) -> Answer:
-        """The answer to what the caller said; `timings` (the turn's record) may get the
-        mind's own figures (a model's first token, say)."""
+    def answer(self, caller_text: str) -> Answer:
+        """The answer to what the caller said; its `figures` get the mind's own
+        measurements (a model's first token, say) as it is made."""
         ...
 
     def heard(self, answer: Answer, said: str, *, interrupted: bool, failed: bool) -> Reply:

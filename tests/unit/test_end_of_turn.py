@@ -18,11 +18,12 @@ from test_lossless_turn import (
 )
 
 from ari_app.call.speaker import Spoken
+from ari_app.stt.turn_stream import BatchTurnStream
 from ari_app.turn.end_of_turn import TurnEndJudge
 from ari_app.turn.endpointing import Utterance
 from ari_app.turn.smart_turn import TurnEndGuess
 from ari_app.turn.timings import PAUSE_WITHIN_TURN_S, withdrawn_unheard
-from ari_app.turn.transcriber import TurnTranscriber
+from ari_app.turn.turn import RestWaits, Turn
 
 RATE = 8000
 
@@ -113,12 +114,14 @@ async def test_a_turn_that_stops_mid_phrase_waits_for_the_rest(tmp_path: Path) -
     call = Call(tmp_path)
     stt = FakeRecogniser(["Скажите, а в", "Скажите, а в субботу вы работаете?",
                           "субботу вы работаете?"])
-    transcriber = TurnTranscriber(stt, None, call.listener, RATE, "ru", 3000,  # type: ignore[arg-type]
-                                  "test", phrase_wait_ms=1500)
+    stream = BatchTurnStream(stt, "ru", RATE, "test")  # type: ignore[arg-type]
+    heard = Turn(stream, call.listener, RestWaits(3000, 1500), "test")
     call.transport.play(silence(0.3), soft_word(1.2), silence(0.4))
     first = await listen(call, judge(FakeTurnEndModel([0.9])))
     call.transport.play(0.5, soft_word(1.5), silence(0.8))
-    turn, transcript = await transcriber.transcribe(first, {})
+    transcript = await heard.hear(first)
+    turn = heard.audio
+    assert turn is not None
     assert "субботу" in transcript.text and turn.speech_start == first.speech_start
     assert_is_the_recording(call, call.recording(), turn, stt.given[1])
 

@@ -96,10 +96,10 @@ async def test_malformed_tool_call_is_ignored() -> None:
 
 async def test_no_provider_left_the_rules_answer() -> None:
     m = mind(FakeProvider("dead", [LlmError("dead", "connection refused")]))
-    turn = m.turn("Когда вы работаете?", timings := {})
+    turn = m.turn("Когда вы работаете?")
     spoken = "".join([piece async for piece in turn.pieces])
     assert turn.reply is not None and turn.reply.intent.startswith("hours")
-    assert spoken == turn.reply.text and timings["llm_unavailable"] == 1.0
+    assert spoken == turn.reply.text and turn.figures.unavailable
 
 
 def test_goodbye_and_noise_stay_with_the_rules() -> None:

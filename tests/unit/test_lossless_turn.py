@@ -4,7 +4,7 @@ before the detected voice onset to the end of the turn, internal pauses included
 happened on the way (a soft onset detected late, frames that came while nobody listened,
 a barge-in, the rest of a number joined to the turn).
 
-Real Listener, endpointer, level VAD, tape, recorder and TurnTranscriber; the transport,
+Real Listener, endpointer, level VAD, tape, recorder, Turn and BatchTurnStream; the transport,
 the clock and the recogniser are fakes (named so). The clock is virtual: each frame the
 fake transport delivers moves it on by 20 ms, a gap in the caller's audio moves it on
 without frames (as Asterisk sends nothing while a SIP caller is silent).
@@ -23,9 +23,10 @@ import pytest
 from ari_app.call.recorder import CallRecorder
 from ari_app.config import TurnConfig
 from ari_app.stt.base import Transcript
+from ari_app.stt.turn_stream import BatchTurnStream
 from ari_app.turn.endpointing import Utterance
 from ari_app.turn.listener import BargeIn, Listener
-from ari_app.turn.transcriber import TurnTranscriber
+from ari_app.turn.turn import RestWaits, Turn
 from ari_app.turn.vad import EnergyVad
 
 RATE = 8000
@@ -217,18 +218,25 @@ async def test_a_barge_in_turn_starts_before_the_interrupting_words(tmp_path: Pa
     assert utterance.audio_start < barged[0].onset - 0.2  # the soft start is in the turn
 
 
+def new_turn(stt: FakeRecogniser, call: Call, phrase_wait_ms: int = 0) -> Turn:
+    """A real turn over the call's listener, heard by the fake recogniser."""
+    stream = BatchTurnStream(stt, "ru", RATE, "test")  # type: ignore[arg-type]
+    return Turn(stream, call.listener, RestWaits(3000, phrase_wait_ms), "test")
+
+
 async def test_the_rest_of_a_number_joins_as_one_cut_of_the_recording(tmp_path: Path) -> None:
     """"... восемь девятьсот шестнадцать" [1.7 s, no frames] "сто двадцать три": the
     recogniser hears the first part, then the whole turn with its pause as recorded."""
     call = Call(tmp_path)
     stt = FakeRecogniser(["мой номер 8 916", "мой номер 8 916 123", "123"])
-    transcriber = TurnTranscriber(stt, None, call.listener, RATE, "ru", 3000,  # type: ignore[arg-type]
-                                  "test")
+    heard = new_turn(stt, call)
     call.transport.play(silence(0.5), soft_word(1.5), silence(0.7))
     first = await call.listener.next_utterance(5.0, since=call.clock.now)
     assert first is not None
     call.transport.play(1.0, soft_word(1.0), silence(0.8))
-    turn, transcript = await transcriber.transcribe(first, {})
+    transcript = await heard.hear(first)
+    turn = heard.audio
+    assert turn is not None
     assert transcript.text.endswith("123")
     recording = call.recording()
     assert_is_the_recording(call, recording, first, stt.given[0])
@@ -242,20 +250,18 @@ async def test_a_speculative_guess_hears_the_turn_so_far_from_its_pre_roll(
 ) -> None:
     call = Call(tmp_path)
     stt = FakeRecogniser(["Здравствуйте!"])
-    transcriber = TurnTranscriber(stt, None, call.listener, RATE, "ru", 3000,  # type: ignore[arg-type]
-                                  "test")
+    turn = new_turn(stt, call)
     call.transport.play(silence(0.3), soft_word(0.9), silence(1.0))
     snapshots: list[Utterance] = []
 
     def on_pause(snapshot: Utterance) -> None:
         snapshots.append(snapshot)
-        transcriber.speculate(snapshot)
+        turn.at_pause(snapshot)
 
     utterance = await call.listener.next_utterance(5.0, since=call.clock.now, on_pause=on_pause)
     assert utterance is not None and snapshots
-    timings: dict[str, float] = {}
-    await transcriber.transcribe(utterance, timings)
-    assert timings.get("stt_speculative") == 1.0 and len(stt.given) == 1
+    await turn.hear(utterance)
+    assert turn.timings.heard_by == "guess" and len(stt.given) == 1
     recording = call.recording()
     guess = snapshots[-1]
     assert guess.speech_end == utterance.speech_end  # nothing voiced after the pause

@@ -45,7 +45,7 @@ async def words_of(answer: Answer) -> str:
 
 async def turn(mind: Mind[Any], caller_text: str) -> tuple[Answer, str, Reply]:
     """One turn as the session takes it, heard in full."""
-    answer = mind.answer(caller_text, {})
+    answer = mind.answer(caller_text)
     words = await words_of(answer)
     return answer, words, mind.heard(answer, words, interrupted=False, failed=False)
 
@@ -87,7 +87,7 @@ async def test_the_rules_goodbye_ends_the_call_through_either_mind() -> None:
 async def test_a_model_reply_cut_short_keeps_only_what_was_heard_and_no_actions() -> None:
     m = with_llm("Записала ваше сообщение. ", "Передам Анне.", TAKE_MESSAGE)
     m.greeting()
-    answer = m.answer("Передайте, пожалуйста", {})
+    answer = m.answer("Передайте, пожалуйста")
     await words_of(answer)
     reply = m.heard(answer, "Записала ваше сообщение.", interrupted=True, failed=False)
     assert reply == Reply("Записала ваше сообщение.", "llm_interrupted")
@@ -96,7 +96,7 @@ async def test_a_model_reply_cut_short_keeps_only_what_was_heard_and_no_actions(
 
 async def test_a_model_reply_cut_before_it_was_written_is_remembered_as_heard() -> None:
     m = with_llm("Доставка ", "бесплатная.")
-    answer = m.answer("Сколько стоит доставка?", {})
+    answer = m.answer("Сколько стоит доставка?")
     assert answer.reply is None  # nothing written yet: the caller cut in at once
     reply = m.heard(answer, "", interrupted=True, failed=False)
     assert reply == Reply("", "llm_interrupted")
@@ -106,7 +106,7 @@ async def test_a_model_reply_cut_before_it_was_written_is_remembered_as_heard() 
 
 async def test_a_failed_speech_keeps_the_actions_and_the_words_heard() -> None:
     m = with_llm("Записала. ", "Передам Анне.", TAKE_MESSAGE)
-    answer = m.answer("Передайте, пожалуйста", {})
+    answer = m.answer("Передайте, пожалуйста")
     await words_of(answer)
     reply = m.heard(answer, "Записала.", interrupted=False, failed=True)
     assert reply.message is not None  # the caller gave it: it is kept all the same
@@ -115,11 +115,11 @@ async def test_a_failed_speech_keeps_the_actions_and_the_words_heard() -> None:
 
 async def test_a_failed_rules_reply_stands_and_the_model_keeps_what_was_heard() -> None:
     m = with_llm()
-    answer = m.answer("Спасибо, до свидания!", {})
+    answer = m.answer("Спасибо, до свидания!")
     reply = m.heard(answer, "", interrupted=False, failed=True)
     assert reply.end_call and m.history[-1].content == ""
     d = rules()
-    answer = d.answer("Спасибо, до свидания!", {})
+    answer = d.answer("Спасибо, до свидания!")
     assert d.heard(answer, "", interrupted=True, failed=False) is answer.reply
 
 

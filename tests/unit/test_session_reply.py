@@ -14,7 +14,6 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -34,6 +33,10 @@ from ari_app.mind.persona import Personas
 from ari_app.notify.message import StaffMessage
 from ari_app.storage import CallStore
 from ari_app.stt.base import Transcript
+from ari_app.stt.turn_stream import Audio, Heard
+from ari_app.turn.endpointing import Utterance
+from ari_app.turn.timings import TurnTimings
+from ari_app.turn.turn import RestWaits, Turn
 
 PERSONAS = Path(__file__).resolve().parents[2] / "config" / "personas"
 TUESDAY_11 = dt.datetime.fromisoformat("2026-11-24T11:00:00+03:00")
@@ -45,6 +48,8 @@ class FakeListener:
     def __init__(self) -> None:
         self.ignore_until = 0.0
         self.armed = 0
+        self.loop = asyncio.get_running_loop()
+        self.last_voiced_at = 0.0  # the caller never goes on after a turn
 
     def stop_listening(self) -> None:
         pass
@@ -56,15 +61,14 @@ class FakeListener:
         pass
 
 
-class FakeTranscriber:
-    """Hands back the turn with a scripted text."""
+class FakeTurnStream:
+    """A recogniser that hears a scripted text in any turn."""
 
     def __init__(self, text: str) -> None:
         self.text = text
 
-    async def transcribe(self, utterance: Any, timings: dict[str, float]
-                         ) -> tuple[Any, Transcript]:
-        return utterance, Transcript(self.text, "ru", 1.0, 0.0)
+    async def words(self, audio: Audio) -> Heard:
+        return Heard(Transcript(self.text, "ru", 1.0, 0.0), "batch")
 
 
 class FakeTtsFailingAtOnce(FakeTts):
@@ -98,7 +102,7 @@ async def call(tmp_path: Path, tts: FakeTts, caller_said: str = "") -> CallSessi
                               session.caller_id, session.language)
     loop = asyncio.get_running_loop()
     session.listener = FakeListener()  # type: ignore[assignment]
-    session.transcriber = FakeTranscriber(caller_said)  # type: ignore[assignment]
+    session.stream = FakeTurnStream(caller_said)  # type: ignore[assignment]
     session.speaker = Speaker(FakeTransport(loop), loop,  # type: ignore[arg-type]
                               lambda frame, at: None)
     return session
@@ -114,9 +118,11 @@ def rules() -> Dialogue:
                     now=lambda: TUESDAY_11)
 
 
-def utterance(session: CallSession) -> Any:
+def caller_turn(session: CallSession) -> tuple[Turn, Utterance]:
+    """A caller's turn that ended half a second ago, and its speech."""
     now = session._loop.time()
-    return SimpleNamespace(speech_start=now - 1.5, speech_end=now - 0.5, detected_at=now)
+    speech = Utterance(b"\x00\x00" * 8000, now - 1.5, now - 0.5, now, now - 1.8, now - 0.25)
+    return Turn(session.stream, session.listener, RestWaits(0), session.call_id), speech
 
 
 async def test_a_reply_whose_second_sentence_failed_is_recorded_as_its_first(
@@ -125,7 +131,7 @@ async def test_a_reply_whose_second_sentence_failed_is_recorded_as_its_first(
     session = await call(tmp_path, FakeTtsFailingOnSecond())
     with caplog.at_level(logging.ERROR):
         spoken = await session._speak(
-            "Первое предложение здесь. Второе не прозвучит. Третье тоже.", timings={})
+            "Первое предложение здесь. Второе не прозвучит. Третье тоже.", timings=TurnTimings())
     assert spoken.failed and spoken.said == "Первое предложение здесь."
     [turn] = await secretary_turns(session)
     assert turn["text"] == "Первое предложение здесь."
@@ -139,7 +145,7 @@ async def test_a_reply_that_could_not_be_synthesised_is_recorded_as_not_said(
     tmp_path: Path,
 ) -> None:
     session = await call(tmp_path, FakeTtsFailingAtOnce())
-    spoken = await session._speak("Здравствуйте! Компания «Ромашка».", timings={})
+    spoken = await session._speak("Здравствуйте! Компания «Ромашка».", timings=TurnTimings())
     assert spoken.failed and spoken.first_audio is None
     [turn] = await secretary_turns(session)
     assert turn["text"] == "" and turn["timings"]["tts_failed"] == 1.0
@@ -148,7 +154,7 @@ async def test_a_reply_that_could_not_be_synthesised_is_recorded_as_not_said(
 
 async def test_a_reply_spoken_in_full_is_recorded_as_written(tmp_path: Path) -> None:
     session = await call(tmp_path, FakeTts())
-    await session._speak("Первое.  Второе.", timings={})
+    await session._speak("Первое.  Второе.", timings=TurnTimings())
     [turn] = await secretary_turns(session)
     assert turn["text"] == "Первое.  Второе." and "tts_failed" not in turn["timings"]
     await session.ctx.store.close()
@@ -159,7 +165,7 @@ async def test_a_turn_goes_through_the_mind_interface(kind: str, tmp_path: Path)
     session = await call(tmp_path, FakeTts(), caller_said="Когда вы работаете?")
     mind: Mind[Any] = rules() if kind == "rules" else LlmDialogue(
         rules(), chain(FakeProvider("fake", ["Мы работаем ", "до семи."]), filler_after=5.0))
-    spoken, reply = await session._answer(utterance(session), mind)
+    spoken, reply = await session._answer(*caller_turn(session), mind)
     assert not spoken.interrupted and not spoken.failed
     [turn] = await secretary_turns(session)
     if kind == "llm":
@@ -177,7 +183,7 @@ async def test_a_message_the_model_took_is_kept_and_handed_on_typed(tmp_path: Pa
     })
     mind = LlmDialogue(rules(), chain(FakeProvider("fake", ["Хорошо. ", take]),
                                       filler_after=5.0))
-    spoken, reply = await session._answer(utterance(session), mind)
+    spoken, reply = await session._answer(*caller_turn(session), mind)
     assert isinstance(reply.message, Message)
     assert not await session._act(reply, spoken, mind)
     [(message_id, staff)] = session.kept  # type: ignore[attr-defined]
@@ -196,7 +202,7 @@ async def test_a_model_reply_whose_speech_failed_is_remembered_as_heard(
     session = await call(tmp_path, FakeTtsFailingOnSecond(), caller_said="Сколько стоит?")
     mind = LlmDialogue(rules(), chain(
         FakeProvider("fake", ["Доставка бесплатная. ", "Самовывоз тоже."]), filler_after=5.0))
-    spoken, reply = await session._answer(utterance(session), mind)
+    spoken, reply = await session._answer(*caller_turn(session), mind)
     assert spoken.failed and spoken.said == "Доставка бесплатная."
     [turn] = await secretary_turns(session)
     assert turn["text"] == "Доставка бесплатная." and turn["timings"]["tts_failed"] == 1.0

@@ -1,5 +1,6 @@
-"""StreamingTurn with a fake recogniser: frames reach it in order, and the final words wait
-for every frame fed before them."""
+"""A streaming engine behind the turn interface (LiveTurnStream), with a fake recogniser:
+frames reach it in order, the final words wait for every frame fed before them, and a turn
+that went on is the words of its parts."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 
 from ari_app.stt.base import Transcript
 from ari_app.stt.streaming import Partial
-from ari_app.turn.streaming import StreamingTurn
+from ari_app.stt.turn_stream import Audio, LiveTurnStream
 
 
 class FakeRecognizer:
@@ -46,7 +47,7 @@ class FakeStreamingStt:
 
 async def test_final_words_include_every_frame_fed() -> None:
     engine = FakeStreamingStt()
-    turn = StreamingTurn(engine, "ru")  # type: ignore[arg-type]
+    turn = LiveTurnStream(engine.open_stream("ru"), "test")
     for ch in "hello":
         turn.feed(ch.encode())
     assert (await turn.final()).text == "hello"
@@ -56,3 +57,16 @@ async def test_final_words_include_every_frame_fed() -> None:
     assert (await turn.final()).text == "y"
     await turn.close()
     assert engine.recognizer.closed
+
+
+async def test_a_turn_that_went_on_is_the_words_of_both_parts() -> None:
+    turn = LiveTurnStream(FakeStreamingStt().open_stream("ru"), "test")
+    unused = Audio(b"", (0.0, 0.0))  # a streaming engine heard the frames as they came
+    for ch in "first":
+        turn.feed(ch.encode())
+    first = await turn.words(unused)
+    for ch in "rest":
+        turn.feed(ch.encode())
+    whole = await turn.extend(first, unused, unused)
+    assert (first.text, whole.text, whole.by) == ("first", "first rest", "stream")
+    await turn.close()

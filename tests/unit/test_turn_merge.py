@@ -17,10 +17,11 @@ from ari_app.mind.dialogue import Dialogue
 from ari_app.mind.llm_dialogue import LlmDialogue
 from ari_app.mind.persona import Personas
 from ari_app.stt.base import Transcript
+from ari_app.stt.turn_stream import BatchTurnStream, ends_with
 from ari_app.turn.endpointing import EnergyEndpointer, Utterance
 from ari_app.turn.tape import CallerTape
 from ari_app.turn.timings import HEARD_AFTER_S, withdrawn_unheard
-from ari_app.turn.transcriber import TurnTranscriber, ends_with
+from ari_app.turn.turn import RestWaits, Turn
 
 RATE = 8000
 PERSONAS = Path(__file__).resolve().parents[2] / "config" / "personas"
@@ -37,8 +38,8 @@ class FakeListener:
         self.more: list[Utterance] = []
         self.tape = CallerTape(RATE)
 
-    async def next_utterance(self, timeout_s: float, *, since: float | None = None
-                             ) -> Utterance | None:
+    async def next_utterance(self, timeout_s: float, *, since: float | None = None,
+                             on_pause: object = None) -> Utterance | None:
         self.waits.append(timeout_s)
         return self.more.pop(0) if self.more else None
 
@@ -72,10 +73,11 @@ def utterance(tape: CallerTape, seconds: float, end: float) -> Utterance:
     return Utterance(tape.cut(start, end + 0.25), start, end, end + 0.6, start, end + 0.25)
 
 
-def transcriber(stt: FakeStt, listener: FakeListener, digit_wait_ms: int = 3000
-                ) -> TurnTranscriber:
-    return TurnTranscriber(stt, None, listener, RATE, "ru", digit_wait_ms,  # type: ignore[arg-type]
-                           "test")
+def new_turn(stt: FakeStt, listener: FakeListener, digit_wait_ms: int = 3000,
+             continues: Turn | None = None) -> Turn:
+    stream = BatchTurnStream(stt, "ru", RATE, "test")
+    return Turn(stream, listener, RestWaits(digit_wait_ms), "test",  # type: ignore[arg-type]
+                continues=continues)
 
 
 @pytest.mark.parametrize("stt_delay_s", [0.0, 0.4])
@@ -85,7 +87,7 @@ async def test_the_wait_for_the_rest_of_a_number_counts_from_the_speech_end(
     listener = FakeListener()
     stt = FakeStt(["мой номер восемь девятьсот шестнадцать"], stt_delay_s)
     turn = utterance(listener.tape, 2.0, end=listener.loop.time() - 0.6)  # stopped 0.6 s ago
-    await transcriber(stt, listener).transcribe(turn, {})
+    await new_turn(stt, listener).hear(turn)
     # 3 s from the speech end, whatever the recogniser took: 2.4 s left, less its time
     assert listener.waits == [pytest.approx(2.4 - stt_delay_s, abs=0.05)]
 
@@ -94,7 +96,7 @@ async def test_a_number_answered_later_than_the_wait_does_not_wait_at_all() -> N
     listener = FakeListener()
     stt = FakeStt(["восемь девятьсот шестнадцать"])
     turn = utterance(listener.tape, 2.0, end=listener.loop.time() - 4.0)
-    _, transcript = await transcriber(stt, listener).transcribe(turn, {})
+    transcript = await new_turn(stt, listener).hear(turn)
     assert listener.waits == [0.0] and transcript.text.endswith("шестнадцать")
 
 
@@ -106,14 +108,16 @@ async def test_the_rest_of_a_number_joins_the_turn() -> None:
     listener.more = [utterance(listener.tape, 1.5, end=now + 2.0)]
     stt = FakeStt(["номер восемь девятьсот", "номер восемь девятьсот сто двадцать три",
                    "сто двадцать три"])
-    timings: dict[str, float] = {}
-    joined, transcript = await transcriber(stt, listener).transcribe(first, timings)
+    turn = new_turn(stt, listener)
+    transcript = await turn.hear(first)
+    joined = turn.audio
     assert transcript.text == "номер восемь девятьсот сто двадцать три"
-    assert joined.speech_start == first.speech_start and joined.speech_end == now + 2.0
+    assert joined is not None and joined.speech_start == first.speech_start
+    assert joined.speech_end == now + 2.0
     # both parts and the 1.1 s between them, transcribed as one; then the rest alone
     assert abs(len(stt.heard[1]) - int((2.0 + 1.1 + 1.5) * RATE) * 2) <= 2
     assert stt.heard[1].endswith(stt.heard[2]) and len(stt.heard[2]) < len(stt.heard[1])
-    assert "merged_turns" not in timings
+    assert turn.timings.merged and turn.timings.heard_by == "batch"
 
 
 async def test_a_whole_that_leaves_out_the_rest_is_replaced_by_both_parts() -> None:
@@ -124,7 +128,7 @@ async def test_a_whole_that_leaves_out_the_rest_is_replaced_by_both_parts() -> N
     first = utterance(listener.tape, 2.0, end=now - 0.6)
     listener.more = [utterance(listener.tape, 1.5, end=now + 2.0)]
     stt = FakeStt(["Мой номер 896.", "Мой номер 896.", "123 45 67."])
-    _, transcript = await transcriber(stt, listener).transcribe(first, {})
+    transcript = await new_turn(stt, listener).hear(first)
     assert transcript.text == "Мой номер 896. 123 45 67."
 
 
@@ -140,36 +144,45 @@ def test_whether_the_whole_ends_with_the_rest(whole: str, rest: str, kept: bool)
     assert ends_with(whole, rest) is kept
 
 
-async def held_hello(ended_ago_s: float) -> tuple[FakeStt, TurnTranscriber, Utterance, float]:
-    """A 1 s "Здравствуйте!" that ended `ended_ago_s` ago, transcribed and held back; the
-    recogniser's next answer is the whole question."""
+async def held_hello(ended_ago_s: float) -> tuple[FakeStt, Turn, Utterance, float]:
+    """A 1 s "Здравствуйте!" that ended `ended_ago_s` ago, heard and withdrawn; the
+    recogniser's next answers are the whole question, then its rest alone. Returns the
+    turn that continues it."""
     listener = FakeListener()
     now = listener.loop.time()
-    stt = FakeStt(["Здравствуйте!", "Здравствуйте! Подскажите часы работы."])
-    t = transcriber(stt, listener)
+    stt = FakeStt(["Здравствуйте!", "Здравствуйте! Подскажите часы работы.",
+                   "Подскажите часы работы."])
+    first = new_turn(stt, listener)
     hello = utterance(listener.tape, 1.0, end=now - ended_ago_s)
-    _, said = await t.transcribe(hello, {})
-    t.hold(hello, said)
-    return stt, t, hello, now
+    await first.hear(hello)
+    first.withdraw([3, 4])
+    return stt, new_turn(stt, listener, continues=first), hello, now
 
 
 async def test_a_held_turn_is_transcribed_with_the_next_one() -> None:
     stt, t, hello, now = await held_hello(2.0)
-    assert t.holding
-    timings: dict[str, float] = {}
+    assert t.replaces == [3, 4]
     rest = utterance(t.listener.tape, 2.0, end=now)  # began just as the held turn ended: no gap
-    joined, transcript = await t.transcribe(rest, timings)
+    transcript = await t.hear(rest)
     assert transcript.text == "Здравствуйте! Подскажите часы работы."
-    assert len(stt.heard[-1]) == len(hello.pcm) + len(rest.pcm)
-    assert joined.speech_start == hello.speech_start and timings["merged_turns"] == 1.0
-    assert not t.holding and t.release() is None
+    assert len(stt.heard[1]) == len(hello.pcm) + len(rest.pcm)  # the whole, as one cut
+    assert stt.heard[2] == rest.pcm  # then the rest alone, to check the whole ends with it
+    assert t.audio is not None and t.audio.speech_start == hello.speech_start
+    assert t.timings.merged
+
+
+async def test_a_held_turn_with_no_more_speech_is_answered_as_it_was() -> None:
+    stt, t, hello, _ = await held_hello(2.0)
+    transcript = await t.hear(None)
+    assert transcript.text == "Здравствуйте!" and t.audio is hello
+    assert len(stt.heard) == 1 and not t.timings.merged
 
 
 async def test_a_caller_heard_speaking_again_is_waited_for_briefly() -> None:
     listener = FakeListener()
     turn = utterance(listener.tape, 1.0, end=listener.loop.time() - 0.6)
     listener.last_voiced_at = turn.detected_at + 0.1
-    await transcriber(FakeStt(["Здравствуйте"]), listener).transcribe(turn, {})
+    await new_turn(FakeStt(["Здравствуйте"]), listener).hear(turn)
     assert listener.waits == [0.5]
 
 
@@ -237,11 +250,12 @@ async def test_a_withdrawn_model_reply_leaves_no_trace_in_its_history() -> None:
 async def test_a_pause_after_a_held_turn_is_guessed_on_both_parts() -> None:
     stt, t, _, now = await held_hello(2.5)
     rest = utterance(t.listener.tape, 2.0, end=now)
-    t.speculate(rest)  # the pause after the rest: a guess on the whole turn starts
+    t.at_pause(rest)  # the pause after the rest: a guess on the whole turn starts
     await asyncio.sleep(0)
-    timings: dict[str, float] = {}
-    _, transcript = await t.transcribe(rest, timings)
+    transcript = await t.hear(rest)
     assert transcript.text == "Здравствуйте! Подскажите часы работы."
-    assert timings == {"merged_turns": 1.0, "stt_speculative": 1.0}
-    assert len(stt.heard) == 2  # no second pass: the guess heard both parts and the pause
-    assert abs(len(stt.heard[1]) - int(3.5 * RATE) * 2) <= 2  # 1 s, 0.5 s pause, 2 s
+    assert t.timings.merged and t.timings.heard_by == "guess"
+    assert t.timings.as_record().keys() >= {"merged_turns", "stt_speculative"}
+    # the guess heard both parts and the pause (1 s, 0.5 s pause, 2 s); then the rest alone
+    assert abs(len(stt.heard[1]) - int(3.5 * RATE) * 2) <= 2
+    assert len(stt.heard) == 3 and stt.heard[2] == rest.pcm
