@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ari_app.ari.client import AriClient
+from ari_app.ari.events import HANGUP_EVENTS
 from ari_app.call.media_leg import MediaLeg, open_media_leg
 from ari_app.call.record import CallRecord
 from ari_app.call.recorder import CallRecorder
@@ -46,7 +47,6 @@ HANGUP_DRAIN_S = 0.5  # let the last words of a goodbye leave before hanging up
 ECHO_GUARD_S = 0.25  # ignore the caller's side just after we stop speaking
 HELD_WAIT_S = 1.0  # after a withdrawn reply: how long to wait for the caller's rest
 BARGE_LEAD_S = 0.1  # a barge-in's frames count from this long before its detected onset
-HANGUP_EVENTS = {"ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"}
 
 
 def listen_from(spoken: Spoken) -> float:
