@@ -40,8 +40,8 @@ LATENT_CACHE_VERSION = 1
 LOAD_SR = 22050  # coqui reads reference clips at the GPT's rate
 FETCH_HINT = "run scripts/fetch-xtts-model (see docs/xtts.md)"
 INSTALL_HINT = (
-    "the XTTS engine needs the optional `xtts` extra (coqui-tts, torch, torchaudio); "
-    "see docs/xtts.md"
+    "the XTTS engine needs coqui-tts and the CPU build of torch in .venv: run "
+    "scripts/install-xtts (scripts/setup does; see docs/xtts.md)"
 )
 
 

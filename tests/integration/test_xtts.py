@@ -8,7 +8,7 @@ XttsConfig / Xtts.load_checkpoint, conditioning latents computed from reference 
 Anna, stored with ari_app.tts.voices.add_voice) and cached on disk, and inference_stream's chunks
 handed out of the worker thread as they are made.
 
-Needs the optional `xtts` extra (docs/xtts.md) and RHVoice; no Asterisk, no network.
+Needs the XTTS engine (scripts/install-xtts, docs/xtts.md) and RHVoice; no Asterisk, no network.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 FETCH = REPO / "scripts" / "fetch-xtts-model"
 HAVE_XTTS = importlib.util.find_spec("TTS") is not None
 needs_xtts = pytest.mark.skipif(
-    not HAVE_XTTS, reason="the optional xtts extra is not installed (docs/xtts.md)"
+    not HAVE_XTTS, reason="the XTTS engine is not installed (scripts/install-xtts, docs/xtts.md)"
 )
 
 CLIP_TEXTS = [
@@ -52,7 +52,7 @@ CHUNK_TOKENS = 6  # tokens per streamed chunk (the tiny model stops after 13 tok
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not HAVE_XTTS:
-        pytest.skip("the optional xtts extra is not installed (docs/xtts.md)")
+        pytest.skip("the XTTS engine is not installed (scripts/install-xtts, docs/xtts.md)")
     sys.path.insert(0, str(REPO / "tests"))
     try:
         from xtts_tiny import build_tiny_xtts
