@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import struct
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
@@ -11,7 +12,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from ari_app.errors import EngineUnavailable
 from ari_app.media.pcm import SampleCarry
+from ari_app.tts.text import split_sentences
 
 
 @runtime_checkable
@@ -208,20 +211,58 @@ async def stream_from_thread(
             future.exception()  # mark retrieved
 
 
-async def speak_sentences_by_subprocess(
+async def wav_of_subprocess(
     argv: list[str], text: str, sample_rate: int, engine: str
 ) -> AsyncIterator[bytes]:
-    """One `argv` process per sentence of `text`, its WAV stdout streamed as PCM; every
-    sentence must come at `sample_rate`. The running process is killed if the consumer
-    stops early (aclosing), so a barge-in leaves no synthesiser behind."""
-    from ari_app.tts.text import split_sentences
+    """The PCM of one `argv` process given `text`, which must come at `sample_rate`. The
+    process is killed if the consumer stops early (aclosing), so a barge-in leaves no
+    synthesiser behind."""
+    stream = stream_wav_subprocess(argv, text)
+    async with contextlib.aclosing(stream):
+        async for fmt, pcm in stream:
+            if fmt.sample_rate != sample_rate:
+                raise WavFormatError(f"{engine} wrote {fmt.sample_rate} Hz, expected {sample_rate}")
+            yield pcm
 
-    for sentence in split_sentences(text):
-        stream = stream_wav_subprocess(argv, sentence)
-        async with contextlib.aclosing(stream):
-            async for fmt, pcm in stream:
-                if fmt.sample_rate != sample_rate:
-                    raise WavFormatError(
-                        f"{engine} wrote {fmt.sample_rate} Hz, expected {sample_rate}"
-                    )
+
+class SubprocessTts:
+    """A voice spoken by a program on PATH (RHVoice, espeak-ng, Festival): one process per
+    sentence, its WAV read from stdout as it comes. A subclass gives the program's command
+    line (`_argv`), how to tell that the voice is there (`_probe`, which may learn the output
+    rate) and what to do when it is not (`_fix`)."""
+
+    engine = "subprocess"  # the program's name in messages
+
+    def __init__(self, name: str, voice: str, binary: str, sample_rate: int) -> None:
+        self.name = name
+        self.voice = voice
+        self.sample_rate = sample_rate
+        self._binary = binary
+        self._exe: str | None = None
+
+    async def load(self) -> None:
+        """Find the program and check the voice; once."""
+        if self._exe is not None:
+            return
+        exe = shutil.which(self._binary)
+        if exe is None:
+            raise EngineUnavailable(f"{self._binary} not found; {self._fix()}")
+        await self._probe(exe)
+        self._exe = exe
+
+    def _fix(self) -> str:
+        raise NotImplementedError
+
+    async def _probe(self, exe: str) -> None:
+        """Raise EngineUnavailable when the voice cannot speak."""
+
+    def _argv(self, exe: str) -> list[str]:
+        raise NotImplementedError
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        await self.load()
+        assert self._exe is not None
+        argv = self._argv(self._exe)
+        for sentence in split_sentences(text):
+            async for pcm in wav_of_subprocess(argv, sentence, self.sample_rate, self.engine):
                 yield pcm

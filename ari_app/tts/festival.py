@@ -15,16 +15,16 @@ import asyncio
 import contextlib
 import logging
 import re
-import shutil
 import unicodedata
 from collections.abc import AsyncIterator
 
 from ari_app.errors import EngineUnavailable
 from ari_app.tts.base import (
+    SubprocessTts,
     SubprocessTtsError,
     WavFormatError,
     WavStreamReader,
-    stream_wav_subprocess,
+    wav_of_subprocess,
 )
 from ari_app.tts.text import split_sentences
 
@@ -100,30 +100,26 @@ def _strict_text(text: str) -> str:
     return " ".join(words) + "." if words else ""
 
 
-class FestivalTts:
+class FestivalTts(SubprocessTts):
     """Festival voice (default msu_ru_nsh_clunits, Russian male) as s16le at 16000 Hz."""
+
+    engine = "Festival"
 
     def __init__(self, voice: str = DEFAULT_VOICE, binary: str = TEXT2WAVE_BINARY) -> None:
         if not _VOICE_NAME.match(voice):
             raise EngineUnavailable(
                 f"invalid Festival voice name {voice!r} (letters, digits and _ only); {FIX}"
             )
-        self.voice = voice
-        self.name = f"festival:{voice}"
-        self.sample_rate = DEFAULT_RATE
-        self._binary = binary
-        self._exe: str | None = None
+        super().__init__(f"festival:{voice}", voice, binary, DEFAULT_RATE)
+
+    def _fix(self) -> str:
+        return FIX
 
     def _argv(self, exe: str) -> list[str]:
         return [exe, "-eval", f"(voice_{self.voice})"]
 
-    async def load(self) -> None:
-        """Check text2wave and the voice, and learn the rate from a one-word probe."""
-        if self._exe is not None:
-            return
-        exe = shutil.which(self._binary)
-        if exe is None:
-            raise EngineUnavailable(f"Festival's {self._binary} not found; {FIX}")
+    async def _probe(self, exe: str) -> None:
+        """Check the voice, and learn the rate from a one-word probe."""
         try:
             proc = await asyncio.create_subprocess_exec(
                 *self._argv(exe),
@@ -152,21 +148,14 @@ class FestivalTts:
         if reader.format is None or len(pcm) < 2 * 800:
             raise EngineUnavailable(f"Festival voice {self.voice!r} produced no audio; {FIX}")
         self.sample_rate = reader.format.sample_rate
-        self._exe = exe
 
     async def _speak(self, text: str) -> bytes:
         """One text2wave run: the whole sentence as s16le."""
         assert self._exe is not None
-        parts: list[bytes] = []
-        stream = stream_wav_subprocess(self._argv(self._exe), text + "\n")
-        async with contextlib.aclosing(stream):
-            async for fmt, pcm in stream:
-                if fmt.sample_rate != self.sample_rate:
-                    raise WavFormatError(
-                        f"Festival wrote {fmt.sample_rate} Hz, expected {self.sample_rate}"
-                    )
-                parts.append(pcm)
-        return b"".join(parts)
+        argv = self._argv(self._exe)
+        return b"".join([
+            pcm async for pcm in wav_of_subprocess(argv, text + "\n", self.sample_rate, "Festival")
+        ])
 
     async def _sentence(self, sentence: str) -> bytes:
         """Speak one sentence; retry once with letters and digits only if Festival balks."""

@@ -76,21 +76,21 @@ class VoiceReport:
     total_duration_s: float = 0.0
 
 
-class _NotPcm16(Exception):
-    pass
+class NotPcm16(Exception):
+    """The file is not a 16-bit PCM WAV."""
 
 
-def _read_pcm16(path: Path) -> tuple[Samples, int, int]:
-    """(interleaved int16 samples shaped (frames, channels), rate, channels); _NotPcm16 else."""
+def read_pcm16(path: Path) -> tuple[Samples, int, int]:
+    """(interleaved int16 samples shaped (frames, channels), rate, channels); NotPcm16 else."""
     try:
         with wave.open(str(path), "rb") as wav:
             if wav.getsampwidth() != 2 or wav.getcomptype() != "NONE":
-                raise _NotPcm16
+                raise NotPcm16
             channels = wav.getnchannels()
             rate = wav.getframerate()
             raw = wav.readframes(wav.getnframes())
     except (wave.Error, EOFError) as exc:
-        raise _NotPcm16 from exc
+        raise NotPcm16 from exc
     usable = len(raw) - len(raw) % (2 * channels)
     samples = np.frombuffer(raw[:usable], dtype="<i2").astype(np.int16)
     return samples.reshape(-1, channels), rate, channels
@@ -120,8 +120,8 @@ def validate_clip(path: Path) -> ClipReport:
     if not path.is_file():
         return ClipReport(path, False, [f"file not found: {path}"])
     try:
-        samples, rate, channels = _read_pcm16(path)
-    except _NotPcm16:
+        samples, rate, channels = read_pcm16(path)
+    except NotPcm16:
         return ClipReport(path, False, [NOT_PCM16])
     except OSError as exc:
         return ClipReport(path, False, [f"cannot read the file: {exc}"])
@@ -243,7 +243,7 @@ def add_voice(
         clips_meta: list[dict[str, Any]] = []
         seen: dict[str, str] = {}
         for i, clip in enumerate(report.clips, start=1):
-            samples, rate, _channels = _read_pcm16(clip.path)
+            samples, rate, _channels = read_pcm16(clip.path)
             out = staging / f"clip-{i:02d}.wav"
             _write_mono(out, _mono(samples), rate)
             sha = _sha256(out)

@@ -9,8 +9,9 @@ clips' sha256 and the model's identity, so the next start skips that step.
 Everything that touches the model runs in one single-worker thread; `synthesize` hands each
 chunk of `inference_stream` to the event loop through an asyncio.Queue as soon as it exists.
 
-Reference clips are read here with the `wave` module rather than with coqui's loader, which
-goes through torchaudio.load and so torchcodec: the PyPI torchcodec wheels need CUDA libraries.
+Reference clips are read with the `wave` module (`tts/voices.py`, `read_pcm16`) rather than with
+coqui's loader, which goes through torchaudio.load and so torchcodec: the PyPI torchcodec wheels
+need CUDA libraries.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import logging
 import os
 import threading
 import time
-import wave
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from ari_app.errors import EngineUnavailable
 from ari_app.models import ThreadedModel
 from ari_app.tts.base import stream_from_thread
 from ari_app.tts.text import split_sentences
+from ari_app.tts.voices import NotPcm16, read_pcm16
 
 log = logging.getLogger(__name__)
 
@@ -77,19 +78,14 @@ def latents_key(clips: list[Path], model_dir: Path, settings: dict[str, Any]) ->
 
 def read_clip(path: Path) -> tuple[np.ndarray, int]:
     """A 16-bit PCM WAV as mono float32 in [-1, 1], and its rate."""
-    with wave.open(str(path), "rb") as wav:
-        if wav.getsampwidth() != 2:
-            raise EngineUnavailable(
-                f"{path} is not 16-bit PCM; re-add the voice with `secretary voice add`"
-            )
-        channels = wav.getnchannels()
-        rate = wav.getframerate()
-        raw = wav.readframes(wav.getnframes())
-    usable = len(raw) - len(raw) % (2 * channels)
-    samples = np.frombuffer(raw[:usable], dtype="<i2").astype(np.float32) / 32768.0
-    if channels > 1:
-        samples = samples.reshape(-1, channels).mean(axis=1)
-    return samples, rate
+    try:
+        samples, rate, _channels = read_pcm16(path)
+    except NotPcm16:
+        raise EngineUnavailable(
+            f"{path} is not 16-bit PCM; re-add the voice with `secretary voice add`"
+        ) from None
+    mono: np.ndarray = samples.astype(np.float32).mean(axis=1) / 32768.0
+    return mono, rate
 
 
 def to_pcm16(chunk: Any) -> bytes:
