@@ -8,8 +8,9 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
+from ari_app.notify.message import StaffMessage
 from ari_app.storage import CallStore
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,13 @@ class CallRecord:
         except Exception:
             log.exception("call %s: could not drop turns %s", self.call_id, rows)
 
-    async def message(self, fields: dict[str, Any]) -> int:
+    async def message(self, message: StaffMessage) -> int:
         """Store a message the caller left; its id, or 0 if it could not be stored."""
+        fields = {
+            "language": message.language, "name": message.name,
+            "callback_number": message.callback_number, "reason": message.reason,
+            "urgency": message.urgency, "caller_id": message.caller_id,
+        }
         try:
             return await self.store.add_message(self.call_id, fields)
         except Exception:

@@ -329,22 +329,13 @@ class CallSession:
         none) and hand it to the staff's notifications."""
         message = replace(message, caller_id=message.caller_id or self.caller_id or None,
                           language=message.language or self.language)
-        fields: dict[str, Any] = {
-            "name": message.name, "callback_number": message.callback_number,
-            "reason": message.reason, "urgency": message.urgency,
-            "caller_id": message.caller_id, "language": message.language,
-        }
-        message_id = await self.record.message(fields)
-        log.info("call %s: message %d kept: %s", self.call_id, message_id, fields)
+        persona = self.ctx.personas(self.persona_name)
+        staff = StaffMessage.from_message(
+            message, company=persona.company.get(message.language), call_id=self.call_id)
+        message_id = await self.record.message(staff)
+        log.info("call %s: message %d kept: %s", self.call_id, message_id, staff)
         if self.ctx.on_message is not None:
-            persona = self.ctx.personas(self.persona_name)
-            self.ctx.on_message(message_id, StaffMessage(
-                language=message.language, name=message.name,
-                callback_number=message.callback_number, reason=message.reason,
-                urgency=message.urgency, caller_id=message.caller_id,
-                recipient=message.recipient, company=persona.company.get(message.language),
-                call_id=self.call_id,
-            ))
+            self.ctx.on_message(message_id, staff)
 
     # --- transfers -----------------------------------------------------------------------
     async def _transfer(self, request: TransferRequest, dialogue: Mind) -> bool:

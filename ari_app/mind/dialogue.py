@@ -40,7 +40,6 @@ from ari_app.mind.staff import (
     Target,
     TransferRequest,
     find_target,
-    find_transfer_target,
     general_target,
     transfer_request,
 )
@@ -48,7 +47,7 @@ from ari_app.mind.texts import pick
 
 __all__ = [
     "Answer", "Dialogue", "FailReason", "Message", "Reply", "TransferRequest", "check_hours",
-    "find_transfer_target", "normalise",
+    "normalise",
 ]  # fmt: skip
 
 # Words in holiday names that do not tell one holiday from another.

@@ -22,6 +22,7 @@ from ari_app.llm.prompt import build_system_prompt
 from ari_app.llm.tools import SECRETARY_TOOLS, problems
 from ari_app.mind import intents
 from ari_app.mind.dialogue import Dialogue, DialogueState, Message, check_hours
+from ari_app.mind.fact_sheet import fact_sheet
 from ari_app.mind.mind import Answer, FailReason, Mind, Reply
 from ari_app.mind.persona import Persona
 from ari_app.mind.staff import TransferRequest
@@ -56,7 +57,7 @@ def day_of(value: str, now: dt.datetime) -> dt.datetime | None:
 def system_prompt(persona: Persona, language: str, now: dt.datetime) -> str:
     """The system message of a call with `persona` in `language` at `now`."""
     return build_system_prompt(
-        persona.facts_text(language, now=now),
+        fact_sheet(persona, language, now),
         persona.text("company", language),
         persona.text("secretary_name", language),
         language,

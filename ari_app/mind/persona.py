@@ -163,12 +163,6 @@ class Persona(BaseModel):
         """The full answer to an hours question, e.g. "Мы работаем с понедельника ..."."""
         return self.text("hours_reply", lang).replace("{hours}", self.hours_sentence(lang))
 
-    def facts_text(self, language: str, now: dt.datetime | None = None) -> str:
-        """A plain fact sheet for an LLM: everything it may tell a caller, nothing more."""
-        from ari_app.mind.fact_sheet import fact_sheet
-
-        return fact_sheet(self, language, now or self.now())
-
 
 def load_persona(path: Path) -> Persona:
     """Read and validate a persona YAML; errors are ConfigError naming the file and key."""

@@ -166,18 +166,3 @@ def transfer_request(persona: Persona, target: Target, *, caller_name: str | Non
     staff_name = pick(target.staff.name, lang) if target.staff is not None else None
     return TransferRequest(dial, target.mode(persona), staff_name, target.department_key,
                            text, lang)
-
-
-def find_transfer_target(persona: Persona, query: str, *, language: str | None = None,
-                         now: dt.datetime | None = None, caller_name: str | None = None,
-                         caller_number: str | None = None) -> TransferRequest | None:
-    """A transfer request for whoever `query` names, if the rules allow putting the caller
-    through (and, given `now`, they are in); None otherwise. For the LLM path's tool call."""
-    lang = language or persona.languages[0]
-    target = find_target(persona, query, lang)
-    if target is None or not target.allowed(persona):
-        return None
-    if now is not None and not target.available(persona, now):
-        return None
-    return transfer_request(persona, target, caller_name=caller_name,
-                            caller_number=caller_number, said=query)

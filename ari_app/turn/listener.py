@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 from ari_app.call.recorder import CallRecorder
 from ari_app.config import TurnConfig
+from ari_app.media.loudness import frame_dbfs
 from ari_app.media.transport import MediaTransport
-from ari_app.turn.endpointing import EnergyEndpointer, Utterance, frame_dbfs
+from ari_app.turn.endpointing import EnergyEndpointer, Utterance
 from ari_app.turn.tape import CallerTape
 from ari_app.turn.vad import VoiceActivityDetector
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ari_app.call.record import CallRecord
+from ari_app.notify.message import StaffMessage
 from ari_app.storage import CallStore
 
 
@@ -23,7 +24,7 @@ async def test_a_call_recorded_from_open_to_close(tmp_path: Path) -> None:
     assert await record.turn("caller", "Алло", now - 2.0, now - 1.0, {"x": 1.234}) == 0
     assert await record.turn("secretary", "Слушаю.", now - 0.5, now, {}) == 1
     await record.drop_turns([1])
-    assert await record.message({"name": "Пётр", "language": "ru"}) > 0
+    assert await record.message(StaffMessage("ru", name="Пётр")) > 0
     await record.transferred("101")
     await record.close("caller_hangup", None, (tmp_path / "a.wav", tmp_path / "b.wav"))
     call = await store.get_call("c1")
@@ -42,7 +43,7 @@ async def test_writes_to_a_closed_store_are_logged_not_raised(
     record = CallRecord(store, "c2", asyncio.get_running_loop())
     await record.open("chan-2", "en", "PJSIP/bob", "", "en")
     assert await record.turn("caller", "Hello", 0.0, 1.0, {}) is None
-    assert await record.message({"name": "Ann"}) == 0
+    assert await record.message(StaffMessage("en", name="Ann")) == 0
     await record.drop_turns([0])
     await record.transferred("102")
     await record.close("error", "boom", None)

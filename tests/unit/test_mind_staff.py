@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ari_app.mind.persona import Persona, load_persona
-from ari_app.mind.staff import find_target, find_transfer_target
+from ari_app.mind.staff import find_target, transfer_request
 
 PERSONA_PATH = Path(__file__).resolve().parents[2] / "config" / "personas" / "default.yaml"
 MSK = ZoneInfo("Europe/Moscow")
@@ -52,10 +52,11 @@ def test_find_nobody(persona: Persona) -> None:
     assert find_target(persona, "my name is Maria Smirnova", "en") is None
 
 
-def test_find_transfer_target(persona: Persona) -> None:
-    request = find_transfer_target(persona, "Put me through to Ivan Petrov", language="en",
-                                   caller_name="Kim", caller_number="+79161234567")
-    assert request is not None
+def test_a_transfer_request_for_whoever_the_caller_names(persona: Persona) -> None:
+    target = find_target(persona, "Put me through to Ivan Petrov", "en")
+    assert target is not None and target.allowed(persona)
+    request = transfer_request(persona, target, caller_name="Kim", caller_number="+79161234567",
+                               said="Put me through to Ivan Petrov")
     assert (request.target, request.mode, request.department) == ("201", "attended", "sales")
     assert request.staff_name == "Иван Петров"
     assert request.announcement == (
@@ -63,7 +64,9 @@ def test_find_transfer_target(persona: Persona) -> None:
         "семь. Абонент сказал: «Put me through to Ivan Petrov»."
     )
     # the director is not on the transfer list; nobody is in on Sunday
-    assert find_transfer_target(persona, "the director", language="en") is None
-    sunday = dt.datetime(2026, 5, 3, 12, tzinfo=MSK)
-    assert find_transfer_target(persona, "sales", language="en", now=sunday) is None
-    assert find_transfer_target(persona, "sales", language="en", now=WED_11) is not None
+    director = find_target(persona, "the director", "en")
+    assert director is None or not director.allowed(persona)
+    sales = find_target(persona, "sales", "en")
+    assert sales is not None
+    assert not sales.available(persona, dt.datetime(2026, 5, 3, 12, tzinfo=MSK))
+    assert sales.available(persona, WED_11)

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from ari_app.errors import ConfigError
+from ari_app.mind.fact_sheet import fact_sheet
 from ari_app.mind.persona import Persona, Personas, load_persona, time_words
 
 PERSONA_PATH = Path(__file__).resolve().parents[2] / "config" / "personas" / "default.yaml"
@@ -215,7 +216,7 @@ def test_personas_errors(tmp_path: Path) -> None:
 
 def test_facts_text(persona: Persona) -> None:
     at = dt.datetime(2026, 4, 29, 11, 0, tzinfo=MSK)
-    ru = persona.facts_text("ru", now=at)
+    ru = fact_sheet(persona, "ru", at)
     assert "Компания: Ромашка" in ru
     assert "Адрес: Москва, улица Садовая" in ru
     assert "Сейчас: среда 2026-04-29 11:00" in ru
@@ -228,7 +229,7 @@ def test_facts_text(persona: Persona) -> None:
     assert "[accounting] бухгалтерия; часы: с понедельника по четверг с десяти" in ru
     assert not re.search(r"\b20[123]\b", ru)  # extensions are not for callers
 
-    en = persona.facts_text("en", now=dt.datetime(2026, 5, 1, 12, 0, tzinfo=MSK))
+    en = fact_sheet(persona, "en", dt.datetime(2026, 5, 1, 12, 0, tzinfo=MSK))
     assert "Company: Romashka" in en
     assert "Today, May first, we are closed for Labour Day." in en
     assert "We open on Monday at nine a.m." in en
@@ -241,15 +242,15 @@ def test_private_numbers_stay_private(tmp_path: Path) -> None:
     data = default_data()
     data["staff"][0]["number"] = "+74950001122"
     p = load_persona(write(tmp_path / "p.yaml", data))
-    assert "74950001122" not in p.facts_text("en", now=dt.datetime(2026, 4, 29, 11, tzinfo=MSK))
+    assert "74950001122" not in fact_sheet(p, "en", dt.datetime(2026, 4, 29, 11, tzinfo=MSK))
     assert "74950001122" not in repr(p.staff[0])
 
 
 def test_facts_text_keeps_the_clock_last(persona: Persona) -> None:
     """Two calls minutes apart get fact sheets that differ only in their last line, so a
     model server's prompt cache serves everything before it (llm/warmup.py)."""
-    first = persona.facts_text("ru", now=dt.datetime(2026, 4, 29, 11, 0, tzinfo=MSK))
-    later = persona.facts_text("ru", now=dt.datetime(2026, 4, 29, 11, 7, tzinfo=MSK))
+    first = fact_sheet(persona, "ru", dt.datetime(2026, 4, 29, 11, 0, tzinfo=MSK))
+    later = fact_sheet(persona, "ru", dt.datetime(2026, 4, 29, 11, 7, tzinfo=MSK))
     assert first != later
     assert first.splitlines()[:-1] == later.splitlines()[:-1]
     assert first.splitlines()[-1].startswith("Сейчас: среда 2026-04-29 11:00")
