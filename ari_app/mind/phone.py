@@ -152,6 +152,17 @@ def parse_phone(text: str) -> PhoneNumber | None:
     return None
 
 
+def is_whole_number(digits: str) -> bool:
+    """Digits that make a whole phone number, which a caller dictating it cannot go on
+    from: eleven (8 or 7 and ten more in Russia, 1 and ten in North America), ten that do
+    not begin with a trunk or country prefix (a Russian number from its area or mobile
+    code, a North American one), or more than eleven. Shorter ones may still go on: a city
+    number without its code, or digits dictated one by one."""
+    if len(digits) >= 11:
+        return True
+    return len(digits) == 10 and digits[0] not in "178"
+
+
 def phone_problem(text: str) -> str | None:
     """Why `text` is not a usable callback number ("too_short", "too_long", "none"), or
     None when it is one."""
