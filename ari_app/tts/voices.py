@@ -182,11 +182,8 @@ def validate_clip(path: Path) -> ClipReport:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _write_mono(path: Path, mono: Samples, rate: int) -> None:

@@ -52,11 +52,8 @@ def voice_clips(voice_dir: Path) -> list[Path]:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def latents_key(clips: list[Path], model_dir: Path, settings: dict[str, Any]) -> str:
