@@ -37,6 +37,7 @@ def test_ends_mid_number() -> None:
         ("2, 1, 2, 5, 5, 5, 0, 1, 4, 7.", False),  # a North American number
         ("1 212 555 01 4", True),
         ("Extension 2047", True),
+        ("8-9-1-6-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1", True),  # a decoder loop, not a number
     ],
 )
 def test_a_whole_phone_number_is_not_waited_on(text: str, goes_on: bool) -> None:
