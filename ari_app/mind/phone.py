@@ -152,19 +152,6 @@ def parse_phone(text: str) -> PhoneNumber | None:
     return None
 
 
-def is_whole_number(digits: str) -> bool:
-    """Digits that make a whole phone number, which a caller dictating it cannot go on
-    from: eleven (8 or 7 and ten more in Russia, 1 and ten in North America), or ten that
-    do not begin with a trunk or country prefix (a Russian number from its area or mobile
-    code, a North American one). Shorter ones may still go on (a city number without its
-    code, digits dictated one by one); longer ones are not taken as whole either: on a cut
-    of a number dictated digit by digit Whisper can loop ("8-9-1-6-1-1-1-1-..."), and an
-    international number may run to fifteen."""
-    if len(digits) == 11:
-        return True
-    return len(digits) == 10 and digits[0] not in "178"
-
-
 def phone_problem(text: str) -> str | None:
     """Why `text` is not a usable callback number ("too_short", "too_long", "none"), or
     None when it is one."""

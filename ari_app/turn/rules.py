@@ -2,15 +2,16 @@
 
 A caller dictating a phone number pauses between digit groups ("восемь девятьсот
 шестнадцать ... сто двадцать три"); ending the turn at the first pause cuts the number
-in half. If a transcript ends in a run of digits (or number words) that is not yet a whole
-phone number, the turn waits a little longer for the rest.
+in half. If a transcript ends in a run of digits (or number words), the turn waits a
+little longer for the rest, even when the digits already look like a whole number: on a cut
+of a number dictated digit by digit Whisper can double a digit ("8-9-2-6 2-0-0 4-7-1-1" for
+ten of eleven), and taking that for a whole number answered before the last digit (a fresh
+clone's real-call test caught it).
 """
 
 from __future__ import annotations
 
 import re
-
-from ari_app.mind.phone import extract_digits, is_whole_number
 
 _NUMBER_WORDS = {
     # Russian cardinals as Whisper writes them when it does not use digits
@@ -44,14 +45,8 @@ def trailing_digit_run(text: str) -> int:
 
 
 def ends_mid_number(text: str, min_tokens: int = 1) -> bool:
-    """True when the caller seems to have stopped in the middle of dictating a number: the
-    words end in one, and it is not a whole phone number yet (`is_whole_number`)."""
-    run = trailing_digit_run(text)
-    if run < min_tokens:
-        return False
-    tokens = _TOKEN.findall(text.lower().replace("ё", "е"))
-    digits, _ = extract_digits(" ".join(tokens[-run:]))
-    return not is_whole_number(digits)
+    """True when the caller seems to have stopped in the middle of dictating a number."""
+    return trailing_digit_run(text) >= min_tokens
 
 
 # Words after which a sentence cannot end: a caller who stops on one of them has paused
