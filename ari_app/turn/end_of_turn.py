@@ -9,8 +9,8 @@ When it says they have not, or is not done yet, the silence rule still ends the 
 
 The model alone is not trusted with what the words say: a turn ended early whose
 transcript ends in a conjunction, a preposition or a number waits for the rest
-(`turn_rules.py`, in the transcriber), and a caller who goes on before hearing our answer
-has it withdrawn and both parts answered as one (`turn_timings.withdrawn_unheard`).
+(`turn/rules.py`, in `Turn.hear`), and a caller who goes on before hearing our answer
+has it withdrawn and both parts answered as one (`turn/timings.withdrawn_unheard`).
 """
 
 from __future__ import annotations

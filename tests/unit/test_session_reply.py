@@ -4,7 +4,7 @@ records what the caller actually heard: a reply whose synthesis failed keeps onl
 sentences played before the failure (none, for a total failure), with `tts_failed`.
 
 Real CallSession, Speaker, CallRecord and CallStore (SQLite in tmp_path); the listener,
-the transcriber, the transport, the TTS engines and the language model are fakes (named
+the recogniser, the transport, the TTS engines and the language model are fakes (named
 so)."""
 
 from __future__ import annotations

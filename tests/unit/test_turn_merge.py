@@ -29,7 +29,7 @@ TUESDAY_11 = dt.datetime.fromisoformat("2026-11-24T11:00:00+03:00")
 
 
 class FakeListener:
-    """Records how long the transcriber waits for more; the caller never goes on."""
+    """Records how long the turn waits for more; the caller never goes on."""
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
