@@ -108,7 +108,7 @@ class SttConfig(_Section):
     # min_window_s) instead of Whisper's 30 s: about 3x faster on a CPU (docs/benchmarks.md);
     # "full" is Whisper's own 30 s window
     window: Literal["fitted", "full"] = "fitted"
-    min_window_s: float = Field(default=10.0, ge=1.0, le=30.0)
+    min_window_s: float = Field(default=6.0, ge=1.0, le=30.0)
 
 
 class VoiceConfig(_Section):
@@ -166,6 +166,10 @@ class TurnConfig(_Section):
     # there instead of after end_silence_ms; "silence": end_silence_ms always
     end_of_turn: Literal["smart", "silence"] = "smart"
     smart_turn_threshold: float = Field(default=0.5, gt=0, lt=1)
+    # answer the words guessed at that pause at once and synthesise the answer's first
+    # sentence, so it plays the moment the turn is over (call/draft.py); an answer that a
+    # language model writes is not drafted
+    draft_reply: bool = True
     reprompt_after_s: float = Field(default=6.0, gt=0)
     goodbye_after_s: float = Field(default=15.0, gt=0)
     barge_in: bool = True

@@ -192,7 +192,7 @@ def rhvoice_voices(voices_dir: Path = RHVOICE_VOICES_DIR) -> set[str]:
 def rhvoice_fix(voice: str) -> str:
     package = RHVOICE_PACKAGES.get(voice.lower(), "rhvoice-russian / rhvoice-english")
     return (
-        f"install the Debian packages: apt-get install rhvoice {package} "
+        f"install the Debian packages: apt-get install rhvoice librhvoice5 {package} "
         "(Russian voices are in bookworm's non-free component; scripts/setup does this)"
     )
 

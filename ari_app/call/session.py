@@ -15,6 +15,7 @@ from typing import Any
 
 from ari_app.ari.client import AriClient
 from ari_app.ari.events import HANGUP_EVENTS
+from ari_app.call.draft import ReplyDraft, first_sentence
 from ari_app.call.media_leg import MediaLeg, open_media_leg
 from ari_app.call.record import CallRecord
 from ari_app.call.recorder import CallRecorder
@@ -28,12 +29,14 @@ from ari_app.media.tones import ringback_task
 from ari_app.mind.dialogue import Dialogue
 from ari_app.mind.llm_dialogue import make_mind
 from ari_app.mind.message import Message
-from ari_app.mind.mind import FailReason, Mind, Reply
+from ari_app.mind.mind import Answer, FailReason, Mind, Reply
 from ari_app.mind.persona import Persona
 from ari_app.mind.staff import TransferRequest
 from ari_app.notify.message import StaffMessage
 from ari_app.storage import CallStore
+from ari_app.stt.base import Transcript
 from ari_app.stt.turn_stream import TurnStream, open_turn_stream
+from ari_app.tts.base import TextToSpeech
 from ari_app.turn.end_of_turn import TurnEndJudge
 from ari_app.turn.endpointing import Utterance
 from ari_app.turn.listener import BargeIn, Listener
@@ -97,6 +100,9 @@ class CallSession:
         self.dtmf: asyncio.Queue[str] = asyncio.Queue()  # keys pressed, for the dialogue
         self._held: Turn | None = None  # a turn withdrawn unheard, which the next continues
         self._judge: TurnEndJudge | None = None  # the end-of-turn model's guesses
+        self._mind: Mind[Any] | None = None
+        self._draft: ReplyDraft | None = None  # the answer to the last guess, being spoken
+        self._drafting: asyncio.Future[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._watchdog_task: asyncio.Task[None] | None = None
         self.listener: Listener  # set once the media leg is up
@@ -231,11 +237,13 @@ class CallSession:
             self._persona(), self.language,
             caller_id=self.caller_id or None, now=(lambda: frozen) if frozen else None,
         ), self.ctx.llm)
+        self._mind = dialogue
         pump = asyncio.create_task(self._pump(), name=f"pump-{self.call_id}")
         try:
             await self._conversation(dialogue)
         finally:
             pump.cancel()
+            await self._drop_draft()
             await self.stream.close()
             if self._judge is not None:
                 await self._judge.close()
@@ -243,9 +251,31 @@ class CallSession:
     def _at_pause(self, turn: Turn, snapshot: Utterance) -> None:
         """A pause in the caller's speech: guess the words and whether they have finished
         (end-of-turn model), before the turn is over."""
-        turn.at_pause(snapshot)
+        guess = turn.at_pause(snapshot)
         if self._judge is not None:
             self._judge.at_pause(snapshot)
+        if guess is not None:
+            guess.add_done_callback(functools.partial(self._guessed, snapshot.speech_end))
+
+    def _guessed(self, speech_end: float, guess: asyncio.Future[Transcript]) -> None:
+        """The words guessed at a pause: they may say the turn is over (a whole question),
+        and the answer to them can be drafted (`call/draft.py`)."""
+        if guess.cancelled() or guess.exception() is not None:
+            return
+        text = guess.result().text
+        if self._judge is not None:
+            self._judge.heard(speech_end, text)
+        if self.ctx.cfg.turn.draft_reply and self._mind is not None and text.strip():
+            self._drafting = asyncio.ensure_future(self._redraft(self._mind, text))
+
+    async def _redraft(self, mind: Mind[Any], text: str) -> None:
+        await self._drop_draft()
+        self._draft = await ReplyDraft.of(mind, text, self.ctx.engines.voice(self.language))
+
+    async def _drop_draft(self) -> None:
+        draft, self._draft = self._draft, None
+        if draft is not None:
+            await draft.drop()
 
     def _persona(self) -> Persona:
         """The line's persona; a missing or broken one is logged and the default answers,
@@ -280,6 +310,7 @@ class CallSession:
             )
             if not spoken.interrupted:
                 await self.stream.discard()  # what it heard since the last turn ended
+            await self._drop_draft()
             held = self._held
             turn = Turn(self.stream, self.listener, waits, self.call_id, continues=held)
             utterance = await self.listener.next_utterance(
@@ -408,6 +439,8 @@ class CallSession:
         before = dialogue.checkpoint()
         answer = dialogue.answer(transcript.text)
         t_ready = self._loop.time()
+        draft = await self._drafted(answer)
+        turn.timings.drafted = draft is not None
         log.info("call %s: caller said %r -> %s", self.call_id, transcript.text, answer.intent)
         origin = self.recorder.origin if self.recorder is not None else None
         caller_row = await self.record.turn(
@@ -418,7 +451,10 @@ class CallSession:
         turn.timings.mind = answer.figures  # a model writing on fills it in as it speaks
         spoken = await self._speak(
             answer.words, timings=turn.timings, reply_ready=t_ready, speech_end=audio.speech_end,
+            voice=draft.voice() if draft is not None else None,
         )
+        if draft is not None:
+            await draft.drop()  # played; or cut short, and then no more of it is made
         if withdrawn_unheard(spoken, audio.speech_end):
             log.info("call %s: the caller went on before hearing the reply to %r",
                      self.call_id, transcript.text)
@@ -431,6 +467,22 @@ class CallSession:
         )
         return spoken, reply
 
+    async def _drafted(self, answer: Answer) -> ReplyDraft | None:
+        """The draft of the answer's first sentence, when the answer begins with it;
+        otherwise the draft is dropped (None)."""
+        if self._drafting is not None:
+            await asyncio.gather(self._drafting, return_exceptions=True)
+            self._drafting = None
+        draft = self._draft
+        if draft is None:
+            return None
+        if isinstance(answer.words, str) and first_sentence(answer.words) == draft.piece:
+            self._draft = None
+            log.debug("call %s: the reply's first sentence was drafted", self.call_id)
+            return draft
+        await self._drop_draft()
+        return None
+
     # --- audio out -----------------------------------------------------------------------
     async def _speak(
         self,
@@ -440,6 +492,7 @@ class CallSession:
         protect_s: float = 0.0,
         reply_ready: float | None = None,
         speech_end: float | None = None,
+        voice: TextToSpeech | None = None,
     ) -> Spoken:
         """Say `text`, interruptible by the caller (after `protect_s`), and record the turn
         with what was actually said."""
@@ -453,7 +506,7 @@ class CallSession:
 
             self.listener.arm_barge_in(on_barge_in, self._loop.time() + protect_s)
         try:
-            voice = self.ctx.engines.voice(self.language)
+            voice = voice or self.ctx.engines.voice(self.language)
             if isinstance(text, str):
                 spoken = await self.speaker.say(text, voice)
             else:

@@ -58,8 +58,10 @@ class TurnStream(Protocol):
         """A frame of the turn being listened to, in order."""
         ...
 
-    def guess(self, audio: Audio) -> None:
-        """A pause: the turn so far may end here. The words may be started on."""
+    def guess(self, audio: Audio) -> asyncio.Future[Transcript] | None:
+        """A pause: the turn so far may end here. The words may be started on; the guess
+        at them is returned when one was started (the turn's end and the reply may be
+        judged from it), None when none was."""
         ...
 
     async def words(self, audio: Audio) -> Heard:
@@ -109,12 +111,13 @@ class BatchTurnStream:
     def feed(self, frame: bytes) -> None:
         """Nothing: the turn's audio is cut from the call's tape when it is needed."""
 
-    def guess(self, audio: Audio) -> None:
+    def guess(self, audio: Audio) -> asyncio.Future[Transcript] | None:
         if self._guess is not None and not self._guess[1].done():
-            return  # Whisper cannot be interrupted: never queue a second guess behind one
+            return None  # Whisper cannot be interrupted: never queue a second guess behind one
         task = asyncio.ensure_future(self._transcribe(audio.pcm))
         task.add_done_callback(_retrieve)
         self._guess = (audio.span, task)
+        return task
 
     async def _transcribe(self, pcm: bytes) -> Transcript:
         return await self.stt.transcribe(resample(pcm, self.rate, self.stt.sample_rate),
@@ -178,8 +181,9 @@ class LiveTurnStream:
             finally:
                 self._queue.task_done()
 
-    def guess(self, audio: Audio) -> None:
+    def guess(self, audio: Audio) -> asyncio.Future[Transcript] | None:
         """Nothing to start: the partials are the running guess."""
+        return None
 
     async def final(self) -> Transcript:
         """The words fed so far; the recogniser starts afresh after."""

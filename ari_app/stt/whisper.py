@@ -39,7 +39,7 @@ class WhisperOptions:
     # "fitted": each utterance on a window fitted to it (at least min_window_s) instead of
     # Whisper's 30 s (whisper_window.py); "full": always 30 s
     window: Literal["fitted", "full"] = "full"
-    min_window_s: float = 10.0
+    min_window_s: float = 6.0
 
     def __post_init__(self) -> None:
         if self.window not in ("fitted", "full"):

@@ -175,6 +175,26 @@ async def stream_from_thread(
     `produce(stop)` is called in the worker thread; it should check `stop` between chunks.
     Its exception is raised here; stopping the iteration early sets `stop`.
     """
+
+    def run(emit: Callable[[bytes], bool], stop: threading.Event) -> None:
+        for chunk in produce(stop):
+            if not emit(chunk):
+                return
+
+    async for chunk in stream_pushed(executor, run):
+        yield chunk
+
+
+async def stream_pushed(
+    executor: Executor, run: Callable[[Callable[[bytes], bool], threading.Event], None]
+) -> AsyncIterator[bytes]:
+    """Run a blocking synthesiser that hands its audio to a callback in `executor`, and
+    yield the chunks here as they come.
+
+    `run(emit, stop)` is called in the worker thread; `emit(chunk)` returns False once the
+    consumer has stopped listening (then `stop` is set too), and `run` should return.
+    Its exception is raised here.
+    """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue()
     stop = threading.Event()
@@ -183,12 +203,15 @@ async def stream_from_thread(
         with contextlib.suppress(RuntimeError):  # the loop is gone: nobody listens
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
+    def emit(chunk: bytes) -> bool:
+        if stop.is_set():
+            return False
+        put(chunk)
+        return True
+
     def work() -> None:
         try:
-            for chunk in produce(stop):
-                if stop.is_set():
-                    return
-                put(chunk)
+            run(emit, stop)
         except BaseException as exc:  # handed to the consumer, raised there
             put(exc)
         finally:

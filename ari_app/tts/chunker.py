@@ -62,7 +62,25 @@ async def speakable_pieces(tokens: AsyncIterable[str]) -> AsyncIterator[str]:
         yield piece
 
 
+FIRST_CLAUSE_MIN_CHARS = 20  # neither part of a first sentence cut in two is shorter
+
+
+def reply_pieces(text: str, clause_chars: int = CLAUSE_CHARS) -> list[str]:
+    """A whole reply known up front, as the pieces it is synthesised in: its sentences,
+    the first of them cut after its first clause when it runs long, so that the caller
+    hears the answer begin after a clause's synthesis rather than a long sentence's
+    ("We are open Monday to Thursday from nine a.m. to six p.m., | Friday ...")."""
+    pieces = split_sentences(text) or [text]
+    first = pieces[0]
+    if len(first) > clause_chars:
+        for match in _CLAUSE_END.finditer(first):
+            head, rest = first[: match.end()].strip(), first[match.end():].strip()
+            if len(head) >= FIRST_CLAUSE_MIN_CHARS and len(rest) >= FIRST_CLAUSE_MIN_CHARS:
+                return [head, rest, *pieces[1:]]
+    return pieces
+
+
 async def pieces_of(text: str) -> AsyncIterator[str]:
-    """A whole reply known up front, as pieces."""
-    for piece in split_sentences(text) or [text]:
+    """A whole reply known up front, as pieces (`reply_pieces`)."""
+    for piece in reply_pieces(text):
         yield piece

@@ -22,9 +22,9 @@ def build_tts(engine: str, voice: str) -> TextToSpeech:
     "MODEL_DIR|VOICE_DIR|LANGUAGE[|DEVICE]", see docs/xtts.md).
     """
     if engine == "rhvoice":
-        from ari_app.tts.rhvoice import RhvoiceTts
+        from ari_app.tts.rhvoice import rhvoice
 
-        return RhvoiceTts(voice)
+        return rhvoice(voice)
     if engine == "piper":
         from ari_app.models import piper_voice_path
         from ari_app.tts.piper import PiperTts

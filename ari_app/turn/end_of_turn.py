@@ -5,7 +5,9 @@ A fixed silence (`turn.end_silence_ms`, 600 ms) is most of the time between the 
 last word and our answer, and people leave about 200 ms. At the first pause of
 `turn.speculate_after_ms` the end-of-turn model (Smart Turn v3.2, `smart_turn.py`) hears
 the turn so far; when it says the caller has finished, the listener ends the turn there.
-When it says they have not, or is not done yet, the silence rule still ends the turn.
+The words guessed at the same pause count too: a whole question ("... в субботу?") ends
+the turn there whatever the model says (`turn/rules.asks_in_full`). When neither says the
+caller has finished, or neither is done yet, the silence rule still ends the turn.
 
 The model alone is not trusted with what the words say: a turn ended early whose
 transcript ends in a conjunction, a preposition or a number waits for the rest
@@ -20,6 +22,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from ari_app.turn.endpointing import Utterance
+from ari_app.turn.rules import asks_in_full
 from ari_app.turn.smart_turn import SmartTurn, TurnEndGuess
 
 log = logging.getLogger(__name__)
@@ -51,7 +54,8 @@ class TurnEndJudge:
         self.threshold = threshold
         self.call_id = call_id
         self._pending: asyncio.Task[TurnEndGuess] | None = None
-        self._verdicts: dict[float, bool] = {}
+        self._verdicts: dict[float, bool] = {}  # the model's, by the pause's speech end
+        self._asked: float | None = None  # speech end of a pause whose words ask in full
 
     def at_pause(self, snapshot: Utterance) -> None:
         """A pause: guess whether the turn so far is complete."""
@@ -75,9 +79,14 @@ class TurnEndJudge:
 
         task.add_done_callback(keep)
 
+    def heard(self, speech_end: float, text: str) -> None:
+        """The words guessed at the pause after `speech_end`."""
+        self._asked = speech_end if asks_in_full(text) else None
+
     def finished(self, speech_end: float) -> bool:
-        """The model heard the pause after `speech_end` and said the caller has finished."""
-        return self._verdicts.get(speech_end, False)
+        """The pause after `speech_end` ends the turn: the model heard it and said the
+        caller has finished, or the words guessed there ask a whole question."""
+        return self._verdicts.get(speech_end, False) or self._asked == speech_end
 
     async def close(self) -> None:
         if self._pending is not None and not self._pending.done():

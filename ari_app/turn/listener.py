@@ -168,7 +168,7 @@ class Listener:
         timeout_s: float,
         *,
         since: float | None = None,
-        on_pause: Callable[[Utterance], None] | None = None,
+        on_pause: Callable[[Utterance], object] | None = None,
         finished: Callable[[float], bool] | None = None,
         wake: Callable[[], bool] | None = None,
     ) -> Utterance | None:

@@ -72,3 +72,12 @@ def ends_mid_phrase(text: str) -> bool:
         return False
     tokens = _TOKEN.findall(stripped.lower().replace("ё", "е"))
     return bool(tokens) and tokens[-1] in _PHRASE_GOES_ON
+
+
+def asks_in_full(text: str) -> bool:
+    """The words are a whole question ("Вы работаете в субботу?"): a caller who asked one
+    and paused has finished, whatever the sound of it says. Measured on the labelled human
+    set (`scripts/bench_turn_end.py`) it ends more complete turns at the pause and no more
+    incomplete ones than the end-of-turn model alone."""
+    stripped = text.rstrip()
+    return stripped.endswith("?") and not ends_mid_number(stripped)

@@ -103,6 +103,7 @@ class TurnTimings:
     reply_ms: float | None = None  # words -> the answer's text began
     heard_by: HeardBy | None = None
     merged: bool = False  # two parts of the caller's turn answered as one
+    drafted: bool = False  # the reply's first sentence was synthesised at the pause
     mind: MindFigures = field(default_factory=MindFigures)
     speech: SpeechFigures = field(default_factory=SpeechFigures)
     transfer_failed: str | None = None  # why a transfer did not happen, said after it
@@ -111,7 +112,8 @@ class TurnTimings:
         record = _numbers(endpoint_ms=self.endpoint_ms, stt_ms=self.stt_ms,
                           reply_ms=self.reply_ms, merged_turns=self.merged,
                           stt_streaming=self.heard_by == "stream",
-                          stt_speculative=self.heard_by == "guess")
+                          stt_speculative=self.heard_by == "guess",
+                          reply_drafted=self.drafted)
         if self.transfer_failed is not None:
             record[f"transfer_{self.transfer_failed}"] = 1.0
         record.update(_numbers(llm_first_event_ms=self.mind.first_event_ms,

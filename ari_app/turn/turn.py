@@ -13,6 +13,7 @@ the recogniser is) and takes it in.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -82,10 +83,10 @@ class Turn:
     def text(self) -> str:
         return self.transcript.text
 
-    def at_pause(self, snapshot: Utterance) -> None:
+    def at_pause(self, snapshot: Utterance) -> asyncio.Future[Transcript] | None:
         """A pause in the caller's speech: the whole turn so far may end here, so its words
-        may be started on."""
-        self.stream.guess(_audio(self._whole(snapshot)))
+        may be started on. Returns the guess at them, if one was started."""
+        return self.stream.guess(_audio(self._whole(snapshot)))
 
     def _whole(self, more: Utterance) -> Utterance:
         before = self.audio if self.audio is not None else (

@@ -7,6 +7,7 @@ Python packages of pyproject.toml. The Whisper model is assembled by scripts/set
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ from ari_app.stt.whisper import WhisperStt
 from ari_app.tts import FallbackTts, TextToSpeech, build_tts
 from ari_app.tts.base import WavStreamReader
 from ari_app.tts.espeak import EspeakTts
-from ari_app.tts.rhvoice import RhvoiceTts
+from ari_app.tts.rhvoice import RhvoiceLibraryTts, RhvoiceTts, rhvoice_library
 
 pytestmark = pytest.mark.integration
 
@@ -96,6 +97,59 @@ async def test_rhvoice_anna_russian_round_trip(whisper: WhisperStt) -> None:
     assert_words(
         transcript.text, ["здравствуйте", "работаем", "понедельник", "пятниц", "утра", "вечера"]
     )
+
+
+async def test_rhvoice_in_process_speaks_as_the_program_does() -> None:
+    """scripts/setup installs libRHVoice, so the voice is spoken in this process; it makes
+    the same audio as one RHVoice-test process per sentence, and its first audio comes
+    before a new process could have loaded the voice (a ratio in one run, not a time)."""
+    tts = build_tts("rhvoice", "anna")
+    assert isinstance(tts, RhvoiceLibraryTts), "libRHVoice (librhvoice5) is not installed"
+    program = RhvoiceTts("anna")
+    await tts.load()
+    await program.load()
+    text = "Мы работаем с понедельника по четверг."
+    mine, rate = await speak(tts, text)
+    theirs, their_rate = await speak(program, text)
+    assert rate == their_rate == 24000
+    a = np.frombuffer(b"".join(mine), dtype=np.int16).astype(np.float64)
+    b = np.frombuffer(b"".join(theirs), dtype=np.int16).astype(np.float64)
+    assert abs(len(a) - len(b)) <= 0.02 * len(b)
+    n = min(len(a), len(b))
+    assert np.corrcoef(a[:n], b[:n])[0, 1] > 0.9
+
+    async def first_audio(voice: TextToSpeech) -> float:
+        started = time.perf_counter()
+        async with contextlib.aclosing(voice.synthesize("Да.")) as stream:
+            async for _chunk in stream:
+                return time.perf_counter() - started
+        raise AssertionError("no audio")
+
+    assert await first_audio(tts) < await first_audio(program)
+
+
+async def test_rhvoice_in_process_stops_when_the_listener_does() -> None:
+    """A barge-in closes the reply's audio stream mid sentence; the next sentence is spoken
+    whole."""
+    library = rhvoice_library()
+    assert library is not None
+    tts = RhvoiceLibraryTts("anna", library)
+    async with contextlib.aclosing(tts.synthesize(RU_HOURS)) as stream:
+        async for _chunk in stream:
+            break
+    chunks, rate = await speak(tts, "Секретарь сейчас ответит.")
+    assert_plain_pcm(chunks, rate, 0.8, 6.0)
+
+
+def test_without_librhvoice_rhvoice_runs_the_program() -> None:
+    assert rhvoice_library("libRHVoice-not-installed.so.0") is None
+
+
+async def test_unknown_rhvoice_voice_is_refused_in_process_too() -> None:
+    library = rhvoice_library()
+    assert library is not None
+    with pytest.raises(EngineUnavailable, match="apt-get install"):
+        await RhvoiceLibraryTts("no-such-voice", library).load()
 
 
 async def test_piper_joe_english_round_trip(whisper: WhisperStt) -> None:

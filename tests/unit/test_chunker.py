@@ -3,7 +3,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ari_app.tts.chunker import FLUSH, SpeakableChunker, speakable_pieces
+from ari_app.tts.chunker import FLUSH, SpeakableChunker, reply_pieces, speakable_pieces
 from ari_app.tts.text import split_sentences
 
 REPLY_RU = (
@@ -56,3 +56,25 @@ async def test_flush_token_says_what_is_pending_at_once() -> None:
 
     pieces = [p async for p in speakable_pieces(tokens())]
     assert pieces == ["Одну секунду...", "Мы открыты до шести."]
+
+
+def test_a_long_first_sentence_of_a_whole_reply_is_cut_after_its_first_clause() -> None:
+    text = ("We are open Monday to Thursday from nine a.m. to six p.m., Friday from nine a.m. "
+            "to five p.m., Saturday and Sunday closed. Anything else?")
+    pieces = reply_pieces(text)
+    assert pieces[0] == "We are open Monday to Thursday from nine a.m. to six p.m.,"
+    assert " ".join(pieces) == " ".join(text.split())  # nothing lost, nothing added
+    assert pieces[-1] == "Anything else?" and len(pieces) == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Здравствуйте! Слушаю вас.",  # short sentences stay whole
+        "Hello, " + "a" * 100 + ".",  # a first clause too short to stand alone
+        "Мы работаем с понедельника по пятницу с девяти утра до шести вечера без перерыва "
+        "на обед.",  # long, but no clause to cut at
+    ],
+)
+def test_other_replies_are_their_sentences(text: str) -> None:
+    assert reply_pieces(text) == split_sentences(text)

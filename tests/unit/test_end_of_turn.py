@@ -92,6 +92,46 @@ async def test_a_verdict_on_an_earlier_pause_does_not_end_a_later_one(tmp_path: 
     assert utterance.detected_at - utterance.speech_end >= 0.6
 
 
+async def test_a_whole_question_ends_the_turn_at_the_pause(tmp_path: Path) -> None:
+    """The model calls the pause incomplete (0.2), but the words guessed there ask a whole
+    question: the turn ends at the pause, not after the full silence."""
+    call = Call(tmp_path)
+    j = judge(FakeTurnEndModel([0.2]))
+
+    def at_pause(snapshot: Utterance) -> None:
+        j.at_pause(snapshot)
+        j.heard(snapshot.speech_end, "Вы работаете в субботу?")
+
+    call.transport.play(silence(0.5), soft_word(1.0), silence(1.0))
+    utterance = await call.listener.next_utterance(
+        5.0, since=call.clock.now, on_pause=at_pause, finished=j.finished)
+    assert utterance is not None
+    assert 0.25 <= utterance.detected_at - utterance.speech_end < 0.4
+
+
+async def test_words_that_do_not_ask_leave_the_turn_to_the_silence(tmp_path: Path) -> None:
+    call = Call(tmp_path)
+    j = judge(FakeTurnEndModel([0.2]))
+
+    def at_pause(snapshot: Utterance) -> None:
+        j.at_pause(snapshot)
+        j.heard(snapshot.speech_end, "Скажите, а в")
+
+    call.transport.play(silence(0.5), soft_word(1.0), silence(1.0))
+    utterance = await call.listener.next_utterance(
+        5.0, since=call.clock.now, on_pause=at_pause, finished=j.finished)
+    assert utterance is not None
+    assert utterance.detected_at - utterance.speech_end >= 0.6
+
+
+def test_a_question_guessed_at_an_earlier_pause_does_not_end_a_later_one() -> None:
+    j = judge(FakeTurnEndModel([]))
+    j.heard(2.0, "Вы работаете в субботу?")
+    assert j.finished(2.0)
+    j.heard(3.1, "Вы работаете в субботу? А в воскресенье")
+    assert not j.finished(2.0) and not j.finished(3.1)
+
+
 async def test_the_judge_keeps_one_guess_in_flight() -> None:
     clock = FakeClock()
     model = FakeTurnEndModel([0.9, 0.9], clock, lag_s=0.1)

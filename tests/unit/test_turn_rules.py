@@ -1,6 +1,6 @@
 import pytest
 
-from ari_app.turn.rules import ends_mid_number, ends_mid_phrase, trailing_digit_run
+from ari_app.turn.rules import asks_in_full, ends_mid_number, ends_mid_phrase, trailing_digit_run
 
 
 @pytest.mark.parametrize(
@@ -43,3 +43,18 @@ def test_ends_mid_number() -> None:
 )
 def test_ends_mid_phrase(text: str, goes_on: bool) -> None:
     assert ends_mid_phrase(text) is goes_on
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("Скажите, а в субботу вы работаете?", True),
+        ("Which folder should I save the message to?  ", True),
+        ("Вы работаете в субботу.", False),  # said, not asked
+        ("Скажите, а в", False),
+        ("Мой номер 8 916?", False),  # a number read back with a rise: more may come
+        ("", False),
+    ],
+)
+def test_asks_in_full(text: str, asks: bool) -> None:
+    assert asks_in_full(text) is asks
