@@ -93,6 +93,10 @@ class Dialogue:
         self._awaiting_name: tuple[Target, str] | None = None  # attended transfer: who calls?
         self._caller_name: str | None = None
 
+    def awaits_number(self) -> bool:
+        """The message form's question now is the caller's number."""
+        return self._form is not None and self._form.step == "number"
+
     # --- a reply withdrawn before the caller heard it ----------------------------------------
     def checkpoint(self) -> DialogueState:
         """The conversation's state now, to `restore` if the reply about to be made is

@@ -205,6 +205,11 @@ class LlmDialogue:
         self.history += [base.Message("user", caller_text), base.Message("assistant", said)]
         del self.history[:-20]  # the last ten exchanges are plenty for a phone call
 
+    def awaits_number(self) -> bool:
+        """The rules' message form asks for the number (a model taking a message through
+        its tool asks in its own words, which are not parsed)."""
+        return self.rules.awaits_number()
+
     def checkpoint(self) -> tuple[list[base.Message], DialogueState]:
         """See Dialogue.checkpoint: the model's history and the rules' state."""
         return list(self.history), self.rules.checkpoint()

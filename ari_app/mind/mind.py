@@ -92,6 +92,11 @@ class Mind(Protocol[State]):
         on."""
         ...
 
+    def awaits_number(self) -> bool:
+        """The secretary has just asked for a phone number: the caller's next turn is most
+        likely one (the recogniser is told so)."""
+        ...
+
     def on_dtmf(self, digit: str) -> Reply | None:
         """A key pressed; None when the conversation has no use for it."""
         ...

@@ -58,6 +58,11 @@ class TurnStream(Protocol):
         """A frame of the turn being listened to, in order."""
         ...
 
+    def expect(self, prompt: str | None) -> None:
+        """What the turns from now on answer, as a text the recogniser may take for
+        context (the secretary's question, the names it may hear); None: nothing."""
+        ...
+
     def guess(self, audio: Audio) -> asyncio.Future[Transcript] | None:
         """A pause: the turn so far may end here. The words may be started on; the guess
         at them is returned when one was started (the turn's end and the reply may be
@@ -107,9 +112,13 @@ class BatchTurnStream:
         self.rate = rate
         self.call_id = call_id
         self._guess: tuple[Span, asyncio.Future[Transcript]] | None = None
+        self.prompt: str | None = None
 
     def feed(self, frame: bytes) -> None:
         """Nothing: the turn's audio is cut from the call's tape when it is needed."""
+
+    def expect(self, prompt: str | None) -> None:
+        self.prompt = prompt
 
     def guess(self, audio: Audio) -> asyncio.Future[Transcript] | None:
         if self._guess is not None and not self._guess[1].done():
@@ -121,7 +130,7 @@ class BatchTurnStream:
 
     async def _transcribe(self, pcm: bytes) -> Transcript:
         return await self.stt.transcribe(resample(pcm, self.rate, self.stt.sample_rate),
-                                         self.language)
+                                         self.language, prompt=self.prompt)
 
     async def words(self, audio: Audio) -> Heard:
         guess, self._guess = self._guess, None
@@ -180,6 +189,9 @@ class LiveTurnStream:
                 log.exception("call %s: streaming recogniser failed on a frame", self.call_id)
             finally:
                 self._queue.task_done()
+
+    def expect(self, prompt: str | None) -> None:
+        """Nothing: a streaming engine takes no prompt."""
 
     def guess(self, audio: Audio) -> asyncio.Future[Transcript] | None:
         """Nothing to start: the partials are the running guess."""

@@ -275,3 +275,16 @@ def test_attended_transfer_without_asking_the_name(persona: Persona) -> None:
     assert reply.intent == "transfer" and reply.transfer is not None
     assert reply.transfer.mode == "attended" and reply.transfer.target == "accounting"
     assert reply.transfer.announcement.startswith("Вам звонит клиент, номер восемь, девять")
+
+
+def test_the_mind_says_when_it_awaits_a_number(persona: Persona) -> None:
+    d = Dialogue(persona, "en", now=lambda: WED_11)
+    assert not d.awaits_number()
+    d.reply("Can I leave a message?")
+    assert not d.awaits_number()  # it asked for the name
+    d.reply("My name is John Smith")
+    assert d.awaits_number()
+    d.reply("I don't know")
+    assert d.awaits_number()  # asked again
+    d.reply("five five five one two three four")
+    assert not d.awaits_number()  # read back: a yes or no now

@@ -23,7 +23,7 @@ import pytest
 from ari_app.call.recorder import CallRecorder
 from ari_app.config import TurnConfig
 from ari_app.stt.base import Transcript
-from ari_app.stt.turn_stream import BatchTurnStream
+from ari_app.stt.turn_stream import Audio, BatchTurnStream
 from ari_app.turn.endpointing import Utterance
 from ari_app.turn.listener import BargeIn, Listener
 from ari_app.turn.turn import RestWaits, Turn
@@ -269,3 +269,35 @@ async def test_a_speculative_guess_hears_the_turn_so_far_from_its_pre_roll(
     assert stt.given[0] == expected and guess.audio_start == utterance.audio_start
     # the guess and the finished turn heard the very same audio
     assert guess.pcm == utterance.pcm
+
+
+class FakePromptedRecogniser(FakeRecogniser):
+    """Also keeps the prompt of each transcription."""
+
+    def __init__(self, texts: list[str]) -> None:
+        super().__init__(texts)
+        self.prompts: list[str | None] = []
+
+    async def transcribe(
+        self, pcm: bytes, language: str, *, prompt: str | None = None
+    ) -> Transcript:
+        self.prompts.append(prompt)
+        return await super().transcribe(pcm, language)
+
+
+async def test_the_expected_answer_goes_to_the_recogniser_with_every_cut() -> None:
+    """The session tells the stream what the next turns answer (a number question): the
+    guess, the words and the rest heard alone all get it, until it is taken back."""
+    stt = FakePromptedRecogniser(["8 916", "8 916 123 45 67", "123 45 67", "Да."])
+    stream = BatchTurnStream(stt, "ru", RATE, "test")  # type: ignore[arg-type]
+    first = Audio(b"\x01\x00" * 800, (1.0, 1.1))
+    rest = Audio(b"\x02\x00" * 800, (2.0, 2.1))
+    whole = Audio(b"\x03\x00" * 1600, (1.0, 2.1))
+    stream.expect("Ромашка, Анна. По какому номеру вам перезвонить?")
+    guess = stream.guess(first)
+    assert guess is not None
+    heard = await stream.words(first)
+    await stream.extend(heard, rest, whole)
+    stream.expect(None)
+    await stream.words(rest)
+    assert stt.prompts == ["Ромашка, Анна. По какому номеру вам перезвонить?"] * 3 + [None]
