@@ -17,10 +17,12 @@ from ari_app.models import ThreadedModel, whisper_dir_problem
 from ari_app.stt.base import Transcript
 from ari_app.stt.whisper_window import (
     FULL_WINDOW,
+    cut_loop,
     decode_fitted,
     drop_repeated_sentences,
     echoes_prompt,
     prompt_tokens,
+    repeats_itself,
 )
 
 # padding after the speech in a fitted window (2 s): less lets the decoder loop more often
@@ -208,4 +210,8 @@ class WhisperStt(ThreadedModel):
             without_timestamps=False,
         )
         # segments is lazy: decoding happens while iterating, so do it here, in the worker.
-        return " ".join(seg.text.strip() for seg in segments).strip()
+        text = " ".join(seg.text.strip() for seg in segments).strip()
+        if repeats_itself(text):
+            log.info("whisper: the 30 s window looped; keeping what came before the loop")
+            return cut_loop(text)
+        return text

@@ -129,6 +129,25 @@ def repeats_itself(text: str, times: int = 3, digit_times: int = DIGIT_RUN_TIMES
     return False
 
 
+def cut_loop(text: str, times: int = 3, digit_times: int = DIGIT_RUN_TIMES) -> str:
+    """`text` up to where it starts looping (see `repeats_itself`): the run said once is
+    kept, its repeats and all after them dropped. Whisper's own 30 s window has no guard of
+    ours and loops too (a number dictated digit by digit came back as "8-9-1-6-1-1-1-1-...");
+    what it said before the loop is still the caller's."""
+    tokens = list(re.finditer(r"\w+", text))
+    words = [t.group().lower() for t in tokens]
+    for first in range(len(words)):
+        for size in range(1, (len(words) - first) // times + 1):
+            run = words[first : first + size]
+            need = digit_times if all(word.isdigit() for word in run) else times
+            if first + size * need > len(words):
+                continue
+            if all(words[first + k * size : first + (k + 1) * size] == run for k in range(need)):
+                return text[: tokens[first + size - 1].end()].rstrip(" ,-")
+    held = re.search(r"(\w)\1{9}", text)
+    return text[: held.start() + 1] if held else text
+
+
 def prompt_tokens(
     encode: Callable[[str], list[int]], prompt: str | None, limit: int = MAX_PROMPT_TOKENS
 ) -> list[int]:

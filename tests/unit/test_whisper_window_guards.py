@@ -8,6 +8,7 @@ import pytest
 from ari_app.stt.whisper_window import (
     FULL_WINDOW,
     compression_ratio,
+    cut_loop,
     keep_segments,
     repeats_itself,
     split_segments,
@@ -100,3 +101,19 @@ def test_compression_ratio_rises_with_repetition() -> None:
     assert compression_ratio(once) < 2.4
     assert compression_ratio(" ".join([once] * 6)) > 2.4
     assert compression_ratio("") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("8-9-1-6-1-1-1-1-1-1-1-1-1-1", "8-9-1-6-1"),  # seen from the 30 s window
+        ("Да, конечно. Спасибо. Спасибо. Спасибо. Спасибо.", "Да, конечно. Спасибо"),
+        ("Hello! Hello! Hello!", "Hello"),
+        ("Ммммммммммммммм", "Мм"),  # a letter held: once
+        ("2, 1, 2, 5, 5, 5, 0, 1, 4, 7", "2, 1, 2, 5, 5, 5, 0, 1, 4, 7"),  # a number, no loop
+        ("Мы работаем с девяти до шести.", "Мы работаем с девяти до шести."),
+    ],
+)
+def test_cut_loop_keeps_what_came_before_the_loop(text: str, kept: str) -> None:
+    assert cut_loop(text) == kept
+    assert repeats_itself(text) is (kept != text)
