@@ -128,9 +128,9 @@ class BatchTurnStream:
         self._guess = (audio.span, task)
         return task
 
-    async def _transcribe(self, pcm: bytes) -> Transcript:
+    async def _transcribe(self, pcm: bytes, *, prompted: bool = True) -> Transcript:
         return await self.stt.transcribe(resample(pcm, self.rate, self.stt.sample_rate),
-                                         self.language, prompt=self.prompt)
+                                         self.language, prompt=self.prompt if prompted else None)
 
     async def words(self, audio: Audio) -> Heard:
         guess, self._guess = self._guess, None
@@ -145,11 +145,16 @@ class BatchTurnStream:
         """The whole transcribed again, as one. Whisper may stop at a long pause inside
         the audio and leave out all that follows (seen on a real call: "мой номер 896."
         for a number whose second half came 2.2 s later), so the rest is also
-        transcribed on its own, and if the whole does not end with the rest's words, the
-        turn is the first part's words and the rest's."""
+        transcribed on its own (without the prompt: a fragment of a number with one came
+        out in words, "Чутыря, синг." for "четыре, семь"). If the whole does not end with
+        the rest's words and says less than the two parts together, the turn is the
+        first part's words and the rest's; a whole that says as much is kept (a short rest
+        heard alone is the worse guess)."""
         heard = await self.words(whole)
-        alone = await self._transcribe(rest.pcm)
-        if ends_with(heard.text, alone.text):
+        alone = await self._transcribe(rest.pcm, prompted=False)
+        if ends_with(heard.text, alone.text) or _said(heard.text) >= _said(first.text) + _said(
+            alone.text
+        ):
             return heard
         log.warning("call %s: the whole turn %r left out its rest %r; joining the parts",
                     self.call_id, heard.text, alone.text)
@@ -233,6 +238,11 @@ def ends_with(whole: str, rest: str) -> bool:
         return True
     tail = {w[:4] for w in re.findall(r"[^\W\d_]+", whole.lower())[-len(rest_words) - 2 :]}
     return rest_words[-1][:4] in tail
+
+
+def _said(text: str) -> int:
+    """How much a transcript says: its digits and its words."""
+    return len(re.findall(r"[0-9]", text)) + len(re.findall(r"[^\W\d_]+", text))
 
 
 def joined(first: Transcript, rest: Transcript) -> Transcript:

@@ -287,7 +287,7 @@ class FakePromptedRecogniser(FakeRecogniser):
 
 async def test_the_expected_answer_goes_to_the_recogniser_with_every_cut() -> None:
     """The session tells the stream what the next turns answer (a number question): the
-    guess, the words and the rest heard alone all get it, until it is taken back."""
+    guess and the words get it, until it is taken back; the rest heard alone does not."""
     stt = FakePromptedRecogniser(["8 916", "8 916 123 45 67", "123 45 67", "Да."])
     stream = BatchTurnStream(stt, "ru", RATE, "test")  # type: ignore[arg-type]
     first = Audio(b"\x01\x00" * 800, (1.0, 1.1))
@@ -300,4 +300,5 @@ async def test_the_expected_answer_goes_to_the_recogniser_with_every_cut() -> No
     await stream.extend(heard, rest, whole)
     stream.expect(None)
     await stream.words(rest)
-    assert stt.prompts == ["Ромашка, Анна. По какому номеру вам перезвонить?"] * 3 + [None]
+    asked = "Ромашка, Анна. По какому номеру вам перезвонить?"
+    assert stt.prompts == [asked, asked, None, None]  # the rest alone: no prompt

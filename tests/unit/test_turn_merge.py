@@ -132,6 +132,19 @@ async def test_a_whole_that_leaves_out_the_rest_is_replaced_by_both_parts() -> N
     assert transcript.text == "Мой номер 896. 123 45 67."
 
 
+async def test_a_whole_that_went_on_past_the_first_part_is_kept() -> None:
+    """The whole goes on past the first part ("... 0, 0, 4, 7,"), and the rest heard alone
+    came out wrong (words for digits, as a real call had it): the whole stands."""
+    listener = FakeListener()
+    now = listener.loop.time()
+    first = utterance(listener.tape, 2.0, end=now - 0.6)
+    listener.more = [utterance(listener.tape, 1.5, end=now + 2.0)]
+    stt = FakeStt(["8, 9, 2, 6, 2, 0, 0.", "8, 9, 2, 6, 2, 0, 0, 4, 7, 1, 8.",
+                   "Чутыря, синг, один, восемь."])
+    transcript = await new_turn(stt, listener).hear(first)
+    assert transcript.text == "8, 9, 2, 6, 2, 0, 0, 4, 7, 1, 8."
+
+
 @pytest.mark.parametrize(("whole", "rest", "kept"), [
     ("Мой номер 816. 123.45.67.", "123, 45, 67.", True),
     ("Мой номер 8161234567", "сто двадцать три 45 67", True),
