@@ -92,36 +92,31 @@ async def test_a_verdict_on_an_earlier_pause_does_not_end_a_later_one(tmp_path: 
     assert utterance.detected_at - utterance.speech_end >= 0.6
 
 
-async def test_a_whole_question_ends_the_turn_at_the_pause(tmp_path: Path) -> None:
-    """The model calls the pause incomplete (0.2), but the words guessed there ask a whole
-    question: the turn ends at the pause, not after the full silence."""
+async def waited_after_words(tmp_path: Path, words: str) -> float:
+    """How long after the speech the turn ended, when the model calls the pause incomplete
+    (0.2) and the words guessed there are `words`."""
     call = Call(tmp_path)
     j = judge(FakeTurnEndModel([0.2]))
 
     def at_pause(snapshot: Utterance) -> None:
         j.at_pause(snapshot)
-        j.heard(snapshot.speech_end, "Вы работаете в субботу?")
+        j.heard(snapshot.speech_end, words)
 
     call.transport.play(silence(0.5), soft_word(1.0), silence(1.0))
     utterance = await call.listener.next_utterance(
         5.0, since=call.clock.now, on_pause=at_pause, finished=j.finished)
     assert utterance is not None
-    assert 0.25 <= utterance.detected_at - utterance.speech_end < 0.4
+    return utterance.detected_at - utterance.speech_end
+
+
+async def test_a_whole_question_ends_the_turn_at_the_pause(tmp_path: Path) -> None:
+    """The words guessed at the pause ask a whole question: the turn ends at the pause, not
+    after the full silence."""
+    assert 0.25 <= await waited_after_words(tmp_path, "Вы работаете в субботу?") < 0.4
 
 
 async def test_words_that_do_not_ask_leave_the_turn_to_the_silence(tmp_path: Path) -> None:
-    call = Call(tmp_path)
-    j = judge(FakeTurnEndModel([0.2]))
-
-    def at_pause(snapshot: Utterance) -> None:
-        j.at_pause(snapshot)
-        j.heard(snapshot.speech_end, "Скажите, а в")
-
-    call.transport.play(silence(0.5), soft_word(1.0), silence(1.0))
-    utterance = await call.listener.next_utterance(
-        5.0, since=call.clock.now, on_pause=at_pause, finished=j.finished)
-    assert utterance is not None
-    assert utterance.detected_at - utterance.speech_end >= 0.6
+    assert await waited_after_words(tmp_path, "Скажите, а в") >= 0.6
 
 
 def test_a_question_guessed_at_an_earlier_pause_does_not_end_a_later_one() -> None:
