@@ -10,7 +10,14 @@ from typing import Any
 
 from ari_app.ari.client import AriClient, AriError
 from ari_app.ari.events import Backoff, EventStream
-from ari_app.call.session import CallContext, CallSession
+from ari_app.call.ending import EndReason
+from ari_app.call.session import (
+    HAND_BACK_S,
+    HANDOFF_CONTEXT,
+    HANDOFF_EXTEN,
+    CallContext,
+    CallSession,
+)
 from ari_app.config import Config
 from ari_app.engines import Engines
 from ari_app.errors import AriUnreachable, SecretaryError
@@ -42,6 +49,8 @@ class SecretaryApp:
         self.ari = AriClient(cfg.ari.url, cfg.ari.username, cfg.ari.password, cfg.ari.app)
         self.sessions: dict[str, CallSession] = {}  # channel id (caller or media) -> session
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.calls: dict[CallSession, asyncio.Task[None]] = {}  # the calls in progress
+        self._draining: asyncio.Task[None] | None = None
         self._stream: EventStream | None = None
         self._stopping = asyncio.Event()
         self.llm = build_chain(cfg.llm, cfg.default_language) if cfg.llm else None
@@ -113,7 +122,7 @@ class SecretaryApp:
 
     async def start(self) -> None:
         await self.store.open()
-        closed = await self.store.close_orphans("app_restarted")
+        closed = await self.store.close_orphans(EndReason.APP_CRASHED)
         if closed:
             log.warning("closed %d call record(s) left open by a previous run", closed)
         self._stream = await self.connect(first=True)
@@ -214,19 +223,29 @@ class SecretaryApp:
             self._new_call(event["channel"])
 
     def _new_call(self, channel: dict[str, Any]) -> None:
-        if self._stopping.is_set():
-            refused = asyncio.create_task(self.ari.hangup(channel["id"]))
-            self.tasks.add(refused)
-            refused.add_done_callback(self.tasks.discard)
+        if self._draining is not None or self._stopping.is_set():
+            log.warning("stopping: call %s sent to the line's fallback", channel["id"])
+            handed = asyncio.create_task(self._hand_back_unanswered(channel["id"]))
+            self.tasks.add(handed)
+            handed.add_done_callback(self.tasks.discard)
             return
         session = CallSession(self.ctx, channel)
         self.sessions[channel["id"]] = session
         task = asyncio.create_task(session.run(), name=f"call-{session.call_id}")
         self.tasks.add(task)
+        self.calls[session] = task
         task.add_done_callback(functools.partial(self._call_done, session))
+
+    async def _hand_back_unanswered(self, channel_id: str) -> None:
+        try:
+            await self.ari.continue_in_dialplan(channel_id, HANDOFF_CONTEXT, HANDOFF_EXTEN)
+        except (SecretaryError, AriError) as exc:
+            log.error("stopping: call %s not handed back (%s); hanging up", channel_id, exc)
+            await self.ari.hangup(channel_id)
 
     def _call_done(self, session: CallSession, task: asyncio.Task[Any]) -> None:
         self.tasks.discard(task)
+        self.calls.pop(session, None)
         for key in [k for k, v in self.sessions.items() if v is session]:
             del self.sessions[key]
 
@@ -234,10 +253,45 @@ class SecretaryApp:
         """After a reconnect: calls whose channel vanished while we were away are over."""
         for session in {s for s in self.sessions.values()}:
             if await self.ari.channel(session.channel_id) is None:
-                session.end("lost_on_reconnect")
+                session.end(EndReason.LOST_ON_RECONNECT)
 
     # --- stop ----------------------------------------------------------------------------
     def stop(self) -> None:
+        """The first stop drains: no new calls, each live one handed back to the dialplan
+        within `shutdown.drain_s`, then the app stops. A second stops at once (the calls are
+        ended, their records closed)."""
+        if self._draining is None and not self._stopping.is_set():
+            self._draining = asyncio.create_task(self.drain(self.cfg.shutdown.drain_s),
+                                                 name="drain")
+            self.tasks.add(self._draining)
+            return
+        if not self._stopping.is_set():
+            log.warning("stopping at once: %d live call(s) ended", len(self.calls))
+        self._stopping.set()
+
+    async def drain(self, drain_s: float) -> None:
+        """Hand every live call back to the dialplan (`CallSession.hand_back`) and wait for
+        them to leave, at most `drain_s`; then stop."""
+        calls = dict(self.calls)
+        started = asyncio.get_running_loop().time()
+        log.warning("stopping: handing %d live call(s) back to the dialplan (at most %.0f s)",
+                    len(calls), drain_s)
+        cut_after_s = max(0.0, drain_s - HAND_BACK_S)  # a reply still going is cut then
+        handing = [asyncio.create_task(session.hand_back(cut_after_s)) for session in calls]
+        try:
+            if calls:
+                await asyncio.wait(calls.values(), timeout=drain_s)
+        finally:
+            for task in handing:
+                task.cancel()
+            await asyncio.gather(*handing, return_exceptions=True)
+        left = [session.call_id for session, task in calls.items() if not task.done()]
+        took = asyncio.get_running_loop().time() - started
+        if left:
+            log.warning("stopping: %d call(s) still live after %.1f s, ending them: %s",
+                        len(left), took, ", ".join(left))
+        else:
+            log.info("stopping: every call handed back in %.1f s", took)
         self._stopping.set()
 
     async def close(self) -> None:

@@ -206,6 +206,13 @@ class TransferConfig(_Section):
     ringback: bool = True  # the caller hears ring-back meanwhile (else silence)
 
 
+class ShutdownConfig(_Section):
+    """Stopping with calls in progress (SIGTERM, SIGINT): each live call is handed back to
+    the dialplan's fallback after the reply under way; a second signal stops at once."""
+
+    drain_s: float = Field(default=10.0, ge=0)  # the longest a stop waits for the hand-backs
+
+
 class LineConfig(_Section):
     """Per-line overrides; a line is the name the dialplan passes to Stasis (first app arg)."""
 
@@ -222,6 +229,7 @@ class Config(_Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)
     transfer: TransferConfig = Field(default_factory=TransferConfig)
+    shutdown: ShutdownConfig = Field(default_factory=ShutdownConfig)
     ami: AmiConfig | None = None  # `secretary doctor`'s PBX checks over AMI; None: skipped
     persona: NonEmpty = "default"
     default_language: Language = "ru"

@@ -17,17 +17,12 @@ from typing import Any, Literal
 
 import aiosqlite
 
+from ari_app.call.ending import EndReason
 from ari_app.errors import SecretaryError
 
 SCHEMA_VERSION = 2
 
 Who = Literal["caller", "secretary"]
-ENDED_BY = frozenset(
-    {
-        "caller_hangup", "app_hangup", "media_lost", "lost_on_reconnect", "app_restarted",
-        "error", "transferred",
-    }
-)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -185,13 +180,15 @@ class CallStore:
 
     # --- writes ------------------------------------------------------------------------
 
-    async def close_orphans(self, reason: str = "app_restarted") -> int:
-        """Mark every call without an end as ended by `reason`; returns how many."""
-        _check_ended_by(reason)
+    async def close_orphans(self, reason: EndReason = EndReason.APP_CRASHED) -> int:
+        """Close every call left without an end (its process was killed): it ended when its
+        last turn did, or when it started if it has none. Returns how many."""
         return await self._write(
             "close orphaned calls",
-            "UPDATE calls SET ended_at = ?, ended_by = ? WHERE ended_at IS NULL",
-            (time.time(), reason),
+            "UPDATE calls SET ended_by = ?, error = COALESCE(error, ?), ended_at = COALESCE("
+            "(SELECT MAX(COALESCE(t.ended_at, t.started_at)) FROM turns t "
+            "WHERE t.call_id = calls.call_id), started_at) WHERE ended_at IS NULL",
+            (EndReason.parse(reason).value, "left open by a process that stopped mid-call"),
         )
 
     async def start_call(
@@ -260,7 +257,7 @@ class CallStore:
     async def end_call(
         self,
         call_id: str,
-        ended_by: str,
+        ended_by: EndReason | str,
         error: str | None = None,
         ended_at: float | None = None,
     ) -> bool:
@@ -268,12 +265,12 @@ class CallStore:
 
         Returns whether the call was updated.
         """
-        _check_ended_by(ended_by)
+        reason = EndReason.parse(ended_by)
         changed = await self._write(
             f"record the end of call {call_id}",
             "UPDATE calls SET ended_at = ?, ended_by = ?, error = ? "
             "WHERE call_id = ? AND ended_at IS NULL",
-            (time.time() if ended_at is None else ended_at, ended_by, error, call_id),
+            (time.time() if ended_at is None else ended_at, reason.value, error, call_id),
         )
         return changed > 0
 
@@ -399,7 +396,3 @@ def _call_dict(row: aiosqlite.Row) -> dict[str, Any]:
     call["duration_s"] = None if ended is None or started is None else ended - started
     return call
 
-
-def _check_ended_by(value: str) -> None:
-    if value not in ENDED_BY:
-        raise ValueError(f"ended_by must be one of {', '.join(sorted(ENDED_BY))}; got {value!r}")

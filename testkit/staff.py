@@ -142,8 +142,12 @@ class StaffPhone:
     """`async with StaffPhone(workdir, "accept") as phone:` ... `result = await phone.result()`."""
 
     def __init__(self, workdir: Path, behaviour: Behaviour, *, port: int = 5090,
-                 ring_ms: int = 1000, key_after_ms: int = 3000, stay_ms: int = 60000) -> None:
+                 ring_ms: int = 1000, key_after_ms: int = 3000, stay_ms: int = 60000,
+                 calls: int = 1) -> None:
+        """`calls`: how many calls it takes before it stops (an INVITE after that is left
+        unanswered, and Asterisk retransmits it to whatever listens on `port` next)."""
         self.workdir = workdir
+        self.calls = calls
         self.port = port
         self.media_port = free_rtp_port()
         self.scenario = build_staff_scenario(
@@ -158,7 +162,7 @@ class StaffPhone:
         xml = self.workdir / "staff.xml"
         xml.write_text(self.scenario)
         cmd = [
-            shutil.which("sipp") or "sipp", "-sf", str(xml), "-m", "1",
+            shutil.which("sipp") or "sipp", "-sf", str(xml), "-m", str(self.calls),
             "-i", "127.0.0.1", "-p", str(self.port), "-mi", "127.0.0.1",
             "-mp", str(self.media_port), "-nostdin", "-aa",
             "-timeout", f"{int(self.stay_s + 120)}s",

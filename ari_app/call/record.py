@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
+from ari_app.call.ending import EndReason
 from ari_app.notify.message import StaffMessage
 from ari_app.storage import CallStore
 
@@ -78,7 +79,7 @@ class CallRecord:
         except Exception:
             log.exception("call %s: could not record the transfer", self.call_id)
 
-    async def close(self, ended_by: str, error: str | None,
+    async def close(self, ended_by: EndReason, error: str | None,
                     recordings: tuple[Path, Path] | None) -> None:
         try:
             if recordings is not None:

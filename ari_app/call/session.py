@@ -16,6 +16,7 @@ from typing import Any
 from ari_app.ari.client import AriClient
 from ari_app.ari.events import HANGUP_EVENTS
 from ari_app.call.draft import ReplyDraft, first_sentence
+from ari_app.call.ending import EndReason
 from ari_app.call.media_leg import MediaLeg, open_media_leg
 from ari_app.call.record import CallRecord
 from ari_app.call.recorder import CallRecorder
@@ -50,6 +51,10 @@ log = logging.getLogger(__name__)
 HANGUP_DRAIN_S = 0.5  # let the last words of a goodbye leave before hanging up
 ECHO_GUARD_S = 0.25  # ignore the caller's side just after we stop speaking
 HELD_WAIT_S = 1.0  # after a withdrawn reply: how long to wait for the caller's rest
+HANDOFF_CONTEXT = "secretary-inbound"  # asterisk/dialplan/secretary.conf
+HANDOFF_EXTEN = "handoff"  # the line's fallback (staff, then voicemail) when the app stops
+HAND_BACK_S = 6.0  # what saying the hand-back phrase and leaving takes
+HAND_BACK_POLL_S = 0.05
 BARGE_LEAD_S = 0.1  # a barge-in's frames count from this long before its detected onset
 
 
@@ -90,11 +95,12 @@ class CallSession:
             variables.get("SECRETARY_PERSONA") or ctx.cfg.persona_for(self.line)
         )
         self.caller_id: str = (channel.get("caller") or {}).get("number", "")
+        self.has_fallback = bool(variables.get("SECRETARY_FALLBACK"))  # staff behind the line
         name: str = channel.get("name", "")
         self.endpoint = name.rsplit("-", 1)[0] if "-" in name else name
         self.bridge_id = f"secretary-{self.call_id}"
         self.media_channel_id = f"secretary-media-{self.call_id}"
-        self.ended_by: str | None = None
+        self.ended_by: EndReason | None = None
         self.error: str | None = None
         self.leg: MediaLeg | None = None
         self.recorder: CallRecorder | None = None
@@ -117,7 +123,8 @@ class CallSession:
         self._peer: str | None = None  # staff channel bridged to the caller after a transfer
         self._caller_gone: asyncio.Future[None] = self._loop.create_future()
         self._media_released = False  # our media leg left the call on purpose
-        self._caller_released = False  # the caller left Stasis (blind transfer)
+        self._caller_released = False  # the caller left Stasis (blind transfer, handed back)
+        self._listening = asyncio.Event()  # waiting for the caller: no reply under way
         self.record = CallRecord(ctx.store, self.call_id, self._loop)
 
     # --- events, routed here by the app --------------------------------------------------
@@ -130,12 +137,12 @@ class CallSession:
             if kind == "StasisStart" and not self._media_started.done():
                 self._media_started.set_result(None)
             elif kind in HANGUP_EVENTS and not self._media_released:
-                self.end("media_lost")
+                self.end(EndReason.MEDIA_LOST)
         elif channel_id == self.channel_id and kind in HANGUP_EVENTS:
             if not self._caller_gone.done():
                 self._caller_gone.set_result(None)
             if self._peer is None and not self._caller_released:
-                self.end("caller_hangup")
+                self.end(EndReason.CALLER_HANGUP)
         elif channel_id == self.channel_id and kind == "ChannelDtmfReceived":
             self._on_dtmf(str(event.get("digit", "")), int(event.get("duration_ms", 0)))
 
@@ -153,7 +160,7 @@ class CallSession:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def end(self, reason: str) -> None:
+    def end(self, reason: EndReason) -> None:
         """End the call from outside the conversation (hangup, lost media, shutdown)."""
         if self.ended_by is not None:
             return
@@ -161,6 +168,19 @@ class CallSession:
         log.info("call %s: ending (%s)", self.call_id, reason)
         if self._task is not None and self._task is not asyncio.current_task():
             self._task.cancel()
+
+    async def hand_back(self, cut_after_s: float) -> None:
+        """The app is stopping: once no reply is under way (or after `cut_after_s`, cutting
+        the reply short), the caller hears a short phrase and goes back to the dialplan, to
+        the line's fallback (`_give_back`). A call already with staff stays as it is until
+        it ends or the app stops at once."""
+        cut_at = self._loop.time() + cut_after_s
+        while self.ended_by is None:
+            with_staff = self._peer is not None or self._staff is not None
+            if not with_staff and (self._listening.is_set() or self._loop.time() >= cut_at):
+                self.end(EndReason.HANDED_BACK)
+                return
+            await asyncio.sleep(HAND_BACK_POLL_S)
 
     # --- the call ------------------------------------------------------------------------
     async def run(self) -> None:
@@ -175,17 +195,43 @@ class CallSession:
         try:
             await self._converse()
             if self.ended_by is None:
-                self.ended_by = "app_hangup"
+                self.ended_by = EndReason.APP_HANGUP
         except asyncio.CancelledError:
-            if self.ended_by is None:  # cancelled from outside: the app is stopping
-                self.ended_by = "app_shutdown"
+            if self.ended_by is None:  # cancelled from outside: the app is stopping at once
+                self.ended_by = EndReason.APP_SHUTDOWN
                 await asyncio.shield(self._teardown())
                 raise
+            if self.ended_by is EndReason.HANDED_BACK:
+                try:
+                    await self._give_back()
+                except asyncio.CancelledError:  # stopped at once meanwhile
+                    if not self._caller_released:
+                        self.ended_by = EndReason.APP_SHUTDOWN
+                    await asyncio.shield(self._teardown())
+                    raise
+                except Exception as exc:
+                    log.exception("call %s: could not hand the caller back", self.call_id)
+                    self.ended_by = EndReason.ERROR
+                    self.error = f"hand-back failed: {exc.__class__.__name__}: {exc}"
         except Exception as exc:
             log.exception("call %s: failed", self.call_id)
-            self.ended_by = self.ended_by or "error"
+            self.ended_by = self.ended_by or EndReason.ERROR
             self.error = f"{exc.__class__.__name__}: {exc}"
         await asyncio.shield(self._teardown())
+
+    async def _give_back(self) -> None:
+        """Say that the call is being put through, then send the caller to the line's
+        fallback in the dialplan (the same staff and voicemail as when the app is down)."""
+        if self.leg is not None and not self._media_released and self._mind is not None:
+            spoken = await self.speaker.say(self._mind.handing_back(self.has_fallback),
+                                            self.ctx.engines.voice(self.language))
+            await asyncio.sleep(HANGUP_DRAIN_S)
+            await self.record.turn("secretary", spoken.said, spoken.started, spoken.ended,
+                                   TurnTimings().as_record())
+        log.info("call %s: handed back to the dialplan (%s,%s)", self.call_id,
+                 HANDOFF_CONTEXT, HANDOFF_EXTEN)
+        await self.ctx.ari.continue_in_dialplan(self.channel_id, HANDOFF_CONTEXT, HANDOFF_EXTEN)
+        self._caller_released = True
 
     async def _watchdog(self, every_s: float) -> None:
         """Keep the caller's TIMEOUT(absolute) ahead of now while this call lives. If the app
@@ -300,7 +346,7 @@ class CallSession:
     async def _pump(self) -> None:
         await self.listener.pump()
         if not self._media_released:
-            self.end("media_lost")  # the transport closed under a live call
+            self.end(EndReason.MEDIA_LOST)  # the transport closed under a live call
 
     def _on_frame_sent(self, frame: bytes, at: float) -> None:
         self.listener.note_output(frame, at)
@@ -323,12 +369,16 @@ class CallSession:
             self.stream.expect(self._context(dialogue, spoken))
             held = self._held
             turn = Turn(self.stream, self.listener, waits, self.call_id, continues=held)
-            utterance = await self.listener.next_utterance(
-                HELD_WAIT_S if held is not None else wait_s, since=listen_from(spoken),
-                on_pause=functools.partial(self._at_pause, turn),
-                finished=self._judge.finished if self._judge is not None else None,
-                wake=lambda: not self.dtmf.empty(),
-            )
+            self._listening.set()
+            try:
+                utterance = await self.listener.next_utterance(
+                    HELD_WAIT_S if held is not None else wait_s, since=listen_from(spoken),
+                    on_pause=functools.partial(self._at_pause, turn),
+                    finished=self._judge.finished if self._judge is not None else None,
+                    wake=lambda: not self.dtmf.empty(),
+                )
+            finally:
+                self._listening.clear()
             if utterance is None and not self.dtmf.empty():
                 reply = dialogue.on_dtmf(self.dtmf.get_nowait())
                 if reply is None:
@@ -387,7 +437,7 @@ class CallSession:
         if request.mode == "blind":
             log.info("call %s: blind transfer to %s", self.call_id, request.target)
             self._caller_released = True
-            self.ended_by = "transferred"
+            self.ended_by = EndReason.TRANSFERRED
             await self.record.transferred(request.target)
             await ari.continue_in_dialplan(
                 self.channel_id, cfg.transfer.blind_context, request.target
@@ -433,7 +483,7 @@ class CallSession:
         await self.record.transferred(target)
         waiting: set[asyncio.Future[Any]] = {self._caller_gone, staff.hung_up}
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        self.ended_by = "transferred"
+        self.ended_by = EndReason.TRANSFERRED
 
     async def _answer(
         self, turn: Turn, utterance: Utterance | None, dialogue: Mind
@@ -564,7 +614,7 @@ class CallSession:
             steps.append(("close media transport", self.leg.transport.close()))
         steps.append(("hang up media channel", ari.hangup(self.media_channel_id)))
         steps.append(("destroy bridge", ari.destroy_bridge(self.bridge_id)))
-        if self.ended_by != "caller_hangup" and not self._caller_released:
+        if self.ended_by is not EndReason.CALLER_HANGUP and not self._caller_released:
             steps.append(("hang up caller", ari.hangup(self.channel_id)))
         if self._peer is not None:
             steps.append(("hang up staff", ari.hangup(self._peer)))
@@ -574,5 +624,5 @@ class CallSession:
             except Exception as exc:
                 log.warning("call %s: %s failed: %s", self.call_id, what, exc)
         recordings = self.recorder.close() if self.recorder is not None else None
-        await self.record.close(self.ended_by or "error", self.error, recordings)
+        await self.record.close(self.ended_by or EndReason.ERROR, self.error, recordings)
         log.info("call %s: ended (%s)", self.call_id, self.ended_by)

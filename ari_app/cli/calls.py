@@ -7,15 +7,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-_ENDINGS = {
-    "caller_hangup": "the caller hung up",
-    "app_hangup": "the secretary hung up",
-    "media_lost": "the audio connection was lost",
-    "lost_on_reconnect": "lost while reconnecting to Asterisk",
-    "app_restarted": "the app restarted during the call",
-    "error": "an error",
-    "transferred": "put through to staff",
-}
+from ari_app.call.ending import EndReason
+
 _WHO = {"caller": "Caller", "secretary": "Secretary"}
 # Latency figures shown in this order first; any others follow alphabetically.
 _TIMING_ORDER = ("endpoint", "stt", "reply", "tts")
@@ -34,6 +27,13 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
+
+
+def _ending(ended_by: Any) -> str:
+    try:
+        return EndReason.parse(str(ended_by)).description
+    except ValueError:  # written by a newer version
+        return str(ended_by or "unknown")
 
 
 def _local_time(ts: float) -> str:
@@ -93,7 +93,7 @@ def format_call(call: Mapping[str, Any]) -> str:
     if ended is None:
         ending = "still in progress (or not closed)"
     else:
-        ending = _ENDINGS.get(str(ended_by), str(ended_by or "unknown"))
+        ending = _ending(ended_by)
     if call.get("error"):
         ending += f": {call['error']}"
     lines.append(f"  Ended:     {ending}")

@@ -133,6 +133,11 @@ class Dialogue:
         """The persona's farewell, for when the secretary ends the call herself."""
         return self._said(self._text("goodbye"))
 
+    def handing_back(self, to_staff: bool) -> str:
+        """Said when the app stops mid-call: the caller goes to the line's staff, or (a
+        line without them) is asked to call again."""
+        return self._said(self.say("handing_back" if to_staff else "call_again"))
+
     def reprompt(self) -> str:
         """Said when the caller has been silent for a while (with the open question)."""
         text = self._text("reprompt")

@@ -151,6 +151,9 @@ class LlmDialogue:
     def reprompt(self) -> str:
         return self.rules.reprompt()
 
+    def handing_back(self, to_staff: bool) -> str:
+        return self.rules.handing_back(to_staff)
+
     def on_dtmf(self, digit: str) -> Reply | None:
         return self.rules.on_dtmf(digit)
 

@@ -80,6 +80,11 @@ class Mind(Protocol[State]):
         """Said when the secretary ends the call herself."""
         ...
 
+    def handing_back(self, to_staff: bool) -> str:
+        """Said when the app stops mid-call: the caller goes to the line's staff, or (a
+        line without them) is asked to call again."""
+        ...
+
     def answer(self, caller_text: str) -> Answer:
         """The answer to what the caller said; its `figures` get the mind's own
         measurements (a model's first token, say) as it is made."""

@@ -99,6 +99,15 @@ PHRASES: dict[str, dict[str, str]] = {
         "ru": "Одну минуту, соединяю. Оставайтесь, пожалуйста, на линии.",
         "en": "One moment, I'm putting you through to {target}. Please stay on the line.",
     },
+    "handing_back": {
+        "ru": "Соединяю вас с сотрудником. Оставайтесь, пожалуйста, на линии.",
+        "en": "Let me put you through to a colleague. Please stay on the line.",
+    },
+    "call_again": {
+        "ru": "Извините, я не могу сейчас продолжить разговор. Перезвоните, пожалуйста, "
+              "через минуту.",
+        "en": "I'm sorry, I can't go on with this call just now. Please call again in a minute.",
+    },
     "unavailable": {
         "ru": "{target} сейчас не на месте.", "en": "{target} is not available right now.",
     },

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ari_app.call.ending import EndReason
 from ari_app.call.record import CallRecord
 from ari_app.notify.message import StaffMessage
 from ari_app.storage import CallStore
@@ -26,7 +27,7 @@ async def test_a_call_recorded_from_open_to_close(tmp_path: Path) -> None:
     await record.drop_turns([1])
     assert await record.message(StaffMessage("ru", name="Пётр")) > 0
     await record.transferred("101")
-    await record.close("caller_hangup", None, (tmp_path / "a.wav", tmp_path / "b.wav"))
+    await record.close(EndReason.CALLER_HANGUP, None, (tmp_path / "a.wav", tmp_path / "b.wav"))
     call = await store.get_call("c1")
     await store.close()
     assert call is not None and call["ended_by"] == "caller_hangup"
@@ -46,5 +47,5 @@ async def test_writes_to_a_closed_store_are_logged_not_raised(
     assert await record.message(StaffMessage("en", name="Ann")) == 0
     await record.drop_turns([0])
     await record.transferred("102")
-    await record.close("error", "boom", None)
+    await record.close(EndReason.ERROR, "boom", None)
     assert sum("call c2: could not" in r.getMessage() for r in caplog.records) == 6

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ari_app.call.ending import EndReason
 from ari_app.cli.calls import format_call
 from ari_app.storage import SCHEMA_VERSION, CallStore, StorageError
 
@@ -79,13 +80,28 @@ async def test_close_orphans(tmp_path: Path) -> None:
         await s.start_call("open2", "ch2", None, None, None, "en")
         await s.start_call("done", "ch3", None, None, None, "ru")
         await s.end_call("done", "app_hangup")
-    # "restart"
+        await s.add_turn("open1", "caller", "алло", 5000.0, 5001.5)
+        await s.add_turn("open1", "secretary", "Слушаю вас.", 5002.0, 5003.25)
+    # the process was killed; the next one starts
     async with CallStore(path) as s:
         assert await s.close_orphans() == 2
-        open1, done = await s.get_call("open1"), await s.get_call("done")
-        assert open1 is not None and open1["ended_by"] == "app_restarted"
+        open1, open2, done = [await s.get_call(c) for c in ("open1", "open2", "done")]
+        assert open1 is not None and open1["ended_by"] == "app_crashed"
+        assert open1["ended_at"] == 5003.25  # when its last turn ended, not now
+        assert open1["error"]
+        assert open2 is not None and open2["ended_at"] == open2["started_at"]  # no turns
         assert done is not None and done["ended_by"] == "app_hangup"
         assert await s.close_orphans() == 0
+
+
+@pytest.mark.parametrize("reason", list(EndReason))
+async def test_every_end_reason_is_stored(store: CallStore, reason: EndReason) -> None:
+    """The session's own type: no ending it can give is refused by the store."""
+    await store.start_call("c", "ch", None, None, None, "ru")
+    assert await store.end_call("c", reason)
+    call = await store.get_call("c")
+    assert call is not None and EndReason(call["ended_by"]) is reason
+    assert reason.description
 
 
 async def test_concurrent_writes(store: CallStore) -> None:
@@ -120,7 +136,7 @@ async def test_errors_are_storage_errors(store: CallStore, tmp_path: Path) -> No
         await store.start_call("dup", "c", None, None, None, "ru")
     with pytest.raises(StorageError):  # foreign key: no such call
         await store.add_turn("ghost", "caller", "hi", 0.0, 1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"caller_hangup.*got 'whatever'"):
         await store.end_call("dup", "whatever")
     # the store keeps working after an error
     await store.add_turn("dup", "caller", "hi", 0.0, 1.0)
