@@ -19,12 +19,14 @@ from ari_app.call.session import (
     CallSession,
 )
 from ari_app.config import Config
+from ari_app.console.server import ConsoleServer
 from ari_app.engines import Engines
 from ari_app.errors import AriUnreachable, SecretaryError
 from ari_app.instance_lease import RENEW_S, InstanceLease
 from ari_app.llm.factory import build_chain
 from ari_app.llm.tools import SECRETARY_TOOLS
 from ari_app.llm.warmup import warm_up_chain
+from ari_app.metrics import Metrics
 from ari_app.mind.llm_dialogue import warm_up_messages
 from ari_app.mind.persona import Personas
 from ari_app.notify.factory import build_notifications
@@ -55,10 +57,15 @@ class SecretaryApp:
         self._stopping = asyncio.Event()
         self.llm = build_chain(cfg.llm, cfg.default_language) if cfg.llm else None
         self.notifications = build_notifications(cfg.notify)
+        self.metrics = Metrics()
+        if engines.stt is not None:
+            stt = engines.stt
+            self.metrics.watch_recogniser(lambda: float(getattr(stt, "pending", 0)))
+        self.console = ConsoleServer(cfg.console, self.metrics)
         self.ctx = CallContext(
             cfg=cfg, ari=self.ari, engines=engines, store=store,
             personas=Personas(cfg.paths.personas_dir), route=self._route, llm=self.llm,
-            on_message=self._notify,
+            on_message=self._notify, metrics=self.metrics,
         )
         self.connected = asyncio.Event()
         self.lease = InstanceLease(self.ari, cfg.ari.app)
@@ -125,6 +132,7 @@ class SecretaryApp:
         closed = await self.store.close_orphans(EndReason.APP_CRASHED)
         if closed:
             log.warning("closed %d call record(s) left open by a previous run", closed)
+        await self.console.start()
         self._stream = await self.connect(first=True)
         await self._clean_leftovers()
         self.connected.set()
@@ -273,6 +281,7 @@ class SecretaryApp:
         """Hand every live call back to the dialplan (`CallSession.hand_back`) and wait for
         them to leave, at most `drain_s`; then stop."""
         calls = dict(self.calls)
+        self.metrics.draining.set(1)
         started = asyncio.get_running_loop().time()
         log.warning("stopping: handing %d live call(s) back to the dialplan (at most %.0f s)",
                     len(calls), drain_s)
@@ -307,6 +316,7 @@ class SecretaryApp:
             except (SecretaryError, AriError) as exc:
                 log.debug("lease not released: %s", exc)
         await self.notifications.drain(timeout_s=10.0)
+        await self.console.close()
         await self.ari.close()
         if self.llm is not None:
             await self.llm.aclose()

@@ -22,6 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from ari_app.api.settings import ApiConfig
 from ari_app.ari.ami import AmiConfig
+from ari_app.console.settings import ConsoleConfig
 from ari_app.errors import ConfigError
 from ari_app.llm.config import LlmConfig
 from ari_app.notify.settings import NotifyConfig
@@ -230,6 +231,7 @@ class Config(_Section):
     paths: PathsConfig = Field(default_factory=PathsConfig)
     transfer: TransferConfig = Field(default_factory=TransferConfig)
     shutdown: ShutdownConfig = Field(default_factory=ShutdownConfig)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)  # /metrics, the console
     ami: AmiConfig | None = None  # `secretary doctor`'s PBX checks over AMI; None: skipped
     persona: NonEmpty = "default"
     default_language: Language = "ru"

@@ -15,16 +15,17 @@ import logging
 import shutil
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ari_app.doctor.check import Check
 from ari_app.errors import EngineUnavailable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_WHISPER = "whisper-base"
 DEFAULT_PIPER_VOICE = "en_US-joe-medium"
@@ -285,6 +286,7 @@ class ThreadedModel:
         self.load_s: float | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
         self._load_lock = asyncio.Lock()
+        self.pending = 0  # jobs queued for or running in the worker (`in_worker`)
 
     @property
     def loaded(self) -> bool:
@@ -301,6 +303,15 @@ class ThreadedModel:
             self._model = await loop.run_in_executor(self._executor, self._load_sync)
             self.load_s = time.perf_counter() - started
             log.info("%s loaded in %.2f s", self.name, self.load_s)
+
+    async def in_worker(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` in the worker thread, counted in `pending` while it waits and runs
+        (the recogniser's queue depth in /metrics)."""
+        self.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+        finally:
+            self.pending -= 1
 
     def _check(self) -> None:
         """Raise EngineUnavailable, with what to do, when the model cannot be there."""

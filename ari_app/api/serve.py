@@ -74,7 +74,8 @@ class _Server(uvicorn.Server):
             print(self._ready_line, flush=True)
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def listen_socket(host: str, port: int, setting: str) -> socket.socket:
+    """A listening socket, or SecretaryError naming the `setting` to change."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -83,9 +84,7 @@ def _listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         why = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
-        raise SecretaryError(
-            f"api: cannot listen on {host}:{port}: {why} (api.host, api.port)"
-        ) from None
+        raise SecretaryError(f"cannot listen on {host}:{port}: {why} ({setting})") from None
     sock.listen(128)
     sock.setblocking(False)
     return sock
@@ -101,7 +100,8 @@ async def serve_api(config_path: Path, *, host: str | None = None, port: int | N
         cfg, build_engines(cfg), personas, settings=settings, notifications=notifications
     )
     bind_host = host or settings.host
-    sock = _listen(bind_host, settings.port if port is None else port)
+    sock = listen_socket(bind_host, settings.port if port is None else port,
+                         "api.host, api.port")
     channels = ", ".join(notifications.channels) or "none (messages are only logged)"
     ready = f"{READY_MARK} http://{bind_host}:{sock.getsockname()[1]} (notify: {channels})"
     level = logging.getLogger().getEffectiveLevel()

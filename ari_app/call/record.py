@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -18,10 +19,18 @@ log = logging.getLogger(__name__)
 
 
 class CallRecord:
-    def __init__(self, store: CallStore, call_id: str, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, store: CallStore, call_id: str, loop: asyncio.AbstractEventLoop,
+                 on_failure: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.call_id = call_id
         self.loop = loop
+        self.on_failure = on_failure  # told what could not be written (metrics)
+
+    def _failed(self, what: str) -> None:
+        """A write that failed (`what`: open, turn, drop_turns, message, transfer, close)."""
+        log.exception("call %s: could not write its record (%s)", self.call_id, what)
+        if self.on_failure is not None:
+            self.on_failure(what)
 
     def wall(self, loop_time: float) -> float:
         """The wall-clock time of a loop time (the record keeps wall-clock times)."""
@@ -34,7 +43,7 @@ class CallRecord:
                 self.call_id, channel_id, line, endpoint, caller_id, language
             )
         except Exception:
-            log.exception("call %s: could not open its record", self.call_id)
+            self._failed("open")
 
     async def turn(
         self,
@@ -51,14 +60,14 @@ class CallRecord:
                 {k: round(v, 1) for k, v in timings.items()},
             )
         except Exception:
-            log.exception("call %s: could not store a turn", self.call_id)
+            self._failed("turn")
             return None
 
     async def drop_turns(self, rows: list[int]) -> None:
         try:
             await self.store.drop_turns(self.call_id, rows)
         except Exception:
-            log.exception("call %s: could not drop turns %s", self.call_id, rows)
+            self._failed("drop_turns")
 
     async def message(self, message: StaffMessage) -> int:
         """Store a message the caller left; its id, or 0 if it could not be stored."""
@@ -70,14 +79,14 @@ class CallRecord:
         try:
             return await self.store.add_message(self.call_id, fields)
         except Exception:
-            log.exception("call %s: could not store the caller's message", self.call_id)
+            self._failed("message")
             return 0
 
     async def transferred(self, target: str) -> None:
         try:
             await self.store.set_transferred(self.call_id, target)
         except Exception:
-            log.exception("call %s: could not record the transfer", self.call_id)
+            self._failed("transfer")
 
     async def close(self, ended_by: EndReason, error: str | None,
                     recordings: tuple[Path, Path] | None) -> None:
@@ -88,4 +97,4 @@ class CallRecord:
                 )
             await self.store.end_call(self.call_id, ended_by, error)
         except Exception:
-            log.exception("call %s: could not close its record", self.call_id)
+            self._failed("close")

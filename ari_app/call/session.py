@@ -10,7 +10,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ari_app.ari.client import AriClient
@@ -27,6 +27,7 @@ from ari_app.engines import Engines
 from ari_app.errors import ConfigError
 from ari_app.llm.chain import FallbackChain
 from ari_app.media.tones import ringback_task
+from ari_app.metrics import Metrics
 from ari_app.mind.dialogue import Dialogue
 from ari_app.mind.llm_dialogue import make_mind
 from ari_app.mind.message import Message
@@ -78,6 +79,7 @@ class CallContext:
     route: Callable[[str, CallSession], None]  # send events of this channel id to the session
     on_message: Callable[[int, StaffMessage], None] | None = None  # notify staff of a message
     llm: FallbackChain | None = None  # the language models; None: the rules alone
+    metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows
 
 
 class CallSession:
@@ -125,7 +127,8 @@ class CallSession:
         self._media_released = False  # our media leg left the call on purpose
         self._caller_released = False  # the caller left Stasis (blind transfer, handed back)
         self._listening = asyncio.Event()  # waiting for the caller: no reply under way
-        self.record = CallRecord(ctx.store, self.call_id, self._loop)
+        self.record = CallRecord(ctx.store, self.call_id, self._loop,
+                                 on_failure=ctx.metrics.record_failed)
 
     # --- events, routed here by the app --------------------------------------------------
     def on_event(self, event: dict[str, Any]) -> None:
@@ -185,6 +188,7 @@ class CallSession:
     # --- the call ------------------------------------------------------------------------
     async def run(self) -> None:
         self._task = asyncio.current_task()
+        self.ctx.metrics.call_started(self.line)
         await self.record.open(
             self.channel_id, self.line, self.endpoint, self.caller_id, self.language
         )
@@ -515,6 +519,7 @@ class CallSession:
         )
         if draft is not None:
             await draft.drop()  # played; or cut short, and then no more of it is made
+        self.ctx.metrics.reply_spoken(self.line, turn.timings)
         if withdrawn_unheard(spoken, audio.speech_end):
             log.info("call %s: the caller went on before hearing the reply to %r",
                      self.call_id, transcript.text)
@@ -589,6 +594,7 @@ class CallSession:
         if spoken.interrupted:
             log.info("call %s: barged in; unsaid: %r", self.call_id, spoken.unsaid)
         if spoken.failed:
+            self.ctx.metrics.engine_failed("tts")
             log.error("call %s: speech failed (%s); the caller heard %r, not %r",
                       self.call_id, spoken.error, spoken.said, spoken.unsaid)
         lost = spoken.interrupted or spoken.failed
@@ -611,6 +617,7 @@ class CallSession:
                 "call %s: media stats received=%d sent=%d dropped=%s", self.call_id,
                 stats.received, stats.sent, json.dumps(stats.dropped, sort_keys=True),
             )
+            self.ctx.metrics.rtp_dropped_by(stats.dropped)
             steps.append(("close media transport", self.leg.transport.close()))
         steps.append(("hang up media channel", ari.hangup(self.media_channel_id)))
         steps.append(("destroy bridge", ari.destroy_bridge(self.bridge_id)))
@@ -625,4 +632,5 @@ class CallSession:
                 log.warning("call %s: %s failed: %s", self.call_id, what, exc)
         recordings = self.recorder.close() if self.recorder is not None else None
         await self.record.close(self.ended_by or EndReason.ERROR, self.error, recordings)
+        self.ctx.metrics.call_ended(self.line, self.ended_by or EndReason.ERROR)
         log.info("call %s: ended (%s)", self.call_id, self.ended_by)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -118,9 +117,8 @@ class WhisperStt(ThreadedModel):
             return Transcript(text="", language=lang, audio_s=0.0, elapsed_s=0.0)
         if self._model is None:
             await self.load()
-        loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        text = await loop.run_in_executor(self._executor, self._transcribe_sync, pcm, lang, prompt)
+        text = await self.in_worker(self._transcribe_sync, pcm, lang, prompt)
         elapsed = time.perf_counter() - started
         return Transcript(text=text, language=lang, audio_s=audio_s, elapsed_s=elapsed)
 

@@ -19,6 +19,7 @@ from testkit.runner import CallResult, place_call
 
 ARI = "http://127.0.0.1:8088/ari"
 AUTH = ("secretary", "testbed-secret")
+METRICS_URL = "http://127.0.0.1:8080/metrics"  # console.listen's default (config/testbed.yaml)
 
 
 def ari_get(path: str) -> Any:
@@ -71,6 +72,13 @@ def wait_call_ended(db: Path, count: int, timeout_s: float = 15.0) -> list[dict[
         if time.monotonic() > deadline:
             return calls
         time.sleep(0.2)
+
+
+def scrape(url: str = METRICS_URL) -> dict[str, float]:
+    """The running app's /metrics (console.listen of the testbed config)."""
+    from ari_app.metrics import read_samples
+
+    return read_samples(httpx.get(url, timeout=5).text)
 
 
 def next_call(app: Any) -> dict[str, Any]:

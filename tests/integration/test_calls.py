@@ -5,11 +5,13 @@ the call record holds."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
+from callkit import dial, normalise, scrape, wait_asterisk_clean, wait_call_ended
 
 from testkit.scenario import CallerLine
 
@@ -56,6 +58,7 @@ def test_call_end_to_end(
     lang: str, secretary_app: Any, caller_audio: dict[str, Path], transcribe: Any, tmp_path: Path
 ) -> None:
     case = CASES[lang]
+    before = scrape()
     result = dial(
         exten=str(case["exten"]),
         utterances=[
@@ -89,6 +92,16 @@ def test_call_end_to_end(
     assert Path(call["secretary_wav"]).stat().st_size > 8000
     channels, bridges = wait_asterisk_clean()
     assert channels == [] and bridges == []
+    # /metrics counted the call, its two turns and the latency of both replies
+    after = scrape()
+    line = f"line={call['line']}"
+    moved = {key: after.get(key, 0) - before.get(key, 0) for key in (
+        f"secretary_calls_total{{ended_by=app_hangup,{line}}}", f"secretary_turns_total{{{line}}}",
+        f"secretary_voice_to_voice_seconds_count{{{line}}}",
+        "secretary_stage_seconds_count{stage=stt}",
+    )}
+    assert list(moved.values()) == [1, 2, 2, 2], moved
+    assert after[f"secretary_calls_active{{{line}}}"] == 0
 
 
 def test_caller_hangs_up_mid_reply(
@@ -116,3 +129,15 @@ def test_caller_hangs_up_mid_reply(
     channels, bridges = wait_asterisk_clean()
     assert channels == [] and bridges == []
     assert secretary_app.app.proc.poll() is None, "the app must survive a hangup"
+
+
+def test_doctor_reads_the_running_app(secretary_app: Any) -> None:
+    """`secretary doctor` next to a running app scrapes its /metrics."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ari_app.cli.main", "doctor", "-c", str(secretary_app.config)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    out = done.stdout + done.stderr
+    assert re.search(r"ok\s+secretary run\s+running \(http://127\.0\.0\.1:8080/metrics\): "
+                     r"\d+ call\(s\) in progress", out), out
+    assert re.search(r"ok\s+secretary run: call records written\s+every write succeeded", out), out

@@ -41,7 +41,8 @@ async def test_writes_to_a_closed_store_are_logged_not_raised(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = CallStore(tmp_path / "calls.sqlite3")  # never opened
-    record = CallRecord(store, "c2", asyncio.get_running_loop())
+    failed: list[str] = []
+    record = CallRecord(store, "c2", asyncio.get_running_loop(), on_failure=failed.append)
     await record.open("chan-2", "en", "PJSIP/bob", "", "en")
     assert await record.turn("caller", "Hello", 0.0, 1.0, {}) is None
     assert await record.message(StaffMessage("en", name="Ann")) == 0
@@ -49,3 +50,4 @@ async def test_writes_to_a_closed_store_are_logged_not_raised(
     await record.transferred("102")
     await record.close(EndReason.ERROR, "boom", None)
     assert sum("call c2: could not" in r.getMessage() for r in caplog.records) == 6
+    assert failed == ["open", "turn", "message", "drop_turns", "transfer", "close"]  # metrics
