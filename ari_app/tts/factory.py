@@ -74,7 +74,9 @@ class FallbackTts:
     Once an engine has yielded audio, its later errors propagate (switching voices mid-
     sentence would be worse than stopping). All output is at `sample_rate` (the first
     engine's rate unless given): audio from an engine at another rate is resampled.
-    `last_engine` is the engine that spoke last; `failures` lists what was skipped and why.
+    One object serves every call: what a request decides on is its own; `last_engine` (the
+    engine that spoke last) and `failures` (what the last request skipped, and why) are
+    only for reports.
     """
 
     def __init__(self, engines: Sequence[TextToSpeech], sample_rate: int | None = None) -> None:
@@ -109,7 +111,8 @@ class FallbackTts:
             self._rate = self.engines[0].sample_rate
 
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:
-        self.failures = []
+        failures: list[tuple[str, str]] = []
+        self.failures = failures
         for engine in self.engines:
             started = False
             gen = engine.synthesize(text)
@@ -131,21 +134,21 @@ class FallbackTts:
                         yield tail
                 if started:
                     return
-                self.failures.append((engine.name, "no audio"))
+                failures.append((engine.name, "no audio"))
             except Exception as exc:
                 if started:
                     raise
                 log.warning(
                     "TTS engine %s failed before audio, trying the next: %s", engine.name, exc
                 )
-                self.failures.append((engine.name, str(exc)))
+                failures.append((engine.name, str(exc)))
             finally:
                 aclose = getattr(gen, "aclose", None)
                 if aclose is not None:
                     await aclose()
-        if not self.failures or all(reason == "no audio" for _, reason in self.failures):
+        if not failures or all(reason == "no audio" for _, reason in failures):
             return  # nothing to say (e.g. text was only punctuation)
         raise EngineUnavailable(
             "every TTS engine failed: "
-            + "; ".join(f"{name}: {reason}" for name, reason in self.failures)
+            + "; ".join(f"{name}: {reason}" for name, reason in failures)
         )

@@ -16,6 +16,7 @@ Both take s16le mono frames of any length and return the latest probability in [
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 from pathlib import Path
@@ -186,7 +187,11 @@ class _Upsampler2x:
         self._history[:] = 0.0
 
 
+@functools.cache
 def _load_session(path: Path, threads: int) -> Any:
+    """One ONNX session per model file and thread count, shared by every call's detector:
+    the stream's state (h, c, context) is passed in and out by each `SileroVad`, and building
+    a session per call took 4-40 ms on the event loop."""
     try:
         import onnxruntime
     except ImportError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 import numpy as np
 import pytest
@@ -131,3 +131,35 @@ async def test_consumer_stopping_early_closes_the_engine() -> None:
     assert first
     await gen.aclose()
     assert engine.closed
+
+
+class FakeFlakyTts(FakeTts):
+    """A fake engine that fails on any text with "fail" in it, after `meanwhile` has run (a
+    second call's request, arriving while this one is failing)."""
+
+    def __init__(self, name: str, meanwhile: Callable[[], Awaitable[None]] | None = None
+                 ) -> None:
+        super().__init__(name=name)
+        self.meanwhile = meanwhile
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        if "fail" in text:
+            if self.meanwhile is not None:
+                await self.meanwhile()
+            raise RuntimeError(f"{self.name} broke")
+        async for chunk in super().synthesize(text):
+            yield chunk
+
+
+async def test_a_request_keeps_its_own_failures_while_another_call_speaks() -> None:
+    """One FallbackTts serves every call: a request that another call's request overlaps
+    must still see that all its engines failed."""
+    spoken: list[list[bytes]] = []
+
+    async def another_call_speaks() -> None:
+        spoken.append(await collect(tts, "hello"))
+
+    tts = FallbackTts([FakeFlakyTts("a"), FakeFlakyTts("b", meanwhile=another_call_speaks)])
+    with pytest.raises(EngineUnavailable, match="a: a broke; b: b broke"):
+        await collect(tts, "fail")
+    assert spoken and spoken[0]  # the other call was answered by engine a

@@ -192,6 +192,26 @@ def test_reset_makes_results_repeatable(rate: int) -> None:
 
 
 @needs_silero
+def test_calls_share_one_session_and_keep_their_own_state() -> None:
+    """Two calls' detectors, interleaved frame by frame on one shared ONNX session, give what
+    each gives alone: the stream state is theirs, not the session's."""
+    speech, quiet = mixed_signal(8000), noise(8000, 2.0, -50.0, seed=3)
+    one, two = SileroVad(8000), SileroVad(8000)
+    assert one._session is two._session
+    lone_one, lone_two = SileroVad(8000), SileroVad(8000)
+    alone_one = [lone_one.speech_probability(f) for f in frames(speech, 8000)]
+    alone_two = [lone_two.speech_probability(f) for f in frames(quiet, 8000)]
+    mixed_one, mixed_two = [], []
+    for a, b in zip(frames(speech, 8000), frames(quiet, 8000), strict=False):
+        mixed_one.append(one.speech_probability(a))
+        mixed_two.append(two.speech_probability(b))
+    n = len(mixed_one)
+    np.testing.assert_allclose(mixed_one, alone_one[:n], atol=1e-6)
+    np.testing.assert_allclose(mixed_two, alone_two[:n], atol=1e-6)
+    assert not np.allclose(mixed_one, mixed_two, atol=1e-3)  # the two streams do differ
+
+
+@needs_silero
 def test_silero_rejects_bad_parameters() -> None:
     for rate in (0, 11025, 44100):
         with pytest.raises(ValueError, match="8000 or 16000"):
