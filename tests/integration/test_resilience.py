@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from callkit import dial, wait_asterisk_clean, wait_call_ended
+from lineskit import sip_invite
+from test_app_death import wait_for_media_leg
 
 from testkit.local import REPO, write_config
 from testkit.scenario import CallerLine
@@ -76,7 +79,15 @@ def test_second_instance_is_refused(secretary_app: Any, tmp_path: Path) -> None:
 def test_reconnects_after_asterisk_restart(
     asterisk_testbed: Any, secretary_app: Any, caller_audio: dict[str, Path], tmp_path: Path
 ) -> None:
+    """Asterisk restarts in the middle of a call: the app reconnects, the call's record is
+    closed with a reason, and the next call is answered."""
     app = secretary_app.app
+    live = threading.Thread(target=sip_invite, args=(tmp_path / "live",), daemon=True,
+                            kwargs={"local_ip": "127.0.0.2", "number": "+15550100100",
+                                    "timeout_s": 40})
+    live.start()
+    assert wait_for_media_leg(20), app.output[-3000:]
+    time.sleep(1.0)  # the greeting is being spoken
     restart = subprocess.run(
         [str(REPO / "scripts" / "asterisk-testbed"), "restart"],
         capture_output=True, text=True, timeout=120,
@@ -87,6 +98,9 @@ def test_reconnects_after_asterisk_restart(
         assert time.monotonic() < deadline, app.output[-3000:]
         assert app.proc.poll() is None, app.output[-3000:]
         time.sleep(0.2)
+    calls = wait_call_ended(secretary_app.db, secretary_app.calls_before + 1)
+    secretary_app.calls_before = len(calls)
+    assert calls[-1]["ended_by"] in ("lost_on_reconnect", "media_lost"), calls[-1]
     result = dial(
         exten="100",
         utterances=[CallerLine(caller_audio["ru_bye"], pause_before_ms=7000)],
