@@ -21,6 +21,7 @@ from ari_app.call.media_leg import MediaLeg, open_media_leg
 from ari_app.call.record import CallRecord
 from ari_app.call.recorder import CallRecorder
 from ari_app.call.speaker import Speaker, Spoken
+from ari_app.call.tasks import CallTasks
 from ari_app.call.transfer import StaffCall, StaffTarget
 from ari_app.config import Config
 from ari_app.engines import Engines
@@ -111,9 +112,8 @@ class CallSession:
         self._judge: TurnEndJudge | None = None  # the end-of-turn model's guesses
         self._mind: Mind[Any] | None = None
         self._draft: ReplyDraft | None = None  # the answer to the last guess, being spoken
-        self._drafting: asyncio.Future[None] | None = None
-        self._background: set[asyncio.Task[Any]] = set()
-        self._watchdog_task: asyncio.Task[None] | None = None
+        self._drafting: asyncio.Task[None] | None = None
+        self.tasks = CallTasks(self.call_id)  # everything the call runs beside its dialogue
         self.listener: Listener  # set once the media leg is up
         self.stream: TurnStream  # the recogniser, turn after turn
         self.speaker: Speaker
@@ -157,11 +157,9 @@ class CallSession:
         if self.ended_by is None and hasattr(self, "speaker"):
             self.speaker.interrupt()
         now = self._loop.time()
-        task = asyncio.create_task(self.record.turn(
+        self.tasks.spawn(self.record.turn(
             "caller", f"DTMF {digit}", now, now, CallerFigures(dtmf=True).as_record()
-        ))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        ), "dtmf-record", cancel_on_stop=False)
 
     def end(self, reason: EndReason) -> None:
         """End the call from outside the conversation (hangup, lost media, shutdown)."""
@@ -187,7 +185,13 @@ class CallSession:
 
     # --- the call ------------------------------------------------------------------------
     async def run(self) -> None:
+        """The call, from its answer to its closed record; what it starts beside the
+        dialogue runs in `self.tasks` and is over when this returns."""
         self._task = asyncio.current_task()
+        async with self.tasks:
+            await self._run()
+
+    async def _run(self) -> None:
         self.ctx.metrics.call_started(self.line)
         await self.record.open(
             self.channel_id, self.line, self.endpoint, self.caller_id, self.language
@@ -255,9 +259,7 @@ class CallSession:
         cfg = self.ctx.cfg
         await ari.answer(self.channel_id)
         if cfg.ari.watchdog_s > 0:
-            self._watchdog_task = asyncio.create_task(
-                self._watchdog(max(1.0, cfg.ari.watchdog_s / 3)), name=f"watchdog-{self.call_id}"
-            )
+            self.tasks.spawn(self._watchdog(max(1.0, cfg.ari.watchdog_s / 3)), "watchdog")
         await ari.create_bridge(self.bridge_id, name=f"secretary call {self.call_id}")
         await ari.add_to_bridge(self.bridge_id, self.channel_id)
         self.ctx.route(self.media_channel_id, self)
@@ -289,11 +291,13 @@ class CallSession:
             caller_id=self.caller_id or None, now=(lambda: frozen) if frozen else None,
         ), self.ctx.llm)
         self._mind = dialogue
-        pump = asyncio.create_task(self._pump(), name=f"pump-{self.call_id}")
+        pump = self.tasks.spawn(self._pump(), "pump")
         try:
             await self._conversation(dialogue)
         finally:
-            pump.cancel()
+            if pump is not None:
+                pump.cancel()
+                await asyncio.gather(pump, return_exceptions=True)
             await self._drop_draft()
             await self.stream.close()
             if self._judge is not None:
@@ -317,7 +321,7 @@ class CallSession:
         if self._judge is not None:
             self._judge.heard(speech_end, text)
         if self.ctx.cfg.turn.draft_reply and self._mind is not None and text.strip():
-            self._drafting = asyncio.ensure_future(self._redraft(self._mind, text))
+            self._drafting = self.tasks.spawn(self._redraft(self._mind, text), "draft")
 
     async def _redraft(self, mind: Mind[Any], text: str) -> None:
         await self._drop_draft()
@@ -608,8 +612,7 @@ class CallSession:
     # --- record and teardown -------------------------------------------------------------
     async def _teardown(self) -> None:
         ari = self.ctx.ari
-        if self._watchdog_task is not None:
-            self._watchdog_task.cancel()
+        await self.tasks.stop()  # the watchdog, the pump, a draft; record writes finish
         steps: list[tuple[str, Any]] = []
         if self.leg is not None:
             stats = self.leg.transport.stats
