@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +68,36 @@ def asterisk_testbed() -> Iterator[AsteriskTestbed]:
     if not already_running:
         stopped = run_testbed("stop", timeout=60)
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+
+
+@pytest.fixture(scope="module", autouse=True)
+def asterisk_answers(request: pytest.FixtureRequest) -> None:
+    """Before each module that uses the testbed: is Asterisk answering ARI (a request and a
+    websocket handshake)? A wedged one is restarted, loudly, after its threads' stacks and
+    task processors are kept under .testbed/wedges/ (testkit/testbed_health.py)."""
+    if "asterisk_testbed" not in request.fixturenames:
+        return
+    from testkit.testbed_health import keep_evidence, why_unhealthy
+
+    testbed: AsteriskTestbed = request.getfixturevalue("asterisk_testbed")
+    why = why_unhealthy(testbed.ari_url, testbed.username, testbed.password)
+    if why is None:
+        return
+    status = run_testbed("status", timeout=60).stdout
+    pid = re.search(r"pid (\d+)", status)
+    report = keep_evidence(int(pid.group(1)) if pid else None, [str(TESTBED_SCRIPT), "cli"],
+                           REPO / ".testbed" / "wedges")
+    message = (f"ASTERISK WEDGED before {request.module.__name__}: {why}; its threads and task "
+               f"processors are in {report}; restarting the testbed")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"\n{'!' * 20} {message}", red=True, bold=True)
+    warnings.warn(message, stacklevel=1)
+    restarted = run_testbed("restart")
+    again = why_unhealthy(testbed.ari_url, testbed.username, testbed.password)
+    if restarted.returncode != 0 or again is not None:
+        pytest.fail(f"the testbed did not come back after a restart ({again}):\n"
+                    f"{restarted.stdout}{restarted.stderr}", pytrace=False)
 
 
 # --- the app, the caller's audio and the transcription of what the caller heard -----------

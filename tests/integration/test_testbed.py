@@ -144,3 +144,11 @@ def test_no_channels_or_bridges_left(asterisk_testbed: AsteriskTestbed) -> None:
         time.sleep(0.1)
     assert channels == []
     assert bridges == []
+
+
+def test_the_health_probe_finds_the_testbed_answering(asterisk_testbed: AsteriskTestbed) -> None:
+    """What the conftest asks before each module (a false alarm would restart Asterisk)."""
+    from testkit.testbed_health import why_unhealthy
+
+    tb = asterisk_testbed
+    assert why_unhealthy(tb.ari_url, tb.username, tb.password) is None
