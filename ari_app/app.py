@@ -199,6 +199,8 @@ class SecretaryApp:
             await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
             reader.cancel()
+            if reader.done() and not reader.cancelled() and reader.exception() is not None:
+                log.error("the ARI event reader failed", exc_info=reader.exception())
             await stream.close()
             if self._stopping.is_set():
                 break

@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ari_app.api.settings import ApiConfig
@@ -26,6 +25,7 @@ from ari_app.console.settings import ConsoleConfig
 from ari_app.errors import ConfigError
 from ari_app.llm.config import LlmConfig
 from ari_app.notify.settings import NotifyConfig
+from ari_app.yaml_file import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -278,13 +278,19 @@ class Config(_Section):
         return self.paths.personas_dir / f"{self.persona_for(line)}.yaml"
 
 
+def _key(part: str) -> str:
+    """A key as the admin wrote it; quoted when empty, padded or not printable (a line break
+    in a key would split the one line per problem)."""
+    return part if part and part.isprintable() and part.strip() == part else repr(part)
+
+
 def _loc(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{_key(part)}" if out else _key(str(part))
     return out
 
 
@@ -351,20 +357,4 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     `env` (default: os.environ) may provide SECRETARY_ARI_PASSWORD, which overrides
     ari.password. Relative paths are made absolute against the current directory.
     """
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{source}: not UTF-8 text: {exc.reason}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        where = ""
-        mark = getattr(exc, "problem_mark", None)
-        if mark is not None:
-            where = f"line {mark.line + 1} column {mark.column + 1}: "
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{source}: invalid YAML: {where}{problem}") from None
-    return parse_config(data, source, env)
+    return parse_config(read_yaml(path), str(path), env)

@@ -42,11 +42,19 @@ def _too_large(limit: int) -> HTTPException:
     )
 
 
+def _declared_too_large(declared: str, limit: int) -> bool:
+    """Whether the Content-Length header already says the upload is over `limit` (with room
+    for multipart framing). Only ASCII digits are a length: "²" is a digit to str.isdigit()
+    but not to int(), and int() refuses a number of more than 4300 digits."""
+    if not (declared.isascii() and declared.isdigit()):
+        return False  # not a length: the body is measured as it arrives
+    return len(declared) > 18 or int(declared) > limit + 16 * 1024
+
+
 async def read_upload(request: Request, limit: int) -> bytes:
     """The uploaded file's bytes; 413 when over `limit`, 415 for another content type."""
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + 16 * 1024:  # multipart framing
+    if _declared_too_large(request.headers.get("content-length", ""), limit):
         raise _too_large(limit)
     if ctype == "multipart/form-data":
         async with request.form(max_files=1, max_fields=8) as form:

@@ -22,6 +22,26 @@ class AriError(Exception):
         self.status = status
 
 
+def _json_body(resp: httpx.Response) -> Any:
+    """The answer's JSON; ValueError also for JSON nested too deeply for Python's parser
+    (json raises RecursionError there, which no caller expects)."""
+    try:
+        return resp.json()
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _error_message(resp: httpx.Response) -> str:
+    """ARI's own `message` from an error answer; the answer's text when there is none (an
+    HTML error page, JSON that is not an object)."""
+    try:
+        body = _json_body(resp)
+    except ValueError:
+        return resp.text
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else resp.text
+
+
 class AriClient:
     def __init__(
         self, base_url: str, username: str, password: str, app: str, timeout_s: float = 5.0
@@ -63,14 +83,15 @@ class AriClient:
                 "check ari.username and ari.password against Asterisk's ari.conf"
             )
         if resp.status_code >= 400:
-            try:
-                message = resp.json().get("message", resp.text)
-            except ValueError:
-                message = resp.text
-            raise AriError(method, path, resp.status_code, message)
+            raise AriError(method, path, resp.status_code, _error_message(resp))
         if not resp.content:
             return None
-        return resp.json()
+        try:
+            return _json_body(resp)
+        except ValueError as exc:  # a proxy's HTML page, a truncated answer
+            raise AriError(
+                method, path, resp.status_code, f"the answer is not JSON: {exc}"
+            ) from None
 
     # --- the calls the secretary uses -------------------------------------------------
     async def asterisk_info(self) -> dict[str, Any]:

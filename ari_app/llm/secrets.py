@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from ari_app.errors import ConfigError
+from ari_app.yaml_file import AdminLoader
 
 MASK = "***"
 
@@ -64,7 +65,7 @@ def load_secrets_file(path: Path) -> dict[str, Secret]:
             f"run: chmod 600 {path}"
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=AdminLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         # the YAML error may quote a line of the file, i.e. a key: name only the type
         raise ConfigError(

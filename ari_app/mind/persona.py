@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ari_app.config import format_validation_error
@@ -28,6 +27,7 @@ from ari_app.mind.facts import FaqEntry, Service
 from ari_app.mind.phrases import override_problems
 from ari_app.mind.texts import Texts, missing_languages
 from ari_app.mind.words import time_words
+from ari_app.yaml_file import read_yaml
 
 __all__ = ["SUPPORTED_LANGUAGES", "Persona", "Personas", "Tone", "load_persona", "time_words"]
 
@@ -97,7 +97,7 @@ class Persona(BaseModel):
     def _zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder
             raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Moscow)") from None
         return value
 
@@ -167,17 +167,7 @@ class Persona(BaseModel):
 def load_persona(path: Path) -> Persona:
     """Read and validate a persona YAML; errors are ConfigError naming the file and key."""
     source = str(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read persona: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{source}: not UTF-8 text: {exc.reason}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{source}: invalid YAML: {where}{problem}") from None
+    data = read_yaml(path, "cannot read persona")
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
     try:

@@ -100,6 +100,10 @@ class WavStreamReader:
             if len(buf) < body + size:
                 return b""
             if chunk_id == b"fmt ":
+                if size < 16:  # the fields below would be read from past its end
+                    raise WavFormatError(
+                        f"the fmt chunk at byte {pos} has {size} bytes, a PCM one has 16"
+                    )
                 audio_format, channels, rate = struct.unpack_from("<HHI", buf, body)
                 (bits,) = struct.unpack_from("<H", buf, body + 14)
                 if audio_format not in (1, 0xFFFE) or bits != 16 or channels != 1:

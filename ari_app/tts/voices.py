@@ -89,7 +89,7 @@ def read_pcm16(path: Path) -> tuple[Samples, int, int]:
             channels = wav.getnchannels()
             rate = wav.getframerate()
             raw = wav.readframes(wav.getnframes())
-    except (wave.Error, EOFError) as exc:
+    except (wave.Error, EOFError, RuntimeError) as exc:  # RuntimeError: a seek past a chunk
         raise NotPcm16 from exc
     usable = len(raw) - len(raw) % (2 * channels)
     samples = np.frombuffer(raw[:usable], dtype="<i2").astype(np.int16)
