@@ -18,6 +18,7 @@ from ari_app.call.session import (
     CallContext,
     CallSession,
 )
+from ari_app.capacity import Capacity
 from ari_app.config import Config
 from ari_app.console.server import ConsoleServer
 from ari_app.engines import Engines
@@ -62,10 +63,13 @@ class SecretaryApp:
             stt = engines.stt
             self.metrics.watch_recogniser(lambda: float(getattr(stt, "pending", 0)))
         self.console = ConsoleServer(cfg.console, self.metrics)
+        recogniser = engines.stt
+        self.capacity = Capacity(cfg.capacity,
+                                 lambda: int(getattr(recogniser, "pending", 0)))
         self.ctx = CallContext(
             cfg=cfg, ari=self.ari, engines=engines, store=store,
             personas=Personas(cfg.paths.personas_dir), route=self._route, llm=self.llm,
-            on_message=self._notify, metrics=self.metrics,
+            on_message=self._notify, metrics=self.metrics, capacity=self.capacity,
         )
         self.connected = asyncio.Event()
         self.lease = InstanceLease(self.ari, cfg.ari.app)
@@ -235,9 +239,14 @@ class SecretaryApp:
     def _new_call(self, channel: dict[str, Any]) -> None:
         if self._draining is not None or self._stopping.is_set():
             log.warning("stopping: call %s sent to the line's fallback", channel["id"])
-            handed = asyncio.create_task(self._hand_back_unanswered(channel["id"]))
-            self.tasks.add(handed)
-            handed.add_done_callback(self.tasks.discard)
+            self._send_to_fallback(channel["id"])
+            return
+        refusal = self.capacity.refusal(len(self.calls))
+        if refusal is not None:
+            log.warning("saturated: call %s sent to the line's fallback: %s",
+                        channel["id"], refusal.why)
+            self.metrics.calls_refused.labels(refusal.kind).inc()
+            self._send_to_fallback(channel["id"])
             return
         session = CallSession(self.ctx, channel)
         self.sessions[channel["id"]] = session
@@ -245,6 +254,11 @@ class SecretaryApp:
         self.tasks.add(task)
         self.calls[session] = task
         task.add_done_callback(functools.partial(self._call_done, session))
+
+    def _send_to_fallback(self, channel_id: str) -> None:
+        handed = asyncio.create_task(self._hand_back_unanswered(channel_id))
+        self.tasks.add(handed)
+        handed.add_done_callback(self.tasks.discard)
 
     async def _hand_back_unanswered(self, channel_id: str) -> None:
         try:

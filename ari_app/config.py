@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from ari_app.api.settings import ApiConfig
 from ari_app.ari.ami import AmiConfig
+from ari_app.capacity import CapacityConfig
 from ari_app.console.settings import ConsoleConfig
 from ari_app.errors import ConfigError
 from ari_app.llm.config import LlmConfig
@@ -232,6 +233,7 @@ class Config(_Section):
     transfer: TransferConfig = Field(default_factory=TransferConfig)
     shutdown: ShutdownConfig = Field(default_factory=ShutdownConfig)
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)  # /metrics, the console
+    capacity: CapacityConfig = Field(default_factory=CapacityConfig)  # when to refuse calls
     ami: AmiConfig | None = None  # `secretary doctor`'s PBX checks over AMI; None: skipped
     persona: NonEmpty = "default"
     default_language: Language = "ru"

@@ -52,6 +52,9 @@ class Metrics:
         self.recogniser_queue = Gauge(
             "secretary_recogniser_queue_depth",
             "Transcriptions waiting for or running in the recogniser", registry=r)
+        self.calls_refused = Counter(
+            "secretary_calls_refused", "New calls sent to the line's fallback because the "
+            "box was saturated, by reason", ["reason"], registry=r)
         self.draining = Gauge(
             "secretary_draining", "1 while the app hands its calls back to stop", registry=r)
 

@@ -9,6 +9,9 @@
 - `bench.py turns [--per-kind K]`: the labelled real human speech set said on real calls;
   word errors the call path adds to the engine's own, short answers, premature turn ends
   and dictated numbers (scripts/bench_turns.py).
+- `bench.py load [--levels 8,16,24]`: N callers asking within 300 ms of each other, for each
+  level N: voice to voice p50/p95 at the callers, no_reply, the recogniser's deepest queue
+  (scripts/bench_load.py).
 - `bench.py speech [-n N] [-b B]`: TTS time to first audio per engine (after load), voice to
   voice per language over N calls, barge-in stop time over B calls where the caller talks
   over the greeting, RTP send jitter at the caller, and the app's own overhead per turn
@@ -382,10 +385,13 @@ def main() -> int:
     turns = sub.add_parser("turns", help="hearing real human speech on real calls")
     turns.add_argument("--per-kind", type=int, default=0,
                        help="clips of each kind and language (0: all)")
-    for p in (call, speech, mind, turns):
+    load = sub.add_parser("load", help="many callers asking at once")
+    load.add_argument("--levels", default="8,16,24", help="callers per wave, comma-separated")
+    for p in (call, speech, mind, turns, load):
         p.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md")
-    call.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                      help="override a config setting, e.g. turn.speculate_after_ms=0")
+    for p in (call, load):
+        p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                       help="override a config setting, e.g. turn.speculate_after_ms=0")
     args = parser.parse_args()
     if args.which == "call":
         summary = bench_call(args.calls, write=not args.no_write, settings=args.set)
@@ -394,6 +400,16 @@ def main() -> int:
         import bench_mind  # scripts/bench_mind.py: it has no Asterisk part
 
         summary = bench_mind.run(args.requests, write=not args.no_write)
+    elif args.which == "load":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_load  # scripts/bench_load.py
+
+        with Testbed():
+            summary = bench_load.run(
+                [int(x) for x in args.levels.split(",")],
+                None if args.no_write else lambda s: write_doc("load", s), machine(),
+                p50_p95, overrides(args.set),
+            )
     elif args.which == "turns":
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import bench_turns  # scripts/bench_turns.py

@@ -23,6 +23,7 @@ from ari_app.call.recorder import CallRecorder
 from ari_app.call.speaker import Speaker, Spoken
 from ari_app.call.tasks import CallTasks
 from ari_app.call.transfer import StaffCall, StaffTarget
+from ari_app.capacity import Capacity
 from ari_app.config import Config
 from ari_app.engines import Engines
 from ari_app.errors import ConfigError
@@ -81,6 +82,7 @@ class CallContext:
     on_message: Callable[[int, StaffMessage], None] | None = None  # notify staff of a message
     llm: FallbackChain | None = None  # the language models; None: the rules alone
     metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows
+    capacity: Capacity | None = None  # told how late each reply came (saturation)
 
 
 class CallSession:
@@ -524,6 +526,8 @@ class CallSession:
         if draft is not None:
             await draft.drop()  # played; or cut short, and then no more of it is made
         self.ctx.metrics.reply_spoken(self.line, turn.timings)
+        if self.ctx.capacity is not None:
+            self.ctx.capacity.reply_heard(turn.timings.speech.v2v_ms)
         if withdrawn_unheard(spoken, audio.speech_end):
             log.info("call %s: the caller went on before hearing the reply to %r",
                      self.call_id, transcript.text)

@@ -123,6 +123,8 @@ class BatchTurnStream:
     def guess(self, audio: Audio) -> asyncio.Future[Transcript] | None:
         if self._guess is not None and not self._guess[1].done():
             return None  # Whisper cannot be interrupted: never queue a second guess behind one
+        if getattr(self.stt, "pending", 0) > 0:
+            return None  # other calls' words wait for the recogniser: a guess would delay them
         task = asyncio.ensure_future(self._transcribe(audio.pcm))
         task.add_done_callback(_retrieve)
         self._guess = (audio.span, task)

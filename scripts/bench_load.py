@@ -1,0 +1,122 @@
+"""`bench.py load`: many callers at once. For each level N, N real SIP calls start within
+300 ms of each other (so their callers ask for the opening hours within 300 ms of each
+other, after the same greeting), then say goodbye. Voice to voice of the question is
+measured on the wire at each caller; `no_reply` counts callers who heard no answer. The
+app's /metrics is scraped meanwhile for the recogniser's deepest queue and calls refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ari_app.metrics import read_samples
+from testkit.local import LocalApp, caller_lines, write_config
+from testkit.runner import CallResult, place_call
+from testkit.scenario import CallerLine
+
+SPREAD_S = 0.3  # the callers' questions fall within this window
+METRICS = "http://127.0.0.1:8080/metrics"
+
+
+class Scraper:
+    """Scrapes /metrics every 100 ms in a thread: the deepest recogniser queue seen."""
+
+    def __init__(self) -> None:
+        self.deepest = 0.0
+        self.last: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Scraper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=2) as client:
+            while not self._stop.wait(0.1):
+                try:
+                    self.last = read_samples(client.get(METRICS).text)
+                except httpx.HTTPError:
+                    continue
+                self.deepest = max(self.deepest,
+                                   self.last.get("secretary_recogniser_queue_depth", 0.0))
+
+
+async def _one(audio: dict[str, Path], workdir: Path, delay_s: float) -> CallResult:
+    await asyncio.sleep(delay_s)
+    return await place_call(
+        exten="100",
+        utterances=[CallerLine(audio["ru_hours"], pause_before_ms=7000),
+                    CallerLine(audio["ru_bye"], pause_before_ms=16000)],
+        workdir=workdir, hangup="remote", hangup_wait_ms=25000, timeout_s=150,
+    )
+
+
+async def _wave(n: int, audio: dict[str, Path], work: Path) -> list[CallResult]:
+    return list(await asyncio.gather(*(
+        _one(audio, work / f"call{i}", SPREAD_S * i / max(1, n - 1)) for i in range(n)
+    )))
+
+
+def run(levels: list[int], write: Callable[[str], None] | None, machine: str,
+        pct: Callable[[list[float]], tuple[float, float]], settings: dict[str, Any]
+        ) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    audio = caller_lines(work / "audio")
+    summary: dict[str, Any] = {"benchmark": "load", "levels": levels}
+    rows = []
+    with LocalApp(write_config(work, settings), work / "secretary.log") as app:
+        for n in levels:
+            started = time.monotonic()
+            with Scraper() as scraper:
+                results = asyncio.run(_wave(n, audio, work / f"n{n}"))
+            took = time.monotonic() - started
+            first = [r.v2v_ms[0] if r.v2v_ms else None for r in results]
+            heard = [v for v in first if v is not None]
+            no_reply = len(first) - len(heard)
+            p50, p95 = pct(heard) if heard else (float("nan"), float("nan"))
+            refused = sum(v for k, v in scraper.last.items()
+                          if k.startswith("secretary_calls_refused_total"))
+            summary[f"concurrent_askers_p50_ms_{n}"] = p50
+            summary[f"concurrent_askers_p95_ms_{n}"] = p95
+            summary[f"no_reply_{n}"] = no_reply
+            summary[f"recogniser_queue_max_{n}"] = scraper.deepest
+            rows.append(f"| {n} | {p50} | {p95} | {no_reply} | {scraper.deepest:.0f} | "
+                        f"{refused:.0f} | {took:.0f} |")
+            print(f"{n} callers: v2v p50 {p50} p95 {p95} ms, no reply {no_reply}, "
+                  f"recogniser queue max {scraper.deepest:.0f}", flush=True)
+        assert app.proc is not None
+    summary["concurrent_askers_p95_ms"] = {n: summary[f"concurrent_askers_p95_ms_{n}"]
+                                           for n in levels}
+    summary["no_reply"] = sum(summary[f"no_reply_{n}"] for n in levels)
+    lines = [
+        f"## Load: callers asking at once ({time.strftime('%Y-%m-%d')})", "",
+        f"Machine: {machine}. config/testbed.yaml{_settings(settings)}. At each level N real "
+        f"SIP calls start within {SPREAD_S * 1000:.0f} ms of each other on the Russian line; "
+        "each caller asks for the opening hours after the greeting (so N questions arrive "
+        "within 300 ms), then says goodbye. Voice to voice of the question on the wire at "
+        "each caller; the recogniser's deepest queue from /metrics (scraped every 100 ms).",
+        "", "| callers | v2v p50 ms | v2v p95 ms | no reply | recogniser queue max | "
+        "refused | wave s |", "|---|---|---|---|---|---|---|", *rows,
+    ]
+    print("\n".join(lines))
+    if write is not None:
+        write("\n".join(lines))
+    return summary
+
+
+def _settings(settings: dict[str, Any]) -> str:
+    return "".join(f" {section}.{k}={v}" for section, values in settings.items()
+                   for k, v in values.items())
