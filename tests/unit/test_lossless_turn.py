@@ -88,6 +88,7 @@ class FakeRecogniser:
     """Keeps every piece of audio it is asked to transcribe; says a scripted text."""
 
     sample_rate = RATE
+    pending = 0  # other calls' transcriptions waiting (the real engines count them)
 
     def __init__(self, texts: list[str]) -> None:
         self.texts = texts
@@ -302,3 +303,17 @@ async def test_the_expected_answer_goes_to_the_recogniser_with_every_cut() -> No
     await stream.words(rest)
     asked = "Ромашка, Анна. По какому номеру вам перезвонить?"
     assert stt.prompts == [asked, asked, None, None]  # the rest alone: no prompt
+
+
+async def test_no_guess_while_other_calls_wait_for_the_recogniser() -> None:
+    """The recogniser is shared: with other calls' transcriptions waiting, a pause starts no
+    guess (it would delay their words for a cut that may be thrown away); the finished
+    turn's words are still transcribed."""
+    stt = FakeRecogniser(["Да.", "Да."])
+    stream = BatchTurnStream(stt, "ru", RATE, "test")  # type: ignore[arg-type]
+    audio = Audio(b"\x01\x00" * 800, (1.0, 1.1))
+    stt.pending = 2
+    assert stream.guess(audio) is None
+    stt.pending = 0
+    guess = stream.guess(audio)
+    assert guess is not None and (await guess).text == "Да."
