@@ -32,7 +32,8 @@ from ari_app.mind.llm_dialogue import warm_up_messages
 from ari_app.mind.persona import Personas
 from ari_app.notify.factory import build_notifications
 from ari_app.notify.message import StaffMessage
-from ari_app.storage import CallStore
+from ari_app.record_spool import RecordSpool
+from ari_app.storage import CallStore, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ class SecretaryApp:
         if engines.stt is not None:
             stt = engines.stt
             self.metrics.watch_recogniser(lambda: float(getattr(stt, "pending", 0)))
+        self.spool = RecordSpool(store, cfg.storage.spool_path)
+        self.metrics.records_spooled.set_function(lambda: float(self.spool.waiting()))
         self.console = ConsoleServer(cfg.console, self.metrics)
         recogniser = engines.stt
         self.capacity = Capacity(cfg.capacity,
@@ -70,6 +73,7 @@ class SecretaryApp:
             cfg=cfg, ari=self.ari, engines=engines, store=store,
             personas=Personas(cfg.paths.personas_dir), route=self._route, llm=self.llm,
             on_message=self._notify, metrics=self.metrics, capacity=self.capacity,
+            spool=self.spool,
         )
         self.connected = asyncio.Event()
         self.lease = InstanceLease(self.ari, cfg.ari.app)
@@ -133,10 +137,22 @@ class SecretaryApp:
 
     async def start(self) -> None:
         await self.store.open()
-        closed = await self.store.close_orphans(EndReason.APP_CRASHED)
+        saved = self.spool.load()
+        if saved:
+            left = await self.spool.flush()
+            log.warning("%d record write(s) saved by the last run: %d written, %d still "
+                        "waiting (%s)", saved, saved - left, left, self.spool.path)
+        try:
+            closed = await self.store.close_orphans(EndReason.APP_CRASHED)
+        except StorageError as exc:  # calls are answered all the same; the spool keeps writes
+            log.error("records left open by a previous run not closed: %s", exc)
+            closed = 0
         if closed:
             log.warning("closed %d call record(s) left open by a previous run", closed)
         await self.console.start()
+        retrying = asyncio.create_task(self.spool.run(), name="record-spool")
+        self.tasks.add(retrying)
+        retrying.add_done_callback(self.tasks.discard)
         self._stream = await self.connect(first=True)
         await self._clean_leftovers()
         self.connected.set()
@@ -333,6 +349,9 @@ class SecretaryApp:
                 log.debug("lease not released: %s", exc)
         await self.notifications.drain(timeout_s=10.0)
         await self.console.close()
+        if self.spool.waiting():
+            await self.spool.flush()
+        self.spool.save()
         await self.ari.close()
         if self.llm is not None:
             await self.llm.aclose()

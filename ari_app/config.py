@@ -191,6 +191,13 @@ class StorageConfig(_Section):
     database: AbsPath = Path("var/calls.sqlite3")
     recordings_dir: AbsPath = Path("var/recordings")
     record_audio: bool = True
+    # record writes the database refused, kept until it takes them (record_spool.py);
+    # None: next to the database, <database>.spool.jsonl
+    spool: AbsPath | None = None
+
+    @property
+    def spool_path(self) -> Path:
+        return self.spool or self.database.with_name(self.database.name + ".spool.jsonl")
 
 
 class PathsConfig(_Section):

@@ -55,6 +55,9 @@ class Metrics:
         self.calls_refused = Counter(
             "secretary_calls_refused", "New calls sent to the line's fallback because the "
             "box was saturated, by reason", ["reason"], registry=r)
+        self.records_spooled = Gauge(
+            "secretary_record_writes_spooled",
+            "Record writes the database refused, kept to be written later", registry=r)
         self.draining = Gauge(
             "secretary_draining", "1 while the app hands its calls back to stop", registry=r)
 

@@ -169,7 +169,7 @@ def overrides(settings: list[str]) -> dict[str, dict[str, Any]]:
         section, _, name = key.partition(".")
         if not (section and name and value):
             raise SystemExit(f"--set wants SECTION.KEY=VALUE, got {item!r}")
-        out.setdefault(section, {})[name] = json.loads(value) if value[0] in "-0123456789tf[{" \
+        out.setdefault(section, {})[name] = json.loads(value) if value[0] in "-0123456789tfn[{" \
             else value
     return out
 

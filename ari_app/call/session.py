@@ -37,6 +37,7 @@ from ari_app.mind.mind import Answer, FailReason, Mind, Reply
 from ari_app.mind.persona import Persona
 from ari_app.mind.staff import TransferRequest
 from ari_app.notify.message import StaffMessage
+from ari_app.record_spool import RecordSpool
 from ari_app.storage import CallStore
 from ari_app.stt.base import Transcript
 from ari_app.stt.prompt import persona_words, recogniser_prompt
@@ -83,6 +84,7 @@ class CallContext:
     llm: FallbackChain | None = None  # the language models; None: the rules alone
     metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows
     capacity: Capacity | None = None  # told how late each reply came (saturation)
+    spool: RecordSpool | None = None  # keeps the record writes the database refuses
 
 
 class CallSession:
@@ -130,7 +132,7 @@ class CallSession:
         self._caller_released = False  # the caller left Stasis (blind transfer, handed back)
         self._listening = asyncio.Event()  # waiting for the caller: no reply under way
         self.record = CallRecord(ctx.store, self.call_id, self._loop,
-                                 on_failure=ctx.metrics.record_failed)
+                                 on_failure=ctx.metrics.record_failed, spool=ctx.spool)
 
     # --- events, routed here by the app --------------------------------------------------
     def on_event(self, event: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from ari_app.ari.ami import AmiError, AmiSession, ami_password
 from ari_app.ari.client import AriClient
 from ari_app.config import Config, load_config
 from ari_app.doctor.check import Check, exit_code
-from ari_app.doctor.live import live_checks
+from ari_app.doctor.live import live_checks, spool_check
 from ari_app.doctor.pbx import Expect, pbx_checks
 from ari_app.errors import SecretaryError
 from ari_app.instance_lease import InstanceLease
@@ -124,6 +124,7 @@ async def run_doctor(config_path: Path) -> int:
     checks += await _pbx_checks(cfg)
     checks += _model_checks(cfg)
     checks += await live_checks(cfg)
+    checks.append(spool_check(cfg))
     print_checks(checks)
     print(f"\n{summary(checks)}")
     return exit_code(checks)
