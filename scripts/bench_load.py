@@ -3,11 +3,18 @@
 other, after the same greeting), then say goodbye. Voice to voice of the question is
 measured on the wire at each caller; `no_reply` counts callers who heard no answer. The
 app's /metrics is scraped meanwhile for the recogniser's deepest queue and calls refused.
+
+Then the drain: 8 calls in progress, SIGTERM to the app; `drain_s` is how long it took to
+hand them all back to the dialplan (the app's own figure), `records_open_after_sigterm`
+how many call records were left without an end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import signal
+import sqlite3
 import tempfile
 import threading
 import time
@@ -70,6 +77,38 @@ async def _wave(n: int, audio: dict[str, Path], work: Path) -> list[CallResult]:
     )))
 
 
+async def _drain_wave(n: int, audio: dict[str, Path], work: Path, app: LocalApp) -> float:
+    """n calls; once their greetings play, SIGTERM; how long from the signal to exit."""
+    calls = [asyncio.ensure_future(place_call(
+        exten="100", utterances=[CallerLine(audio["ru_hours"], pause_before_ms=7000)],
+        workdir=work / f"call{i}", hangup="caller", hangup_wait_ms=15000, timeout_s=90,
+    )) for i in range(n)]
+    await asyncio.sleep(4.0)
+    assert app.proc is not None
+    signalled = time.monotonic()
+    app.proc.send_signal(signal.SIGTERM)
+    await asyncio.to_thread(app.proc.wait, 60)
+    took = time.monotonic() - signalled
+    await asyncio.gather(*calls)
+    return took
+
+
+def drain(audio: dict[str, Path], work: Path, settings: dict[str, Any], n: int = 8
+          ) -> dict[str, Any]:
+    work.mkdir(parents=True, exist_ok=True)
+    app = LocalApp(write_config(work, settings), work / "drain.log").start()
+    exit_s = asyncio.run(_drain_wave(n, audio, work / "drain", app))
+    found = re.search(r"every call handed back in ([\d.]+) s", app.output)
+    with sqlite3.connect(work / "calls.sqlite3") as db:
+        started = db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+        still_open = db.execute("SELECT COUNT(*) FROM calls WHERE ended_at IS NULL").fetchone()[0]
+        handed = db.execute(
+            "SELECT COUNT(*) FROM calls WHERE ended_by = 'handed_back'").fetchone()[0]
+    return {"drain_calls": started, "drain_s": float(found.group(1)) if found else None,
+            "drain_exit_s": round(exit_s, 1), "drain_handed_back": handed,
+            "records_open_after_sigterm": still_open}
+
+
 def run(levels: list[int], write: Callable[[str], None] | None, machine: str,
         pct: Callable[[list[float]], tuple[float, float]], settings: dict[str, Any]
         ) -> dict[str, Any]:
@@ -98,6 +137,9 @@ def run(levels: list[int], write: Callable[[str], None] | None, machine: str,
             print(f"{n} callers: v2v p50 {p50} p95 {p95} ms, no reply {no_reply}, "
                   f"recogniser queue max {scraper.deepest:.0f}", flush=True)
         assert app.proc is not None
+    drained = drain(audio, work / "drain", settings)
+    summary.update(drained)
+    print(f"drain: {drained}", flush=True)
     summary["concurrent_askers_p95_ms"] = {n: summary[f"concurrent_askers_p95_ms_{n}"]
                                            for n in levels}
     summary["no_reply"] = sum(summary[f"no_reply_{n}"] for n in levels)
@@ -109,7 +151,12 @@ def run(levels: list[int], write: Callable[[str], None] | None, machine: str,
         "within 300 ms), then says goodbye. Voice to voice of the question on the wire at "
         "each caller; the recogniser's deepest queue from /metrics (scraped every 100 ms).",
         "", "| callers | v2v p50 ms | v2v p95 ms | no reply | recogniser queue max | "
-        "refused | wave s |", "|---|---|---|---|---|---|---|", *rows,
+        "refused | wave s |", "|---|---|---|---|---|---|---|", *rows, "",
+        f"Drain: {drained['drain_calls']} calls in progress (greetings playing), SIGTERM: "
+        f"every call handed back to the dialplan in {drained['drain_s']} s "
+        f"({drained['drain_handed_back']} records `handed_back`), the app exited "
+        f"{drained['drain_exit_s']} s after the signal; records open after it: "
+        f"{drained['records_open_after_sigterm']}.",
     ]
     print("\n".join(lines))
     if write is not None:
