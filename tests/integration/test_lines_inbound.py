@@ -60,6 +60,7 @@ def test_twilio_call_from_allowed_address_reaches_app(clean_db: Any, tmp_path: P
     assert channelvars(start) == {
         "SECRETARY_LINE": "twilio-test", "SECRETARY_LANG": "en",
         "SECRETARY_PERSONA": "twilio-persona", "SECRETARY_NIGHT": "0",
+        "SECRETARY_FALLBACK": "staff",  # which phrase a hand-back says (staff, or call again)
     }
     assert sip.rc == 0, sip.log[-3000:]
 
@@ -125,7 +126,8 @@ def test_gsm_call_reaches_app(
     assert start is not None
     assert start["channel"]["caller"]["number"] == "+79161234567"
     expected = {"SECRETARY_LINE": expected_line, "SECRETARY_LANG": "ru",
-                "SECRETARY_PERSONA": expected_persona, "SECRETARY_NIGHT": "0"}
+                "SECRETARY_PERSONA": expected_persona, "SECRETARY_NIGHT": "0",
+                "SECRETARY_FALLBACK": "staff"}
     assert channelvars(start) == expected
 
 
