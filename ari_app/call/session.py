@@ -17,7 +17,8 @@ from ari_app.ari.client import AriClient
 from ari_app.ari.events import HANGUP_EVENTS
 from ari_app.call.draft import ReplyDraft, first_sentence
 from ari_app.call.ending import EndReason
-from ari_app.call.media_leg import MediaLeg, open_media_leg
+from ari_app.call.media_leg import MediaLeg
+from ari_app.call.parts import CallParts
 from ari_app.call.record import CallRecord
 from ari_app.call.recorder import CallRecorder
 from ari_app.call.speaker import Speaker, Spoken
@@ -41,14 +42,13 @@ from ari_app.record_spool import RecordSpool
 from ari_app.storage import CallStore
 from ari_app.stt.base import Transcript
 from ari_app.stt.prompt import persona_words, recogniser_prompt
-from ari_app.stt.turn_stream import TurnStream, open_turn_stream
+from ari_app.stt.turn_stream import TurnStream
 from ari_app.tts.base import TextToSpeech
 from ari_app.turn.end_of_turn import TurnEndJudge
 from ari_app.turn.endpointing import Utterance
 from ari_app.turn.listener import BargeIn, Listener
 from ari_app.turn.timings import CallerFigures, SpeechFigures, TurnTimings, withdrawn_unheard
 from ari_app.turn.turn import RestWaits, Turn
-from ari_app.turn.vad import build_vad
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ HANDOFF_CONTEXT = "secretary-inbound"  # asterisk/dialplan/secretary.conf
 HANDOFF_EXTEN = "handoff"  # the line's fallback (staff, then voicemail) when the app stops
 HAND_BACK_S = 6.0  # what saying the hand-back phrase and leaving takes
 HAND_BACK_POLL_S = 0.05
+MID_TURN_MARGIN_S = 0.2  # a caller quiet for the end silence and this long is not mid-turn
 BARGE_LEAD_S = 0.1  # a barge-in's frames count from this long before its detected onset
 
 
@@ -85,6 +86,7 @@ class CallContext:
     metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows
     capacity: Capacity | None = None  # told how late each reply came (saturation)
     spool: RecordSpool | None = None  # keeps the record writes the database refuses
+    parts: CallParts = field(default_factory=CallParts)  # builds each call's own parts
 
 
 class CallSession:
@@ -175,17 +177,24 @@ class CallSession:
             self._task.cancel()
 
     async def hand_back(self, cut_after_s: float) -> None:
-        """The app is stopping: once no reply is under way (or after `cut_after_s`, cutting
-        the reply short), the caller hears a short phrase and goes back to the dialplan, to
-        the line's fallback (`_give_back`). A call already with staff stays as it is until
-        it ends or the app stops at once."""
+        """The app is stopping: once no reply is under way and the caller is not mid-turn
+        (or after `cut_after_s`, cutting a reply short), the caller hears a short phrase
+        and goes back to the dialplan, to the line's fallback (`_give_back`). A call
+        already with staff stays as it is until it ends or the app stops at once."""
         cut_at = self._loop.time() + cut_after_s
         while self.ended_by is None:
             with_staff = self._peer is not None or self._staff is not None
-            if not with_staff and (self._listening.is_set() or self._loop.time() >= cut_at):
+            waiting = self._listening.is_set() and not self._caller_mid_turn()
+            if not with_staff and (waiting or self._loop.time() >= cut_at):
                 self.end(EndReason.HANDED_BACK)
                 return
             await asyncio.sleep(HAND_BACK_POLL_S)
+
+    def _caller_mid_turn(self) -> bool:
+        """The caller is speaking, or paused less than a turn's end silence ago: their
+        question is answered before the call is handed back."""
+        quiet_s = self._loop.time() - self.listener.last_voiced_at
+        return quiet_s < self.ctx.cfg.turn.end_silence_ms / 1000 + MID_TURN_MARGIN_S
 
     # --- the call ------------------------------------------------------------------------
     async def run(self) -> None:
@@ -267,7 +276,8 @@ class CallSession:
         await ari.create_bridge(self.bridge_id, name=f"secretary call {self.call_id}")
         await ari.add_to_bridge(self.bridge_id, self.channel_id)
         self.ctx.route(self.media_channel_id, self)
-        self.leg = await open_media_leg(
+        parts = self.ctx.parts
+        self.leg = await parts.media_leg(
             ari, cfg.media, self.media_channel_id, self.bridge_id, self._media_started
         )
         log.info("call %s: media leg %s", self.call_id, self.leg.describe())
@@ -277,11 +287,11 @@ class CallSession:
                 cfg.storage.recordings_dir, self.call_id, transport.sample_rate
             )
         self.listener = Listener(
-            transport, build_vad(cfg.turn.vad, transport.sample_rate), cfg.turn,
+            transport, parts.vad(cfg.turn.vad, transport.sample_rate), cfg.turn,
             self.recorder, self._loop,
         )
         self.speaker = Speaker(transport, self._loop, self._on_frame_sent)
-        self.stream = open_turn_stream(
+        self.stream = parts.turn_stream(
             self.ctx.engines.stt, self.ctx.engines.streaming, self.language,
             transport.sample_rate, self.call_id,
         )

@@ -122,7 +122,7 @@ class Speaker:
         self_paced = self.transport.paced
         if self_paced:
             self.transport.take_send_jitter()  # what an earlier reply left
-        pacer = FramePacer()
+        pacer = FramePacer(clock=self.loop.time)  # the loop's clock, as every other time here
         started = self._started = self.loop.time()
         first_audio: float | None = None
         last_sent = started

@@ -34,7 +34,7 @@ async def play_ringback(transport: MediaTransport) -> None:
     rate = transport.sample_rate
     cycle = ringback_cycle(rate)
     size = frame_bytes(rate)
-    pacer = FramePacer()
+    pacer = FramePacer(clock=asyncio.get_running_loop().time)
     while True:
         for start in range(0, len(cycle) - size + 1, size):
             await pacer.wait()
