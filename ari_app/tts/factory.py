@@ -12,6 +12,9 @@ from ari_app.tts.base import TextToSpeech
 log = logging.getLogger(__name__)
 
 TTS_ENGINES = ("rhvoice", "piper", "espeak", "festival", "xtts")
+# the pause between the fragment an engine said before it failed and the next engine's
+# whole text: heard as a restart, not as one garbled word
+RESTART_PAUSE_S = 0.25
 
 
 def build_tts(engine: str, voice: str) -> TextToSpeech:
@@ -69,11 +72,16 @@ class UnavailableTts:
 
 
 class FallbackTts:
-    """Tries engines in order; moves to the next only if one fails before any audio.
+    """Tries engines in order; moves to the next when one fails.
 
-    Once an engine has yielded audio, its later errors propagate (switching voices mid-
-    sentence would be worse than stopping). All output is at `sample_rate` (the first
-    engine's rate unless given): audio from an engine at another rate is resampled.
+    An engine that fails before any audio is skipped silently. One that fails after part of
+    its audio (its process killed, a GPU out of memory mid-sentence) leaves the caller with
+    a fragment: after a short pause the next engine says the whole text again from its
+    start, so the caller hears every word once in full rather than the rest of the reply
+    going silent (docs/decisions.md). Only when the last engine fails does the error
+    propagate. Each request starts again with the first engine. All output is at
+    `sample_rate` (the first engine's rate unless given): audio from an engine at another
+    rate is resampled.
     One object serves every call: what a request decides on is its own; `last_engine` (the
     engine that spoke last) and `failures` (what the last request skipped, and why) are
     only for reports.
@@ -136,12 +144,20 @@ class FallbackTts:
                     return
                 failures.append((engine.name, "no audio"))
             except Exception as exc:
-                if started:
+                if not started:
+                    log.warning(
+                        "TTS engine %s failed before audio, trying the next: %s", engine.name, exc
+                    )
+                    failures.append((engine.name, str(exc)))
+                    continue
+                if engine is self.engines[-1]:
                     raise
                 log.warning(
-                    "TTS engine %s failed before audio, trying the next: %s", engine.name, exc
+                    "TTS engine %s failed after part of its audio, the next engine says %r "
+                    "again from its start: %s", engine.name, text, exc,
                 )
-                failures.append((engine.name, str(exc)))
+                failures.append((engine.name, f"failed after audio: {exc}"))
+                yield bytes(2 * int(self.sample_rate * RESTART_PAUSE_S))
             finally:
                 aclose = getattr(gen, "aclose", None)
                 if aclose is not None:

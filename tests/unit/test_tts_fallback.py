@@ -1,4 +1,5 @@
-"""FallbackTts: moves on only when an engine fails before its first audio chunk."""
+"""FallbackTts: moves on when an engine fails; after part of its audio, the next engine
+says the text again from its start."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from ari_app.errors import EngineUnavailable
 from ari_app.tts import FallbackTts
+from ari_app.tts.factory import RESTART_PAUSE_S
 
 
 class FakeTts:
@@ -91,16 +93,48 @@ async def test_moves_on_when_first_cannot_load() -> None:
     assert "apt-get install" in tts.failures[0][1]
 
 
-async def test_does_not_move_on_after_audio() -> None:
+async def test_after_part_of_its_audio_the_next_engine_says_it_again_in_full() -> None:
     failing, backup = FakeFailingTts("broken", fail_after=2), FakeTts("backup")
     tts = FallbackTts([failing, backup])
+    received = await collect(tts, "Hello.")
+    fragment, pause, whole = received[:2], received[2], received[3:]
+    assert fragment == [b"\x01\x00" * 320] * 2  # what the caller heard before it broke
+    assert pause == bytes(len(pause)) and len(pause) == 2 * int(16000 * RESTART_PAUSE_S)
+    assert len(whole) == 3 and all(any(chunk) for chunk in whole)
+    assert backup.calls == ["Hello."]  # the whole text again, from its start
+    assert failing.closed
+    assert tts.last_engine is backup
+    assert tts.failures == [("broken", "failed after audio: broken broke")]
+
+
+class FakeBreaksMidwayTts(FakeTts):
+    """Fails after its first chunk on a text with "break" in it."""
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        async for chunk in super().synthesize(text):
+            yield chunk
+            if "break" in text:
+                raise RuntimeError(f"{self.name} broke")
+
+
+async def test_the_next_request_starts_with_the_first_engine_again() -> None:
+    flaky, backup = FakeBreaksMidwayTts("flaky"), FakeTts("backup")
+    tts = FallbackTts([flaky, backup])
+    await collect(tts, "One.")
+    assert len(await collect(tts, "Two, break.")) == 1 + 1 + 3
+    await collect(tts, "Three.")
+    assert flaky.calls == ["One.", "Two, break.", "Three."]
+    assert backup.calls == ["Two, break."]
+    assert tts.last_engine is flaky
+
+
+async def test_the_last_engine_failing_after_audio_raises_its_error() -> None:
+    tts = FallbackTts([FakeFailingTts("a", fail_after=1), FakeFailingTts("b", fail_after=2)])
     received: list[bytes] = []
-    with pytest.raises(RuntimeError, match="broken broke"):
+    with pytest.raises(RuntimeError, match="b broke"):
         async for chunk in tts.synthesize("Hello."):
             received.append(chunk)
-    assert len(received) == 2
-    assert backup.calls == []
-    assert tts.last_engine is failing
+    assert len(received) == 1 + 1 + 2  # a's fragment, the pause, b's fragment
 
 
 async def test_all_engines_failing_raises_engine_unavailable() -> None:
