@@ -387,7 +387,10 @@ def main() -> int:
                        help="clips of each kind and language (0: all)")
     load = sub.add_parser("load", help="many callers asking at once")
     load.add_argument("--levels", default="8,16,24", help="callers per wave, comma-separated")
-    for p in (call, speech, mind, turns, load):
+    soak = sub.add_parser("soak", help="many callers for minutes, then what was left behind")
+    soak.add_argument("--calls", type=int, default=40, help="callers calling at once")
+    soak.add_argument("--minutes", type=float, default=10.0)
+    for p in (call, speech, mind, turns, load, soak):
         p.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md")
     for p in (call, load):
         p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -409,6 +412,15 @@ def main() -> int:
                 [int(x) for x in args.levels.split(",")],
                 None if args.no_write else lambda s: write_doc("load", s), machine(),
                 p50_p95, overrides(args.set),
+            )
+    elif args.which == "soak":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_soak  # scripts/bench_soak.py
+
+        with Testbed():
+            summary = bench_soak.run(
+                args.calls, args.minutes,
+                None if args.no_write else lambda s: write_doc("soak", s), machine(),
             )
     elif args.which == "turns":
         sys.path.insert(0, str(Path(__file__).resolve().parent))
