@@ -51,7 +51,7 @@ def build_engines(cfg: Config) -> Engines:
     else:
         options = WhisperOptions(
             device=cfg.stt.device, compute_type=cfg.stt.compute_type, threads=cfg.stt.threads,
-            window=cfg.stt.window, min_window_s=cfg.stt.min_window_s,
+            window=cfg.stt.window, min_window_s=cfg.stt.min_window_s, batch=cfg.stt.batch,
         )  # fmt: skip
         stt = build_stt(cfg.stt.engine, whisper_model_dir(cfg.paths.models_dir, cfg.stt.model),
                         options)

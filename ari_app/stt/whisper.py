@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -14,14 +15,19 @@ from ari_app.errors import EngineUnavailable
 from ari_app.media.pcm import int16_samples, whole_samples
 from ari_app.models import ThreadedModel, whisper_dir_problem
 from ari_app.stt.base import Transcript
+from ari_app.stt.batching import Batcher
 from ari_app.stt.whisper_window import (
     FULL_WINDOW,
+    WindowedResult,
     cut_loop,
     decode_fitted,
+    decode_fitted_batch,
     drop_repeated_sentences,
     echoes_prompt,
+    prepare_fitted,
     prompt_tokens,
     repeats_itself,
+    window_frames,
 )
 
 # padding after the speech in a fitted window (2 s): less lets the decoder loop more often
@@ -41,10 +47,15 @@ class WhisperOptions:
     # Whisper's 30 s (whisper_window.py); "full": always 30 s
     window: Literal["fitted", "full"] = "full"
     min_window_s: float = 6.0
+    # fitted window, no prompt: utterances waiting together are decoded as one batch of up
+    # to this many (`stt/batching.py`); 1: one at a time
+    batch: int = 1
 
     def __post_init__(self) -> None:
         if self.window not in ("fitted", "full"):
             raise ValueError(f"window must be 'fitted' or 'full', got {self.window!r}")
+        if self.batch < 1:
+            raise ValueError(f"batch must be at least 1, got {self.batch}")
 
 
 class WhisperStt(ThreadedModel):
@@ -77,6 +88,10 @@ class WhisperStt(ThreadedModel):
         self.prompt_rejected = 0  # prompted fitted results rejected or empty, decoded without
         self.prompt_echoes = 0  # prompted transcripts that repeated the prompt, decoded without
         self.prompt_repeats = 0  # prompted transcripts cut at a sentence said twice
+        self._batcher: Batcher[tuple[np.ndarray, str], WindowedResult | None] = Batcher(
+            self._decode_batch_sync, lambda run: asyncio.wrap_future(self._executor.submit(run)),
+            self.options.batch, key=self._window_of,
+        )
 
     def _check(self) -> None:
         problem = whisper_dir_problem(self.model_dir)
@@ -118,9 +133,61 @@ class WhisperStt(ThreadedModel):
         if self._model is None:
             await self.load()
         started = time.perf_counter()
-        text = await self.in_worker(self._transcribe_sync, pcm, lang, prompt)
+        if self._batched(pcm, prompt):
+            text = await self._transcribe_batched(pcm, lang)
+        else:
+            text = await self.in_worker(self._transcribe_sync, pcm, lang, prompt)
         elapsed = time.perf_counter() - started
         return Transcript(text=text, language=lang, audio_s=audio_s, elapsed_s=elapsed)
+
+    def _batched(self, pcm: bytes, prompt: str | None) -> bool:
+        """Whether this utterance goes through the batcher: a fitted window, no prompt."""
+        return (
+            self.options.batch > 1 and not (prompt and prompt.strip())
+            and self._fits_frames(len(pcm) // 2 // 160)
+        )
+
+    async def _transcribe_batched(self, pcm: bytes, language: str) -> str:
+        """The fitted window, decoded in a batch with the other calls' utterances that
+        wait meanwhile; a result the guards reject is decoded again on 30 s, alone."""
+        audio = int16_samples(pcm).astype(np.float32) / 32768.0
+        self.pending += 1  # waiting in the batcher counts as the recogniser's queue
+        try:
+            fitted = await self._batcher((audio, language))
+            if fitted is not None:
+                if fitted.cut:
+                    log.debug("whisper: tail dropped (%s) on a %d-frame window",
+                              fitted.cut, fitted.window_frames)
+                return fitted.text
+        finally:
+            self.pending -= 1
+        log.info("whisper: fitted window rejected (looping output); decoding 30 s")
+        self.full_fallbacks += 1
+        return await self.in_worker(self._decode_full, audio, language, [])
+
+    def _window_of(self, item: tuple[np.ndarray, str]) -> int:
+        """The fitted window's length in frames (the batcher batches one length)."""
+        content = min(len(item[0]) // 160, FULL_WINDOW)
+        return window_frames(content, MARGIN_FRAMES, self._min_frames)
+
+    def _decode_batch_sync(
+        self, items: list[tuple[np.ndarray, str]]
+    ) -> list[WindowedResult | None]:
+        """In the worker: the items' fitted windows, batched by window length."""
+        jobs = [prepare_fitted(self._model, audio, language, MARGIN_FRAMES, self._min_frames)
+                for audio, language in items]
+        results: list[WindowedResult | None] = [None] * len(jobs)
+        by_length: dict[int, list[int]] = {}
+        for i, job in enumerate(jobs):
+            by_length.setdefault(job.frames, []).append(i)
+        for indexes in by_length.values():
+            decoded = decode_fitted_batch(self._model, [jobs[i] for i in indexes])
+            for i, result in zip(indexes, decoded, strict=True):
+                results[i] = result
+        if len(jobs) > 1:
+            log.debug("whisper: a batch of %d utterances (%d window lengths)",
+                      len(jobs), len(by_length))
+        return results
 
     def _transcribe_sync(self, pcm: bytes, language: str, prompt: str | None = None) -> str:
         audio = int16_samples(pcm).astype(np.float32) / 32768.0
@@ -170,10 +237,10 @@ class WhisperStt(ThreadedModel):
         return text
 
     def _fits(self, audio: np.ndarray) -> bool:
-        return (
-            self.options.window == "fitted"
-            and len(audio) // 160 + MARGIN_FRAMES <= FULL_WINDOW
-        )
+        return self._fits_frames(len(audio) // 160)
+
+    def _fits_frames(self, frames: int) -> bool:
+        return self.options.window == "fitted" and frames + MARGIN_FRAMES <= FULL_WINDOW
 
     @property
     def _min_frames(self) -> int:

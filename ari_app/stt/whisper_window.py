@@ -218,6 +218,83 @@ def drop_repeated_sentences(text: str) -> tuple[str, bool]:
     return " ".join(kept), False
 
 
+@dataclass
+class FittedJob:
+    """One utterance made ready for its fitted window: what the encoder and decoder take."""
+
+    window: np.ndarray  # (mel bins, frames) of features, zero past the content
+    prompt: list[int]  # the decoder's start: previous text, then the start sequence
+    max_length: int  # the token budget for the audio's length (a loop runs into it)
+    audio_s: float
+    tokenizer: Any
+
+    @property
+    def frames(self) -> int:
+        return int(self.window.shape[-1])
+
+
+def prepare_fitted(
+    model: Any,
+    audio: np.ndarray,
+    language: str,
+    margin_frames: int = 100,
+    min_frames: int = 0,
+    previous: Sequence[int] = (),
+) -> FittedJob:
+    """`audio` (float32 at 16 kHz) on its fitted window, with its decoder prompt; `model` is
+    a faster-whisper `WhisperModel`, `previous` the prompt's tokens (`prompt_tokens`)."""
+    from faster_whisper.tokenizer import Tokenizer
+
+    features = model.feature_extractor(audio)
+    content = min(int(features.shape[-1]), FULL_WINDOW)
+    frames = window_frames(content, margin_frames, min_frames)
+    window = np.zeros((features.shape[0], frames), dtype=np.float32)
+    window[:, :content] = features[:, :content]
+    tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=language)
+    prompt = decoder_prompt(tokenizer.sot_sequence, previous, tokenizer.sot_prev)
+    audio_s = len(audio) / 16000
+    max_length = min(len(prompt) + TOKENS_FIXED + int(TOKENS_PER_S * audio_s), model.max_length)
+    return FittedJob(window, prompt, max_length, audio_s, tokenizer)
+
+
+def decode_fitted_batch(model: Any, jobs: Sequence[FittedJob]) -> list[WindowedResult | None]:
+    """Greedy, temperature-0 Whisper on jobs whose windows have the same length, encoded and
+    decoded as one batch (each keeps its own prompt and token budget). One result per job;
+    None: not to be trusted, the 30 s window should be decoded instead."""
+    import ctranslate2
+
+    if len({job.frames for job in jobs}) > 1:
+        raise ValueError("a batch takes windows of one length")
+    windows = np.stack([job.window for job in jobs])
+    encoded = model.model.encode(ctranslate2.StorageView.from_array(windows), to_cpu=False)
+    results = model.model.generate(
+        encoded,
+        [job.prompt for job in jobs],
+        beam_size=1,
+        max_length=max(job.max_length for job in jobs),
+        suppress_blank=True,
+        suppress_tokens=[-1],
+        max_initial_timestamp_index=50,
+    )
+    return [_finish(job, result.sequences_ids[0])
+            for job, result in zip(jobs, results, strict=True)]
+
+
+def _finish(job: FittedJob, tokens: list[int]) -> WindowedResult | None:
+    """The job's text from its tokens (CTranslate2 leaves the end of text out), or None."""
+    tokenizer = job.tokenizer
+    ended = len(tokens) < job.max_length - len(job.prompt) - 1
+    segments = split_segments(tokens, tokenizer.timestamp_begin, tokenizer.eot)
+    texts = [(start, tokenizer.decode(words)) for start, words in segments]
+    kept, cut = keep_segments(texts, job.audio_s)
+    if not ended and not cut:
+        return None  # ran into the budget: a loop the guards did not recognise
+    text = " ".join(t for t in kept if t).strip()
+    if compression_ratio(text) > MAX_COMPRESSION_RATIO or repeats_itself(text):
+        return None
+    return WindowedResult(text=text, window_frames=job.frames, cut=cut)
+
+
 def decode_fitted(
     model: Any,
     audio: np.ndarray,
@@ -226,40 +303,6 @@ def decode_fitted(
     min_frames: int = 0,
     previous: Sequence[int] = (),
 ) -> WindowedResult | None:
-    """Greedy, temperature-0 Whisper on a fitted window. `model` is a faster-whisper
-    `WhisperModel`; `audio` float32 at 16 kHz; `previous` the prompt's tokens
-    (`prompt_tokens`). None: the result is not to be trusted and the 30 s window should be
-    decoded instead."""
-    import ctranslate2
-    from faster_whisper.tokenizer import Tokenizer
-
-    features = model.feature_extractor(audio)
-    content = min(int(features.shape[-1]), FULL_WINDOW)
-    frames = window_frames(content, margin_frames, min_frames)
-    window = np.zeros((1, features.shape[0], frames), dtype=np.float32)
-    window[0, :, :content] = features[:, :content]
-    tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=language)
-    prompt = decoder_prompt(tokenizer.sot_sequence, previous, tokenizer.sot_prev)
-    audio_s = len(audio) / 16000
-    max_length = min(len(prompt) + TOKENS_FIXED + int(TOKENS_PER_S * audio_s), model.max_length)
-    encoded = model.model.encode(ctranslate2.StorageView.from_array(window), to_cpu=False)
-    result = model.model.generate(
-        encoded,
-        [prompt],
-        beam_size=1,
-        max_length=max_length,
-        suppress_blank=True,
-        suppress_tokens=[-1],
-        max_initial_timestamp_index=50,
-    )[0]
-    tokens = result.sequences_ids[0]  # CTranslate2 leaves the end of text out
-    ended = len(tokens) < max_length - len(prompt) - 1
-    segments = split_segments(tokens, tokenizer.timestamp_begin, tokenizer.eot)
-    texts = [(start, tokenizer.decode(words)) for start, words in segments]
-    kept, cut = keep_segments(texts, audio_s)
-    if not ended and not cut:
-        return None  # ran into the budget: a loop the guards did not recognise
-    text = " ".join(t for t in kept if t).strip()
-    if compression_ratio(text) > MAX_COMPRESSION_RATIO or repeats_itself(text):
-        return None
-    return WindowedResult(text=text, window_frames=frames, cut=cut)
+    """Greedy, temperature-0 Whisper on a fitted window: one utterance, a batch of one."""
+    job = prepare_fitted(model, audio, language, margin_frames, min_frames, previous)
+    return decode_fitted_batch(model, [job])[0]
