@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ari_app.ari.client import AriClient, AriError
@@ -183,15 +184,12 @@ class SecretaryApp:
         return await warm_up_chain(self.llm, prompts, SECRETARY_TOOLS)
 
     async def _clean_leftovers(self) -> None:
-        """Bridges and media channels left by a previous run that died mid-call."""
-        for bridge in await self.ari.bridges():
-            if bridge["id"].startswith(BRIDGE_PREFIX):
-                log.warning("removing leftover bridge %s", bridge["id"])
-                await self.ari.destroy_bridge(bridge["id"])
-        for channel in await self.ari.channels():
-            if channel["id"].startswith(MEDIA_PREFIX):
-                log.warning("hanging up leftover media channel %s", channel["id"])
-                await self.ari.hangup(channel["id"])
+        """Bridges and media channels left by a previous run that died mid-call. One that
+        is gone meanwhile, or an entry without an id, is skipped: start goes on."""
+        await _remove_leftovers("bridge", await self.ari.bridges(), BRIDGE_PREFIX,
+                                self.ari.destroy_bridge)
+        await _remove_leftovers("media channel", await self.ari.channels(), MEDIA_PREFIX,
+                                self.ari.hangup)
 
     # --- run -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -356,3 +354,16 @@ class SecretaryApp:
         if self.llm is not None:
             await self.llm.aclose()
         await self.store.close()
+
+
+async def _remove_leftovers(what: str, listed: Any, prefix: str,
+                            remove: Callable[[str], Awaitable[Any]]) -> None:
+    for entry in listed if isinstance(listed, list) else []:
+        found = entry.get("id") if isinstance(entry, dict) else None
+        if not isinstance(found, str) or not found.startswith(prefix):
+            continue
+        log.warning("removing leftover %s %s", what, found)
+        try:
+            await remove(found)
+        except AriError as exc:
+            log.warning("leftover %s %s not removed: %s", what, found, exc)
