@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 SLIN16_RATE = 16000
 MAX_MESSAGE_BYTES = 65500
+MAX_FRAME_BYTES = 64000  # 2 s of slin16: a larger "optimal frame" is not one
 _INT_FIELDS = frozenset({"optimal_frame_size", "ptime", "queue_length", "xon_level", "xoff_level"})
 _SEND_CHUNK = MAX_MESSAGE_BYTES - MAX_MESSAGE_BYTES % 640  # whole 20 ms slin16 frames
 
@@ -57,7 +58,7 @@ def parse_control(text: str) -> dict[str, Any]:
     if stripped.startswith("{"):
         try:
             obj = json.loads(stripped)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # broken, or nested past the limit
             obj = None
         if isinstance(obj, dict):
             obj.setdefault("event", "")
@@ -77,7 +78,7 @@ def parse_control(text: str) -> dict[str, Any]:
         else:
             args.append(token)
     for k in _INT_FIELDS.intersection(msg):
-        if msg[k].isdigit():
+        if msg[k].isascii() and msg[k].isdigit() and len(msg[k]) <= 9:  # a sane count
             msg[k] = int(msg[k])
     if args:
         msg["args"] = args
@@ -224,7 +225,7 @@ class WebSocketTransport:
         event = msg.get("event")
         if event == "MEDIA_START":
             size = msg.get("optimal_frame_size")
-            if isinstance(size, int):
+            if type(size) is int and 0 < size <= MAX_FRAME_BYTES:  # not a bool, not absurd
                 self.optimal_frame_size = size
             self.media_started.set()
         elif event == "MEDIA_XOFF":
