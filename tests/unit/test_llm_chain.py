@@ -212,3 +212,34 @@ async def test_consumer_stopping_early_closes_the_stream() -> None:
     assert isinstance(await anext(stream), TextDelta)
     await stream.aclose()  # type: ignore[attr-defined]
     assert talker.closed == 1
+
+
+class FlappingProvider(FakeProvider):
+    """Down on its odd-numbered requests (a refused connection), up on the others."""
+
+    async def stream(
+        self, messages: Sequence[Message], tools: Sequence[Tool] = ()
+    ) -> AsyncIterator[Event]:
+        if self.calls % 2 == 0:
+            self.calls += 1
+            raise LlmError(self.name, "connection refused")
+        async for event in super().stream(messages, tools):
+            yield event
+
+
+async def test_a_flapping_provider_is_asked_once_per_turn_and_again_after_failing() -> None:
+    """No provider is marked dead: one that failed the last turn gets the next one first
+    (a flapping server answers whenever it is up), and within a turn it is asked once, not
+    retried in a loop: the next provider answers at once."""
+    flappy = FlappingProvider("flappy", ["Да."])
+    backup = FakeProvider("backup", ["Нет."])
+    c = chain(flappy, backup, filler_after=1.0)
+    answered_by = []
+    for _ in range(4):
+        events = await run(c)
+        done = events[-1][1]
+        assert isinstance(done, Done)
+        assert events[-1][0] < 0.5  # no timeout waited for
+        answered_by.append(done.provider)
+    assert answered_by == ["backup", "flappy", "backup", "flappy"]
+    assert flappy.calls == 4 and backup.calls == 2
