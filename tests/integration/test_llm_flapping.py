@@ -185,9 +185,11 @@ def test_flapping_provider_every_turn_is_answered(
     assert result.sipp_rc == 0, result.sipp_log
     log = secretary_app.app.output[before:]
     print(f"\nproxy: {proxy.modes}")
-    # the provider flapped during the call: dropped and passed connections, one per turn
-    assert proxy.modes[:QUESTIONS] == ["drop", "pass", "drop"], proxy.modes
-    assert len(re.findall(r"llm flappy (?:failed|failed unexpectedly)", log)) == 2, log[-4000:]
+    # the provider flapped during the call (one connection per request: drop, pass, drop;
+    # more if the model called a tool), and each dropped request was handed over at once
+    assert proxy.modes[:2] == ["drop", "pass"] and len(proxy.modes) >= QUESTIONS, proxy.modes
+    failed = re.findall(r"llm flappy (?:failed|failed unexpectedly)", log)
+    assert len(failed) == proxy.modes.count("drop"), log[-4000:]
 
     call = next_call(secretary_app)
     assert call["ended_at"], call  # the record is closed
