@@ -131,8 +131,10 @@ def secretary_app(
     llama: LocalLlamaServer,
     proxy: FlappingProxy,
 ) -> Iterator[RunningApp]:
+    # temperature 0: greedy, so the model says the same on every run (a sampled word could
+    # be a tool call that ends the call before the third question)
     common = {"kind": "openai", "model": "local", "first_token_timeout_s": 30,
-              "total_timeout_s": 90, "max_tokens": 16}  # fmt: skip
+              "total_timeout_s": 90, "max_tokens": 16, "temperature": 0}  # fmt: skip
     overrides = {
         "llm": {
             "filler_after_s": 0.3,
