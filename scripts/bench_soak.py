@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from ari_app.metrics import read_samples
 from testkit.local import LocalApp, caller_lines, write_config
 from testkit.runner import CallResult, place_call
 from testkit.scenario import CallerLine, Hangup
@@ -40,6 +41,8 @@ ARI = "http://127.0.0.1:8088/ari"
 AUTH = ("secretary", "testbed-secret")
 SEED = 20261204
 SETTLE_S = 15.0  # after the last call: time for teardown before counting
+SAMPLE_EVERY_S = 30.0  # resident memory through the soak
+METRICS = "http://127.0.0.1:8080/metrics"
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,14 @@ async def _slot(slot: int, audio: dict[str, Path], work: Path, until: float,
         await asyncio.sleep(rng.uniform(1.0, 5.0))
 
 
+async def _sample_rss(pid: int, series: list[int]) -> None:
+    while True:
+        series.append(Resources.of(pid).rss_kib // 1024)
+        await asyncio.sleep(SAMPLE_EVERY_S)
+
+
 async def _soak(slots: int, minutes: float, audio: dict[str, Path], work: Path,
-                pid: int) -> tuple[list[tuple[str, CallResult]], Resources]:
+                pid: int, series: list[int]) -> tuple[list[tuple[str, CallResult]], Resources]:
     until = time.monotonic() + minutes * 60
     outcomes: list[tuple[str, CallResult]] = []
     first_done, go = asyncio.Event(), asyncio.Event()
@@ -125,7 +134,9 @@ async def _soak(slots: int, minutes: float, audio: dict[str, Path], work: Path,
     warm = Resources.of(pid)
     go.set()
     print(f"warm: {len(outcomes)} calls over, {warm}", flush=True)
+    sampler = asyncio.ensure_future(_sample_rss(pid, series))
     await asyncio.gather(*tasks)
+    sampler.cancel()
     return outcomes, warm
 
 
@@ -136,10 +147,15 @@ def run(slots: int, minutes: float, write: Callable[[str], None] | None, machine
     with LocalApp(write_config(work, {}), work / "secretary.log") as app:
         assert app.proc is not None
         started = Resources.of(app.proc.pid)
-        outcomes, warm = asyncio.run(_soak(slots, minutes, audio, work / "calls", app.proc.pid))
+        series: list[int] = []
+        outcomes, warm = asyncio.run(_soak(slots, minutes, audio, work / "calls", app.proc.pid,
+                                           series))
         time.sleep(SETTLE_S)
         end = Resources.of(app.proc.pid)
         channels, bridges = _asterisk_left()
+        samples = read_samples(httpx.get(METRICS, timeout=10).text)
+        refused = round(sum(v for k, v in samples.items()
+                            if k.startswith("secretary_calls_refused_total")))
     with sqlite3.connect(work / "calls.sqlite3") as db:
         records = db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
         still_open = db.execute("SELECT COUNT(*) FROM calls WHERE ended_at IS NULL").fetchone()[0]
@@ -149,9 +165,12 @@ def run(slots: int, minutes: float, write: Callable[[str], None] | None, machine
     fd_leak = max(0, end.fds - warm.fds)
     thread_leak = max(0, end.threads - warm.threads)
     growth = end.rss_kib / warm.rss_kib - 1
+    half = series[len(series) // 2] if series else warm.rss_kib // 1024
+    late_growth = end.rss_kib / 1024 / half - 1  # the second half of the soak
     summary: dict[str, Any] = {
         "benchmark": "soak", "slots": slots, "minutes": minutes, "calls": len(outcomes),
-        "calls_by_shape": dict(shapes), "calls_failed_at_caller": len(failed),
+        "calls_by_shape": dict(shapes), "calls_refused": refused,
+        "calls_failed_at_caller": len(failed),
         "records": records, "ended_by": ended_by,
         "channels_left": channels, "bridges_left": bridges,
         "fd": [started.fds, warm.fds, end.fds], "threads": [started.threads, warm.threads,
@@ -159,6 +178,8 @@ def run(slots: int, minutes: float, write: Callable[[str], None] | None, machine
         "rss_mib": [round(r.rss_kib / 1024) for r in (started, warm, end)],
         "soak_leaks": channels + bridges + fd_leak + thread_leak,
         "soak_rss_growth": round(growth, 3),
+        "soak_rss_growth_second_half": round(late_growth, 3),
+        "rss_mib_series": series,
         "records_open_after": still_open,
     }
     print(summary, flush=True)
@@ -167,8 +188,9 @@ def run(slots: int, minutes: float, write: Callable[[str], None] | None, machine
         f"Machine: {machine}. config/testbed.yaml. {slots} caller slots on the Russian line "
         f"for {minutes:g} minutes, each calling again 1-5 s after its last call ended; the "
         f"shapes (seeded): {', '.join(f'{k} {v}' for k, v in sorted(shapes.items()))}. "
-        f"{len(outcomes)} calls, {len(failed)} failed at the caller (sipp), "
-        f"{records} records, ended by: "
+        f"{len(outcomes)} calls; {refused} refused at saturation (sent unanswered to the "
+        f"line's fallback, which has no staff phone in the testbed: {len(failed)} calls "
+        f"failed at the caller, sipp); {records} records, ended by: "
         f"{', '.join(f'{k} {v}' for k, v in sorted(ended_by.items(), key=str))}.", "",
         "| | at start | warm (first calls over, none live) | end (all calls over) |",
         "|---|---|---|---|",
@@ -178,7 +200,9 @@ def run(slots: int, minutes: float, write: Callable[[str], None] | None, machine
         f"| threads | {started.threads} | {warm.threads} | {end.threads} |", "",
         f"Left behind: {channels} channels, {bridges} bridges in Asterisk, "
         f"{still_open} records without an end. soak_leaks {summary['soak_leaks']}, "
-        f"soak_rss_growth {growth:.1%}, records_open_after {still_open}.",
+        f"soak_rss_growth {growth:.1%} (warm to end; second half of the soak "
+        f"{late_growth:.1%}), records_open_after {still_open}. Resident memory every "
+        f"{SAMPLE_EVERY_S:.0f} s, MiB: {', '.join(map(str, series))}.",
     ]
     print("\n".join(lines))
     if write is not None:
