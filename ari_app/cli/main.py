@@ -110,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         from ari_app.cli.chat import chat_main
 
         return chat_main(args_list[1:])
+    if args_list[:1] == ["user"]:  # `secretary user add|list|remove ...`: console accounts
+        from ari_app.cli.users import user_main
+
+        return user_main(args_list[1:])
     parser = argparse.ArgumentParser(prog="secretary", description=__doc__.splitlines()[0])
     parser.add_argument("--log-level", default=os.environ.get("SECRETARY_LOG_LEVEL", "INFO"))
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         ("api", "serve the HTTP API (api.host:api.port, 127.0.0.1:8000 by default)"),
         ("chat", "talk to the secretary in text (--lang ru|en, --persona NAME)"),
         ("voice", "manage cloned-voice reference clips (add NAME FILE..., list)"),
+        ("user", "manage operator console accounts (add NAME --role ROLE, list, remove NAME)"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("-c", "--config", help=f"YAML config (default {DEFAULT_CONFIG})")
