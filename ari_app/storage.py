@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS calls (
     transferred_to TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_started_at ON calls(started_at);
+CREATE INDEX IF NOT EXISTS calls_line_started_at ON calls(line, started_at);
 CREATE TABLE IF NOT EXISTS turns (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     call_id    TEXT NOT NULL REFERENCES calls(call_id) ON DELETE CASCADE,
@@ -70,6 +71,10 @@ CREATE INDEX IF NOT EXISTS messages_created_at ON messages(created_at);
 # Columns added after version 1, for databases made by an older program.
 _MIGRATIONS = {2: ("ALTER TABLE calls ADD COLUMN transferred_to TEXT",)}
 _MESSAGE_FIELDS = ("language", "name", "callback_number", "reason", "urgency", "caller_id")
+
+# newest first, ties in the order stored: both from one index, no sort (calls_started_at, or
+# calls_line_started_at for a line; the rowid is in every index)
+CALL_SEARCH_ORDER = "ORDER BY started_at DESC, calls.rowid DESC"
 
 _CALL_COLUMNS = (
     "call_id, channel_id, line, endpoint, caller_id, language, started_at, ended_at, "
@@ -381,6 +386,87 @@ class CallStore:
             (int(limit),),
         )
         return [_call_dict(row) for row in rows]
+
+    async def search_calls(
+        self, limit: int = 50, offset: int = 0, **filters: Any
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of calls, newest first, each with `duration_s` and `turn_count`, and how
+        many calls match in all. Filters: see `call_search_where`."""
+        where, params = call_search_where(**filters)
+        rows = await self._read(
+            "search calls",
+            f"SELECT {_CALL_COLUMNS}, "
+            "(SELECT COUNT(*) FROM turns t WHERE t.call_id = calls.call_id) AS turn_count "
+            f"FROM calls{where} {CALL_SEARCH_ORDER} LIMIT ? OFFSET ?",
+            (*params, int(limit), int(offset)),
+        )
+        counted = await self._read(
+            "count calls", f"SELECT COUNT(*) FROM calls{where}", params
+        )
+        return [_call_dict(row) for row in rows], int(counted[0][0]) if counted else 0
+
+    async def message_page(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Messages, newest first (the later stored first among equal times)."""
+        rows = await self._read(
+            "list messages",
+            "SELECT id, call_id, created_at, language, name, callback_number, reason, urgency, "
+            "caller_id, notified FROM messages ORDER BY created_at DESC, id DESC "
+            "LIMIT ? OFFSET ?",
+            (int(limit), int(offset)),
+        )
+        out = []
+        for row in rows:
+            item = dict(row)
+            try:
+                item["notified"] = json.loads(item["notified"] or "{}")
+            except ValueError:
+                item["notified"] = {}
+            out.append(item)
+        return out
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere (its % and _ taken literally, escape '\\')."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def call_search_where(
+    started_from: float | None = None,
+    started_to: float | None = None,
+    line: str | None = None,
+    caller: str | None = None,
+    ended_by: str | None = None,
+    words: str | None = None,
+) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause (with its leading space, or "") and parameters for a call search:
+    started in [started_from, started_to), on `line`, caller ID containing `caller`, ended
+    by `ended_by`, and every word of `words` somewhere in the call's turns (SQLite's LIKE:
+    case-blind for Latin letters only)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if started_from is not None:
+        clauses.append("started_at >= ?")
+        params.append(float(started_from))
+    if started_to is not None:
+        clauses.append("started_at < ?")
+        params.append(float(started_to))
+    if line:
+        clauses.append("line = ?")
+        params.append(line)
+    if caller:
+        clauses.append("caller_id LIKE ? ESCAPE '\\'")
+        params.append(_like(caller))
+    if ended_by:
+        clauses.append("ended_by = ?")
+        params.append(ended_by)
+    for word in (words or "").split():
+        clauses.append(
+            "EXISTS (SELECT 1 FROM turns t WHERE t.call_id = calls.call_id "
+            "AND t.text LIKE ? ESCAPE '\\')"
+        )
+        params.append(_like(word))
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
 
 
 async def _has_table(db: aiosqlite.Connection, name: str) -> bool:
