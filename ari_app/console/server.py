@@ -1,5 +1,6 @@
 """The HTTP server inside `secretary run` (uvicorn on `console.listen`): `/metrics` for
-Prometheus, and `/healthz`. It shares the app's event loop, so what it shows is live.
+Prometheus, `/healthz`, and the operator console's `/api` (docs/console.md) when it is given
+the call store and the accounts. It shares the app's event loop, so what it shows is live.
 
 It is a side door: a port in use is logged and the phones are answered all the same.
 """
@@ -10,16 +11,22 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import uvicorn
-from fastapi import FastAPI, Response
+from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ari_app.api.serve import listen_socket
+from ari_app.console.auth import Auth, auth_router
+from ari_app.console.calls_api import audit_router, calls_router
+from ari_app.console.sessions import LoginLimiter, Sessions
 from ari_app.console.settings import ConsoleConfig
+from ari_app.console.users import UserStore
 from ari_app.errors import SecretaryError
 from ari_app.metrics import Metrics
+from ari_app.storage import CallStore
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +47,18 @@ class _EmbeddedServer(uvicorn.Server):
         self.listening.set()
 
 
-def console_app(metrics: Metrics) -> FastAPI:
-    app = FastAPI(title="AI secretary console", docs_url=None, redoc_url=None)
+def console_app(
+    metrics: Metrics,
+    store: CallStore | None = None,
+    users: UserStore | None = None,
+    clock: Callable[[], float] = time.time,
+    *,
+    secure_cookie: bool = False,
+) -> FastAPI:
+    """`/metrics` and `/healthz`; with `users` also the session routes under `/api`, and with
+    `store` too the call history. Both stores are opened and closed by the caller."""
+    app = FastAPI(title="AI secretary console", docs_url="/api/docs", redoc_url=None,
+                  openapi_url="/api/openapi.json")
 
     @app.get("/metrics", include_in_schema=False)
     def scrape() -> Response:
@@ -51,13 +68,31 @@ def console_app(metrics: Metrics) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    if users is not None:
+        auth = Auth(users, Sessions(clock), LoginLimiter(clock), secure_cookie=secure_cookie)
+        api = APIRouter()
+        api.include_router(auth_router(auth))
+        api.include_router(audit_router(auth, users))
+        if store is not None:
+            api.include_router(calls_router(auth, store))
+        app.include_router(api, prefix="/api")
     return app
 
 
 class ConsoleServer:
-    def __init__(self, cfg: ConsoleConfig, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        cfg: ConsoleConfig,
+        metrics: Metrics,
+        store: CallStore | None = None,
+        users: UserStore | None = None,
+    ) -> None:
+        """`store` (opened by the app) and `users` (opened and closed here) add the
+        console's `/api`; without them only `/metrics` and `/healthz` are served."""
         self.cfg = cfg
         self.metrics = metrics
+        self.store = store
+        self.users = users
         self.url: str | None = None  # once listening
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -73,8 +108,16 @@ class ConsoleServer:
             return
         host, port = sock.getsockname()[:2]
         self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+        users = self.users
+        if users is not None:
+            try:
+                await users.open()
+            except SecretaryError as exc:
+                log.error("console /api not served: %s", exc)
+                users = None
         level = logging.getLogger().getEffectiveLevel()
-        config = uvicorn.Config(console_app(self.metrics), log_level=level, log_config=None,
+        app = console_app(self.metrics, self.store, users)
+        config = uvicorn.Config(app, log_level=level, log_config=None,
                                 access_log=False, lifespan="off")
         self._server = _EmbeddedServer(config)
         self._task = asyncio.create_task(self._serve(self._server, sock), name="console")
@@ -91,8 +134,9 @@ class ConsoleServer:
             log.exception("the console server stopped")
 
     async def close(self) -> None:
-        if self._server is None or self._task is None:
-            return
-        self._server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.users is not None:
+            await self.users.close()

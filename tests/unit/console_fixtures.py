@@ -1,0 +1,57 @@
+"""Shared by the console tests: a console app on a real SQLite file, a clock moved by hand,
+and a cheap argon2 hasher (the real parameters only cost time here)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from argon2 import PasswordHasher
+
+from ari_app.console.server import console_app
+from ari_app.console.users import UserStore
+from ari_app.metrics import Metrics
+from ari_app.storage import CallStore
+
+PASSWORDS = {"root": "admin-pass", "rita": "recept-pass"}
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Console:
+    store: CallStore
+    users: UserStore
+    clock: Clock
+    app: object
+
+    def client(self, address: str = "10.0.0.1") -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))  # type: ignore[arg-type]
+        return httpx.AsyncClient(transport=transport, base_url="http://console.test")
+
+
+@asynccontextmanager
+async def console(tmp_path: Path) -> AsyncIterator[Console]:
+    clock = Clock()
+    db = tmp_path / "calls.sqlite3"
+    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    async with CallStore(db) as store, UserStore(db, hasher=hasher, clock=clock) as users:
+        await users.add("root", "admin", PASSWORDS["root"])
+        await users.add("rita", "receptionist", PASSWORDS["rita"])
+        yield Console(store, users, clock, console_app(Metrics(), store, users, clock))
+
+
+async def login(client: httpx.AsyncClient, name: str) -> str:
+    """Signs in; returns the CSRF token."""
+    response = await client.post("/api/login", json={"name": name, "password": PASSWORDS[name]})
+    assert response.status_code == 200, response.text
+    return str(response.json()["csrf_token"])
