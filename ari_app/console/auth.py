@@ -24,7 +24,7 @@ class Auth:
     users: UserStore
     sessions: Sessions
     limiter: LoginLimiter
-    secure_cookie: bool = False  # set Secure on the cookie (behind a TLS proxy)
+    secure_cookie: bool = False  # Secure on the cookie even over plain http
 
 
 @dataclass
@@ -98,8 +98,10 @@ def auth_router(auth: Auth) -> APIRouter:
             raise HTTPException(401, "wrong name or password")
         auth.limiter.succeeded(keys[0])  # the address keeps its count: one good account
         session = auth.sessions.create(user["name"])  # must not unlock guessing others
+        # https: from X-Forwarded-Proto of a proxy on loopback (uvicorn's proxy headers)
+        secure = auth.secure_cookie or request.url.scheme == "https"
         response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict", path="/",
-                            secure=auth.secure_cookie)
+                            secure=secure)
         await auth.users.audit(user["name"], "login", address=address)
         return LoginOut(user=UserOut(name=user["name"], role=user["role"]),
                         csrf_token=session.csrf)

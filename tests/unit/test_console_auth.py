@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 from console_fixtures import PASSWORDS, console, login
 
 from ari_app.console.auth import COOKIE, CSRF_HEADER
+from ari_app.console.server import ConsoleServer, console_app
 from ari_app.console.sessions import LOCKOUT_S, MAX_FAILURES, SESSION_TTL_S
+from ari_app.console.settings import ConsoleConfig
+from ari_app.console.users import UserStore
+from ari_app.metrics import Metrics
+from ari_app.storage import CallStore
 
 
 async def test_login_sets_a_strict_httponly_cookie_and_returns_the_user(tmp_path: Path) -> None:
@@ -21,10 +27,21 @@ async def test_login_sets_a_strict_httponly_cookie_and_returns_the_user(tmp_path
         cookie = response.headers["set-cookie"].lower()
         assert f"{COOKIE}=" in cookie
         assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+        assert "secure" not in cookie  # plain http on loopback: a Secure cookie would not come back
         me = await client.get("/api/me")
         assert me.status_code == 200
         assert me.json()["user"]["name"] == "rita"
         assert me.json()["csrf_token"] == body["csrf_token"]
+
+
+async def test_over_https_the_cookie_is_secure(tmp_path: Path) -> None:
+    async with console(tmp_path) as c:
+        transport = httpx.ASGITransport(app=c.app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="https://console.test") as tls:
+            response = await tls.post("/api/login", json={"name": "rita",
+                                                          "password": PASSWORDS["rita"]})
+            assert "; secure" in response.headers["set-cookie"].lower()
+            assert (await tls.get("/api/me")).status_code == 200
 
 
 async def test_wrong_password_and_unknown_name_are_refused_alike(tmp_path: Path) -> None:
@@ -152,3 +169,38 @@ async def test_logins_logouts_and_failures_are_audited(tmp_path: Path) -> None:
         page = (await client.get("/api/audit", params={"limit": 2})).json()["items"]
         assert [r["what"] for r in page] == ["login", "logout"]
         assert "password" not in str(page)
+
+
+async def test_openapi_document_lists_the_api(tmp_path: Path) -> None:
+    async with console(tmp_path) as c, c.client() as client:
+        paths = (await client.get("/api/openapi.json")).json()["paths"]
+        assert {"/api/login", "/api/logout", "/api/me", "/api/calls", "/api/calls/{call_id}",
+                "/api/messages", "/api/audit"} <= set(paths)
+        assert "/metrics" not in paths
+
+
+async def test_the_running_console_server_opens_and_closes_the_accounts(tmp_path: Path) -> None:
+    db = tmp_path / "calls.sqlite3"
+    async with UserStore(db) as users:
+        await users.add("root", "admin", PASSWORDS["root"])
+    async with CallStore(db) as store:
+        accounts = UserStore(db)
+        server = ConsoleServer(ConsoleConfig(listen="127.0.0.1:0"), Metrics(), store, accounts)
+        await server.start()
+        try:
+            assert server.url is not None
+            async with httpx.AsyncClient(base_url=server.url) as client:
+                await login(client, "root")
+                assert (await client.get("/api/calls")).json()["total"] == 0
+                assert (await client.get("/metrics")).status_code == 200
+        finally:
+            await server.close()
+        assert accounts._db is None
+
+
+async def test_without_accounts_there_is_no_api(tmp_path: Path) -> None:
+    transport = httpx.ASGITransport(app=console_app(Metrics()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://console.test") as client:
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.post("/api/login", json={"name": "a", "password": "b"})
+                ).status_code == 404
