@@ -56,10 +56,6 @@ class Sessions:
     def end(self, token: str) -> None:
         self._by_token.pop(token, None)
 
-    def end_user(self, user: str) -> None:
-        for token in [t for t, s in self._by_token.items() if s.user == user]:
-            del self._by_token[token]
-
     def _sweep(self) -> None:
         now = self.clock()
         for token in [t for t, s in self._by_token.items() if s.expires_at <= now]:

@@ -193,6 +193,12 @@ async def test_the_running_console_server_opens_and_closes_the_accounts(tmp_path
                 await login(client, "root")
                 assert (await client.get("/api/calls")).json()["total"] == 0
                 assert (await client.get("/metrics")).status_code == 200
+                proxied = await client.post(  # nginx on loopback, TLS in front of it
+                    "/api/login", json={"name": "root", "password": PASSWORDS["root"]},
+                    headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+                assert "; secure" in proxied.headers["set-cookie"].lower()
+                latest = (await accounts.audit_log(1))[0]
+                assert latest["details"] == {"address": "203.0.113.9"}  # the client, not nginx
         finally:
             await server.close()
         assert accounts._db is None
