@@ -117,6 +117,8 @@ class CallStore:
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA synchronous=NORMAL")
             await db.execute("PRAGMA foreign_keys=ON")
+            # case-blind search in any script (LIKE folds only Latin letters)
+            await db.create_function("secretary_casefold", 1, _casefold, deterministic=True)
             await db.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
             async with db.execute("PRAGMA user_version") as cur:
                 row = await cur.fetchone()
@@ -425,6 +427,10 @@ class CallStore:
         return out
 
 
+def _casefold(text: object) -> object:
+    return text.casefold() if isinstance(text, str) else text
+
+
 def _like(text: str) -> str:
     """A LIKE pattern matching `text` anywhere (its % and _ taken literally, escape '\\')."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -441,8 +447,8 @@ def call_search_where(
 ) -> tuple[str, tuple[Any, ...]]:
     """The WHERE clause (with its leading space, or "") and parameters for a call search:
     started in [started_from, started_to), on `line`, caller ID containing `caller`, ended
-    by `ended_by`, and every word of `words` somewhere in the call's turns (SQLite's LIKE:
-    case-blind for Latin letters only)."""
+    by `ended_by`, and every word of `words` somewhere in the call's turns, case-blind in any
+    script (through `secretary_casefold`, which `CallStore.open` gives its connection)."""
     clauses: list[str] = []
     params: list[Any] = []
     if started_from is not None:
@@ -463,9 +469,9 @@ def call_search_where(
     for word in (words or "").split():
         clauses.append(
             "EXISTS (SELECT 1 FROM turns t WHERE t.call_id = calls.call_id "
-            "AND t.text LIKE ? ESCAPE '\\')"
+            "AND secretary_casefold(t.text) LIKE ? ESCAPE '\\')"
         )
-        params.append(_like(word))
+        params.append(_like(word.casefold()))
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
 
 

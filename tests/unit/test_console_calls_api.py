@@ -68,6 +68,8 @@ async def test_each_filter(tmp_path: Path) -> None:
         assert await ids(client, q="price") == ["c5", "c3"]
         assert await ids(client, q="price hours") == ["c5"]  # every word
         assert await ids(client, q="часы") == ["c0"]
+        assert await ids(client, q="ЧАСЫ Работы") == ["c0"]  # case-blind in Cyrillic too
+        assert await ids(client, q="PRICE") == ["c5", "c3"]
         assert await ids(client, date_from=T0 + 3600, date_to=T0 + 3 * 3600) == ["c2", "c1"]
         iso_from = "2026-09-21T19:13:20+03:00"  # T0 + 2 h
         assert await ids(client, date_from=iso_from, line="en-sip") == ["c5", "c3"]
