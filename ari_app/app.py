@@ -22,6 +22,7 @@ from ari_app.call.session import (
 from ari_app.capacity import Capacity
 from ari_app.config import Config
 from ari_app.console.server import ConsoleServer
+from ari_app.console.users import UserStore
 from ari_app.engines import Engines
 from ari_app.errors import AriUnreachable, SecretaryError
 from ari_app.instance_lease import RENEW_S, InstanceLease
@@ -66,7 +67,9 @@ class SecretaryApp:
             self.metrics.watch_recogniser(lambda: float(getattr(stt, "pending", 0)))
         self.spool = RecordSpool(store, cfg.storage.spool_path)
         self.metrics.records_spooled.set_function(lambda: float(self.spool.waiting()))
-        self.console = ConsoleServer(cfg.console, self.metrics)
+        # the console's /api (accounts in the calls database) beside /metrics
+        self.console = ConsoleServer(cfg.console, self.metrics, store,
+                                     UserStore(cfg.storage.database))
         recogniser = engines.stt
         self.capacity = Capacity(cfg.capacity,
                                  lambda: int(getattr(recogniser, "pending", 0)))

@@ -5,11 +5,13 @@ the call record holds."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from callkit import dial, normalise, scrape, wait_asterisk_clean, wait_call_ended
 
@@ -141,3 +143,25 @@ def test_doctor_reads_the_running_app(secretary_app: Any) -> None:
     assert re.search(r"ok\s+secretary run\s+running \(http://127\.0\.0\.1:8080/metrics\): "
                      r"\d+ call\(s\) in progress", out), out
     assert re.search(r"ok\s+secretary run: call records written\s+every write succeeded", out), out
+
+
+def test_the_console_api_of_the_running_app(secretary_app: Any) -> None:
+    """`secretary run` serves the console's /api: refused without a session; a user made
+    with `secretary user add` logs in and reads the call history of this very database."""
+    base = "http://127.0.0.1:8080/api"
+    assert httpx.get(f"{base}/calls", timeout=10).status_code == 401
+    made = subprocess.run(
+        [sys.executable, "-m", "ari_app.cli.main", "user", "add", "-c",
+         str(secretary_app.config), "rita", "--role", "receptionist"],
+        input="rita-secret-1\n", capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    with httpx.Client(base_url=base, timeout=10) as client:
+        login = client.post("/login", json={"name": "rita", "password": "rita-secret-1"})
+        assert login.status_code == 200, login.text
+        calls = client.get("/calls", params={"limit": 5})
+        assert calls.status_code == 200, calls.text
+        with sqlite3.connect(secretary_app.db) as db:
+            stored = db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+        assert calls.json()["total"] == stored
+        assert client.get("/audit").status_code == 403  # admins only
