@@ -537,9 +537,6 @@ class CallSession:
         )
         if draft is not None:
             await draft.drop()  # played; or cut short, and then no more of it is made
-        self.ctx.metrics.reply_spoken(self.line, turn.timings)
-        if self.ctx.capacity is not None:
-            self.ctx.capacity.reply_heard(turn.timings.speech.v2v_ms)
         if withdrawn_unheard(spoken, audio.speech_end):
             log.info("call %s: the caller went on before hearing the reply to %r",
                      self.call_id, transcript.text)
@@ -547,6 +544,10 @@ class CallSession:
             turn.withdraw([row for row in (caller_row, spoken.row) if row is not None])
             self._held = turn
             return spoken, Reply("", "caller_went_on")
+        # counted as the record keeps it: a withdrawn turn is counted with the one it joins
+        self.ctx.metrics.reply_spoken(self.line, turn.timings)
+        if self.ctx.capacity is not None:
+            self.ctx.capacity.reply_heard(turn.timings.speech.v2v_ms)
         reply = dialogue.heard(
             answer, spoken.said, interrupted=spoken.interrupted, failed=spoken.failed
         )

@@ -53,6 +53,7 @@ class WindowedResult:
     text: str
     window_frames: int
     cut: str  # "" when decoding ended by itself; otherwise why the tail was dropped
+    score: float = 0.0  # the decoder's log-probability of its tokens, per token
 
 
 def window_frames(content_frames: int, margin_frames: int, min_frames: int = 0) -> int:
@@ -275,12 +276,13 @@ def decode_fitted_batch(model: Any, jobs: Sequence[FittedJob]) -> list[WindowedR
         suppress_blank=True,
         suppress_tokens=[-1],
         max_initial_timestamp_index=50,
+        return_scores=True,
     )
-    return [_finish(job, result.sequences_ids[0])
+    return [_finish(job, result.sequences_ids[0], result.scores[0])
             for job, result in zip(jobs, results, strict=True)]
 
 
-def _finish(job: FittedJob, tokens: list[int]) -> WindowedResult | None:
+def _finish(job: FittedJob, tokens: list[int], score: float) -> WindowedResult | None:
     """The job's text from its tokens (CTranslate2 leaves the end of text out), or None."""
     tokenizer = job.tokenizer
     ended = len(tokens) < job.max_length - len(job.prompt) - 1
@@ -292,7 +294,7 @@ def _finish(job: FittedJob, tokens: list[int]) -> WindowedResult | None:
     text = " ".join(t for t in kept if t).strip()
     if compression_ratio(text) > MAX_COMPRESSION_RATIO or repeats_itself(text):
         return None
-    return WindowedResult(text=text, window_frames=job.frames, cut=cut)
+    return WindowedResult(text=text, window_frames=job.frames, cut=cut, score=score)
 
 
 def decode_fitted(

@@ -50,5 +50,6 @@ async def test_a_batch_hears_what_one_at_a_time_hears(
     assert sum(a == b for a, b in zip(alone, together, strict=True)) >= len(clips) - 2
     assert sum(bool(t.strip()) for t in together) >= len(clips) - 2  # speech was heard
     assert single._batcher.batches == 0  # batch 1: the old path, one at a time
-    # 16 turns at once: the first alone, the rest in batches of up to 8
-    assert batched._batcher.batches <= 4 and batched._batcher.largest == 8
+    # 16 turns at once: some decoded together, in batches of at most 8
+    assert 2 <= batched._batcher.largest <= 8
+    assert batched._batcher.batches < len(clips)

@@ -181,6 +181,9 @@ def engine_with(decoder: FakeDecoder, monkeypatch: pytest.MonkeyPatch) -> Whispe
     monkeypatch.setattr(whisper_module, "decode_fitted", decoder)
     stt = WhisperStt(Path("/nonexistent"), WhisperOptions(window="fitted"))
     stt._model = object()  # loaded, as far as transcribe() can tell
+    # the plain fitted decode (batched with its short-turn variants) goes to the fake too
+    monkeypatch.setattr(stt, "_decode_batch_sync",
+                        lambda items: [decoder(None, a, lang, 0, 0) for a, lang in items])
     monkeypatch.setattr(stt, "_prompt_tokens", lambda prompt, language: [7, 8, 9] if prompt else [])
     return stt
 
