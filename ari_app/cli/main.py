@@ -102,6 +102,13 @@ async def _messages(config_path: Path, limit: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
+    from ari_app.cli.env_file import load_env_file
+
+    try:
+        load_env_file()
+    except SecretaryError as exc:
+        print(f"secretary: {exc}", file=sys.stderr)
+        return exc.exit_code
     if args_list[:1] == ["voice"]:  # `secretary voice add|list ...`: the voice manager
         from ari_app.tts.voices import main as voice_main
 
