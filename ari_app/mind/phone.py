@@ -106,6 +106,15 @@ class _Groups:
         self.digits += run
 
 
+def _is_round_tens(token: str) -> bool:
+    """ "20" ... "90": a group's tens, which a unit said after them completes."""
+    return len(token) == 2 and token[1] == "0" and token[0] in "23456789"
+
+
+def _is_unit(token: str) -> bool:
+    return len(token) == 1 and token != "0"
+
+
 def extract_digits(text: str) -> tuple[str, bool]:
     """All the digits dictated in `text`, and whether a "+" preceded them."""
     groups = _Groups()
@@ -117,7 +126,11 @@ def extract_digits(text: str) -> tuple[str, bool]:
         if raw == "+" or raw in _PLUS:
             plus = plus or not (groups.digits or groups.value is not None)
             continue
-        if raw.isdigit():
+        if raw.isdigit() and repeat == 1 and _is_round_tens(raw):
+            groups.add(int(raw), 2)  # "20 8": "двадцать восемь" written as two numbers
+        elif raw.isdigit() and repeat == 1 and _is_unit(raw) and groups.slots == 2:
+            groups.add(int(raw), 1)
+        elif raw.isdigit():
             groups.digit_run(raw * repeat)
             repeat = 1
         elif raw in _REPEAT:

@@ -22,6 +22,14 @@ from ari_app.mind.phone import PhoneNumber, extract_digits, parse_phone, phone_p
         ("my number is five five five one two three four", "5551234", False),
         ("triple seven", "777", False),
         ("это Ольга", "", False),
+        # Whisper on human speech writes "двадцать восемь" as "20 8", "eighty four" as "80, 4"
+        ("8 4 9 5 7 3 9 20 8 0 6", "84957392806", False),
+        ("6, 1, 7, 3, 9, 2, 80, 4, 60, 6.", "6173928466", False),
+        ("двадцать 8", "28", False),
+        # a zero, a second round ten or a digit dictated alone are not a group's units
+        ("2 0 8", "208", False),
+        ("20 0 8", "2008", False),
+        ("30 30", "3030", False),
     ],
 )
 def test_extract_digits(text: str, digits: str, plus: bool) -> None:
