@@ -21,6 +21,7 @@ from ari_app.call.session import (
 )
 from ari_app.capacity import Capacity
 from ari_app.config import Config
+from ari_app.console.live import LiveBus
 from ari_app.console.server import ConsoleServer
 from ari_app.console.users import UserStore
 from ari_app.engines import Engines
@@ -68,8 +69,9 @@ class SecretaryApp:
         self.spool = RecordSpool(store, cfg.storage.spool_path)
         self.metrics.records_spooled.set_function(lambda: float(self.spool.waiting()))
         # the console's /api (accounts in the calls database) beside /metrics
+        self.live = LiveBus()  # the calls in progress, for the console's live view
         self.console = ConsoleServer(cfg.console, self.metrics, store,
-                                     UserStore(cfg.storage.database))
+                                     UserStore(cfg.storage.database), self.live)
         recogniser = engines.stt
         self.capacity = Capacity(cfg.capacity,
                                  lambda: int(getattr(recogniser, "pending", 0)))
@@ -77,7 +79,7 @@ class SecretaryApp:
             cfg=cfg, ari=self.ari, engines=engines, store=store,
             personas=Personas(cfg.paths.personas_dir), route=self._route, llm=self.llm,
             on_message=self._notify, metrics=self.metrics, capacity=self.capacity,
-            spool=self.spool,
+            spool=self.spool, observer=self.live,
         )
         self.connected = asyncio.Event()
         self.lease = InstanceLease(self.ari, cfg.ari.app)

@@ -20,7 +20,7 @@ import aiosqlite
 from ari_app.call.ending import EndReason
 from ari_app.errors import SecretaryError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Who = Literal["caller", "secretary"]
 
@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS calls (
     error         TEXT,
     caller_wav    TEXT,
     secretary_wav TEXT,
-    transferred_to TEXT
+    transferred_to TEXT,
+    transferred_by TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_started_at ON calls(started_at);
 CREATE INDEX IF NOT EXISTS calls_line_started_at ON calls(line, started_at);
@@ -63,14 +64,25 @@ CREATE TABLE IF NOT EXISTS messages (
     reason          TEXT,
     urgency         TEXT NOT NULL DEFAULT 'normal',
     caller_id       TEXT,
-    notified        TEXT NOT NULL DEFAULT '{}'
+    notified        TEXT NOT NULL DEFAULT '{}',
+    handled_at      REAL,
+    handled_by      TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_created_at ON messages(created_at);
 """
 
-# Columns added after version 1, for databases made by an older program.
-_MIGRATIONS = {2: ("ALTER TABLE calls ADD COLUMN transferred_to TEXT",)}
+# Columns added after version 1 (table, column, type), for databases made by an older
+# program; each is added where it is missing (a table the schema just made has them all).
+_MIGRATIONS = {
+    2: (("calls", "transferred_to", "TEXT"),),
+    3: (("calls", "transferred_by", "TEXT"), ("messages", "handled_at", "REAL"),
+        ("messages", "handled_by", "TEXT")),
+}
 _MESSAGE_FIELDS = ("language", "name", "callback_number", "reason", "urgency", "caller_id")
+_MESSAGE_COLUMNS = (
+    "id, call_id, created_at, language, name, callback_number, reason, urgency, caller_id, "
+    "notified, handled_at, handled_by"
+)
 
 # newest first, ties in the order stored: both from one index, no sort (calls_started_at, or
 # calls_line_started_at for a line; the rowid is in every index)
@@ -78,7 +90,7 @@ CALL_SEARCH_ORDER = "ORDER BY started_at DESC, calls.rowid DESC"
 
 _CALL_COLUMNS = (
     "call_id, channel_id, line, endpoint, caller_id, language, started_at, ended_at, "
-    "ended_by, error, caller_wav, secretary_wav, transferred_to"
+    "ended_by, error, caller_wav, secretary_wav, transferred_to, transferred_by"
 )
 
 
@@ -128,11 +140,11 @@ class CallStore:
                     f"{self.path}: database schema version {version} is newer than this "
                     f"program's ({SCHEMA_VERSION}); upgrade the secretary or use another file"
                 )
-            fresh = not await _has_table(db, "calls")
             await db.executescript(_SCHEMA)
             for step in range(version + 1, SCHEMA_VERSION + 1):
-                for sql in () if fresh else _MIGRATIONS.get(step, ()):
-                    await db.execute(sql)
+                for table, column, kind in _MIGRATIONS.get(step, ()):
+                    if column not in await _columns(db, table):
+                        await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             if version < SCHEMA_VERSION:
                 await db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             await db.commit()
@@ -159,23 +171,10 @@ class CallStore:
 
     async def _write(self, what: str, sql: str, params: tuple[Any, ...]) -> int:
         """Run one statement and commit; returns the number of rows changed."""
-        db = self._conn()
-        async with self._lock:
-            try:
-                cur = await db.execute(sql, params)
-                changed = cur.rowcount
-                await cur.close()
-                await db.commit()
-            except sqlite3.Error as exc:
-                await self._rollback(db)
-                raise StorageError(f"{self.path}: cannot {what}: {exc}") from exc
-        return changed
-
-    async def _rollback(self, db: aiosqlite.Connection) -> None:
         try:
-            await db.rollback()
-        except sqlite3.Error:
-            pass  # the original error is the one worth reporting
+            return await write_one(self._conn(), self._lock, sql, params)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path}: cannot {what}: {exc}") from exc
 
     async def _read(self, what: str, sql: str, params: tuple[Any, ...]) -> list[aiosqlite.Row]:
         db = self._conn()
@@ -244,7 +243,7 @@ class CallStore:
                 )
                 await db.commit()
             except sqlite3.Error as exc:
-                await self._rollback(db)
+                await _rollback(db)
                 raise StorageError(
                     f"{self.path}: cannot add a turn to call {call_id}: {exc}"
                 ) from exc
@@ -294,10 +293,13 @@ class CallStore:
             ),
         )
 
-    async def set_transferred(self, call_id: str, target: str) -> None:
+    async def set_transferred(self, call_id: str, target: str, by: str | None = None) -> None:
+        """The call was put through to `target`, by the console user `by` (None: the
+        secretary itself)."""
         await self._write(
             f"record the transfer of call {call_id}",
-            "UPDATE calls SET transferred_to = ? WHERE call_id = ?", (target, call_id),
+            "UPDATE calls SET transferred_to = ?, transferred_by = ? WHERE call_id = ?",
+            (target, by, call_id),
         )
 
     async def add_message(self, call_id: str | None, message: dict[str, Any]) -> int:
@@ -316,7 +318,7 @@ class CallStore:
                 await cur.close()
                 await db.commit()
             except sqlite3.Error as exc:
-                await self._rollback(db)
+                await _rollback(db)
                 raise StorageError(f"{self.path}: cannot store a message: {exc}") from exc
         return message_id
 
@@ -333,20 +335,11 @@ class CallStore:
         """Messages, newest first."""
         rows = await self._read(
             "list messages",
-            "SELECT id, call_id, created_at, language, name, callback_number, reason, urgency, "
-            "caller_id, notified FROM messages WHERE created_at >= ? "
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE created_at >= ? "
             "ORDER BY created_at DESC LIMIT ?",
             (since or 0.0, int(limit)),
         )
-        out = []
-        for row in rows:
-            item = dict(row)
-            try:
-                item["notified"] = json.loads(item["notified"] or "{}")
-            except ValueError:
-                item["notified"] = {}
-            out.append(item)
-        return out
+        return [_message_dict(row) for row in rows]
 
     async def turns(self, call_id: str) -> list[dict[str, Any]]:
         rows = await self._read(
@@ -355,15 +348,7 @@ class CallStore:
             "WHERE call_id = ? ORDER BY idx",
             (call_id,),
         )
-        out = []
-        for row in rows:
-            item = dict(row)
-            try:
-                item["timings"] = json.loads(item["timings"] or "{}")
-            except ValueError:
-                item["timings"] = {}
-            out.append(item)
-        return out
+        return [_with_json(row, "timings") for row in rows]
 
     async def get_call(self, call_id: str) -> dict[str, Any] | None:
         """The call's row as a dict plus `duration_s` and `turns`; None if there is no such call."""
@@ -411,20 +396,70 @@ class CallStore:
         """Messages, newest first (the later stored first among equal times)."""
         rows = await self._read(
             "list messages",
-            "SELECT id, call_id, created_at, language, name, callback_number, reason, urgency, "
-            "caller_id, notified FROM messages ORDER BY created_at DESC, id DESC "
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages ORDER BY created_at DESC, id DESC "
             "LIMIT ? OFFSET ?",
             (int(limit), int(offset)),
         )
-        out = []
-        for row in rows:
-            item = dict(row)
-            try:
-                item["notified"] = json.loads(item["notified"] or "{}")
-            except ValueError:
-                item["notified"] = {}
-            out.append(item)
-        return out
+        return [_message_dict(row) for row in rows]
+
+    async def set_handled(self, message_id: int, handled: bool, by: str | None,
+                          at: float | None = None) -> bool:
+        """Mark a message handled by the console user `by` (or not handled); whether there
+        is such a message."""
+        changed = await self._write(
+            f"mark message {message_id} handled",
+            "UPDATE messages SET handled_at = ?, handled_by = ? WHERE id = ?",
+            ((time.time() if at is None else at) if handled else None,
+             by if handled else None, int(message_id)),
+        )
+        return changed > 0
+
+    async def get_message(self, message_id: int) -> dict[str, Any] | None:
+        rows = await self._read(
+            f"read message {message_id}",
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (int(message_id),),
+        )
+        return _message_dict(rows[0]) if rows else None
+
+
+async def _rollback(db: aiosqlite.Connection) -> None:
+    try:
+        await db.rollback()
+    except sqlite3.Error:
+        pass  # the original error is the one worth reporting
+
+
+async def write_one(db: aiosqlite.Connection, lock: asyncio.Lock, sql: str,
+                    params: tuple[Any, ...]) -> int:
+    """Run one statement and commit, under `lock`; the number of rows changed. On an
+    sqlite3.Error the transaction is rolled back and the error raised for the caller to
+    name (the call store and the console's accounts share this)."""
+    async with lock:
+        try:
+            cur = await db.execute(sql, params)
+            changed = cur.rowcount
+            await cur.close()
+            await db.commit()
+        except sqlite3.Error:
+            await _rollback(db)
+            raise
+    return changed
+
+
+def _with_json(row: aiosqlite.Row, column: str) -> dict[str, Any]:
+    """The row as a dict, its JSON `column` read ({} if it is not JSON)."""
+    item = dict(row)
+    try:
+        item[column] = json.loads(item[column] or "{}")
+    except ValueError:
+        item[column] = {}
+    return item
+
+
+def _message_dict(row: aiosqlite.Row) -> dict[str, Any]:
+    item = _with_json(row, "notified")
+    item["handled"] = item["handled_at"] is not None
+    return item
 
 
 def _casefold(text: object) -> object:
@@ -475,11 +510,9 @@ def call_search_where(
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
 
 
-async def _has_table(db: aiosqlite.Connection, name: str) -> bool:
-    async with db.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-    ) as cur:
-        return await cur.fetchone() is not None
+async def _columns(db: aiosqlite.Connection, table: str) -> set[str]:
+    async with db.execute(f"PRAGMA table_info({table})") as cur:
+        return {str(row[1]) for row in await cur.fetchall()}
 
 
 def _call_dict(row: aiosqlite.Row) -> dict[str, Any]:

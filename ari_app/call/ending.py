@@ -10,6 +10,7 @@ from enum import StrEnum
 class EndReason(StrEnum):
     CALLER_HANGUP = "caller_hangup"
     APP_HANGUP = "app_hangup"  # the secretary said goodbye
+    OPERATOR_HANGUP = "operator_hangup"  # a console operator hung up the call
     TRANSFERRED = "transferred"  # put through to staff (blind, or bridged until the end)
     HANDED_BACK = "handed_back"  # the app was stopping: the caller went to the line's fallback
     APP_SHUTDOWN = "app_shutdown"  # the app was stopped at once, mid-call
@@ -37,6 +38,7 @@ class EndReason(StrEnum):
 _DESCRIPTIONS = {
     EndReason.CALLER_HANGUP: "the caller hung up",
     EndReason.APP_HANGUP: "the secretary hung up",
+    EndReason.OPERATOR_HANGUP: "an operator hung up from the console",
     EndReason.TRANSFERRED: "put through to staff",
     EndReason.HANDED_BACK: "handed to staff: the secretary was restarting",
     EndReason.APP_SHUTDOWN: "cut off: the secretary was stopped at once",

@@ -82,8 +82,9 @@ class CallRecord:
         message_id = await self._write("message", "add_message", message=fields)
         return message_id if isinstance(message_id, int) else 0
 
-    async def transferred(self, target: str) -> None:
-        await self._write("transfer", "set_transferred", target=target)
+    async def transferred(self, target: str, by: str | None = None) -> None:
+        """Put through to `target`, by a console operator named `by` (None: the secretary)."""
+        await self._write("transfer", "set_transferred", target=target, by=by)
 
     async def close(self, ended_by: EndReason, error: str | None,
                     recordings: tuple[Path, Path] | None) -> None:

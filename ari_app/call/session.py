@@ -8,16 +8,27 @@ import asyncio
 import functools
 import json
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from ari_app.ari.client import AriClient
 from ari_app.ari.events import HANGUP_EVENTS
 from ari_app.call.draft import ReplyDraft, first_sentence
 from ari_app.call.ending import EndReason
 from ari_app.call.media_leg import MediaLeg
+from ari_app.call.observer import (
+    NOBODY,
+    CallObserver,
+    CallWatch,
+    LiveCall,
+    OperatorError,
+    Speaking,
+    TappedTransport,
+    UnknownTarget,
+)
 from ari_app.call.parts import CallParts
 from ari_app.call.record import CallRecord
 from ari_app.call.recorder import CallRecorder
@@ -36,7 +47,7 @@ from ari_app.mind.llm_dialogue import make_mind
 from ari_app.mind.message import Message
 from ari_app.mind.mind import Answer, FailReason, Mind, Reply
 from ari_app.mind.persona import Persona
-from ari_app.mind.staff import TransferRequest
+from ari_app.mind.staff import TransferRequest, operator_request
 from ari_app.notify.message import StaffMessage
 from ari_app.record_spool import RecordSpool
 from ari_app.storage import CallStore
@@ -61,6 +72,7 @@ HAND_BACK_S = 6.0  # what saying the hand-back phrase and leaving takes
 HAND_BACK_POLL_S = 0.05
 MID_TURN_MARGIN_S = 0.2  # a caller quiet for the end silence and this long is not mid-turn
 BARGE_LEAD_S = 0.1  # a barge-in's frames count from this long before its detected onset
+CALLER_SPEAKING_HOLD_S = 0.3  # the caller counts as speaking this long after a voiced frame
 
 
 def listen_from(spoken: Spoken) -> float:
@@ -87,6 +99,7 @@ class CallContext:
     capacity: Capacity | None = None  # told how late each reply came (saturation)
     spool: RecordSpool | None = None  # keeps the record writes the database refuses
     parts: CallParts = field(default_factory=CallParts)  # builds each call's own parts
+    observer: CallObserver | None = None  # the console's live view of the calls
 
 
 class CallSession:
@@ -135,6 +148,9 @@ class CallSession:
         self._listening = asyncio.Event()  # waiting for the caller: no reply under way
         self.record = CallRecord(ctx.store, self.call_id, self._loop,
                                  on_failure=ctx.metrics.record_failed, spool=ctx.spool)
+        self.watch: CallWatch = NOBODY  # the console's live view, once the call is open
+        self.speaking = Speaking(NOBODY)
+        self._operator: tuple[TransferRequest, str] | None = None  # a transfer asked for
 
     # --- events, routed here by the app --------------------------------------------------
     def on_event(self, event: dict[str, Any]) -> None:
@@ -163,6 +179,7 @@ class CallSession:
         if self.ended_by is None and hasattr(self, "speaker"):
             self.speaker.interrupt()
         now = self._loop.time()
+        self._publish_turn("caller", f"DTMF {digit}", now, now)
         self.tasks.spawn(self.record.turn(
             "caller", f"DTMF {digit}", now, now, CallerFigures(dtmf=True).as_record()
         ), "dtmf-record", cancel_on_stop=False)
@@ -175,6 +192,29 @@ class CallSession:
         log.info("call %s: ending (%s)", self.call_id, reason)
         if self._task is not None and self._task is not asyncio.current_task():
             self._task.cancel()
+
+    # --- what a console operator may do (call/observer.CallControl) ----------------------
+    def operator_hangup(self, by: str) -> None:
+        log.info("call %s: hung up by the operator %s", self.call_id, by)
+        self.end(EndReason.OPERATOR_HANGUP)
+
+    def operator_transfer(self, to: str, by: str) -> str:
+        """Put the caller through to `to` the way the secretary would (blind or attended, as
+        the persona says): at once between turns, else once what is being said is cut."""
+        if self.ended_by is not None or self._caller_released:
+            raise OperatorError("the call is ending")
+        if self._operator is not None or self._staff is not None or self._peer is not None:
+            raise OperatorError("the call is already being put through")
+        if self._mind is None:
+            raise OperatorError("the call is not answered yet")
+        request = operator_request(self._persona(), to, caller_number=self.caller_id or None)
+        if request is None:
+            raise UnknownTarget(f"{to!r} is no staff member, department or extension")
+        log.info("call %s: the operator %s puts the caller through to %s", self.call_id, by,
+                 request.target)
+        self._operator = (request, by)
+        self.speaker.interrupt()
+        return request.target
 
     async def hand_back(self, cut_after_s: float) -> None:
         """The app is stopping: once no reply is under way and the caller is not mid-turn
@@ -209,6 +249,10 @@ class CallSession:
         await self.record.open(
             self.channel_id, self.line, self.endpoint, self.caller_id, self.language
         )
+        if self.ctx.observer is not None:
+            self.watch = self.ctx.observer.call_started(
+                LiveCall(self.call_id, self.line, self.caller_id, time.time()), self)
+            self.speaking = Speaking(self.watch)
         log.info(
             "call %s: channel %s line %s (%s) from %r",
             self.call_id, self.channel_id, self.line, self.language, self.caller_id,
@@ -287,8 +331,8 @@ class CallSession:
                 cfg.storage.recordings_dir, self.call_id, transport.sample_rate
             )
         self.listener = Listener(
-            transport, parts.vad(cfg.turn.vad, transport.sample_rate), cfg.turn,
-            self.recorder, self._loop,
+            TappedTransport(transport, self._heard),
+            parts.vad(cfg.turn.vad, transport.sample_rate), cfg.turn, self.recorder, self._loop,
         )
         self.speaker = Speaker(transport, self._loop, self._on_frame_sent)
         self.stream = parts.turn_stream(
@@ -374,6 +418,20 @@ class CallSession:
         self.listener.note_output(frame, at)
         if self.recorder is not None:
             self.recorder.secretary(frame, at)
+        self.watch.secretary_audio(frame, self.listener.rate)
+        self.speaking.set("secretary")
+
+    def _heard(self, frame: bytes) -> None:
+        """A frame from the caller, before the listener takes it: for the live view."""
+        self.watch.caller_audio(frame, self.listener.rate)
+        if self.speaking.who != "secretary":
+            voiced = self._loop.time() - self.listener.last_voiced_at < CALLER_SPEAKING_HOLD_S
+            self.speaking.set("caller" if voiced else None)
+
+    def _publish_turn(self, who: Literal["caller", "secretary"], text: str, start: float,
+                      end: float) -> None:
+        if text:
+            self.watch.turn(who, text, self.record.wall(start), self.record.wall(end))
 
     async def _conversation(self, dialogue: Mind) -> None:
         cfg = self.ctx.cfg.turn
@@ -397,10 +455,19 @@ class CallSession:
                     HELD_WAIT_S if held is not None else wait_s, since=listen_from(spoken),
                     on_pause=functools.partial(self._at_pause, turn),
                     finished=self._judge.finished if self._judge is not None else None,
-                    wake=lambda: not self.dtmf.empty(),
+                    wake=lambda: not self.dtmf.empty() or self._operator is not None,
                 )
             finally:
                 self._listening.clear()
+            if self._operator is not None:  # an operator puts the caller through
+                request, by = self._operator
+                self._held = None
+                try:
+                    if await self._transfer(request, dialogue, by=by):
+                        return
+                finally:
+                    self._operator = None  # another may be asked for from now
+                continue
             if utterance is None and not self.dtmf.empty():
                 reply = dialogue.on_dtmf(self.dtmf.get_nowait())
                 if reply is None:
@@ -451,16 +518,19 @@ class CallSession:
             self.ctx.on_message(message_id, staff)
 
     # --- transfers -----------------------------------------------------------------------
-    async def _transfer(self, request: TransferRequest, dialogue: Mind) -> bool:
-        """Hand the caller to a human. True when the caller has left the conversation
-        (blind transfer, or accepted and bridged until someone hangs up)."""
+    async def _transfer(self, request: TransferRequest, dialogue: Mind,
+                        by: str | None = None) -> bool:
+        """Hand the caller to a human (`by` a console operator, None: the secretary). True
+        when the caller has left the conversation (blind transfer, or accepted and bridged
+        until someone hangs up)."""
         ari, cfg = self.ctx.ari, self.ctx.cfg
+        self.watch.transferred(request.target, by)
         await asyncio.sleep(HANGUP_DRAIN_S)
         if request.mode == "blind":
             log.info("call %s: blind transfer to %s", self.call_id, request.target)
             self._caller_released = True
             self.ended_by = EndReason.TRANSFERRED
-            await self.record.transferred(request.target)
+            await self.record.transferred(request.target, by)
             await ari.continue_in_dialplan(
                 self.channel_id, cfg.transfer.blind_context, request.target
             )
@@ -484,7 +554,7 @@ class CallSession:
                 await asyncio.gather(ringing, return_exceptions=True)
         log.info("call %s: attended transfer to %s: %s", self.call_id, request.target, outcome)
         if outcome == "accepted":
-            await self._hand_over(staff, request.target)
+            await self._hand_over(staff, request.target, by)
             return True
         self._staff = None
         reason: FailReason = outcome  # every outcome but "accepted"
@@ -492,7 +562,7 @@ class CallSession:
         spoken = await self._speak(reply.text, timings=TurnTimings(transfer_failed=reason))
         return await self._act(reply, spoken, dialogue)
 
-    async def _hand_over(self, staff: StaffCall, target: str) -> None:
+    async def _hand_over(self, staff: StaffCall, target: str, by: str | None) -> None:
         """Bridge the staff member with the caller, drop our own media leg, and stay until
         one of them hangs up."""
         ari = self.ctx.ari
@@ -502,7 +572,7 @@ class CallSession:
         await self.leg.transport.close()
         await ari.hangup(self.media_channel_id)
         await ari.add_to_bridge(self.bridge_id, staff.channel_id)
-        await self.record.transferred(target)
+        await self.record.transferred(target, by)
         waiting: set[asyncio.Future[Any]] = {self._caller_gone, staff.hung_up}
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         self.ended_by = EndReason.TRANSFERRED
@@ -515,6 +585,7 @@ class CallSession:
         transcript = await turn.hear(utterance)
         audio = turn.audio
         assert audio is not None
+        self._publish_turn("caller", transcript.text, audio.speech_start, audio.speech_end)
         if turn.replaces:  # this turn's answer replaces the rows of the one withdrawn
             await self.record.drop_turns(turn.replaces)
         t_reply = self._loop.time()
@@ -589,8 +660,11 @@ class CallSession:
             def on_barge_in(event: BargeIn) -> None:
                 barge.append(event)
                 self.speaker.interrupt()
+                self.watch.barge_in(self.record.wall(event.onset))
 
             self.listener.arm_barge_in(on_barge_in, self._loop.time() + protect_s)
+        if self._operator is not None:  # an operator's transfer waits: say nothing more
+            self._loop.call_soon(self.speaker.interrupt)  # runs once `say` has begun
         try:
             voice = voice or self.ctx.engines.voice(self.language)
             if isinstance(text, str):
@@ -607,6 +681,7 @@ class CallSession:
         finally:
             self.listener.disarm_barge_in()
             self.listener.ignore_until = self._loop.time() + ECHO_GUARD_S
+            self.speaking.set("caller" if barge else None)
         timings.speech = SpeechFigures.of(
             spoken, barge[0] if barge else None, reply_ready=reply_ready, speech_end=speech_end,
         )
@@ -620,6 +695,7 @@ class CallSession:
                       self.call_id, spoken.error, spoken.said, spoken.unsaid)
         lost = spoken.interrupted or spoken.failed
         said = text if isinstance(text, str) and not lost else spoken.said  # what was heard
+        self._publish_turn("secretary", said, spoken.started, spoken.ended)
         spoken.row = await asyncio.shield(
             self.record.turn("secretary", said, spoken.started, spoken.ended,
                              timings.as_record())
@@ -652,5 +728,6 @@ class CallSession:
                 log.warning("call %s: %s failed: %s", self.call_id, what, exc)
         recordings = self.recorder.close() if self.recorder is not None else None
         await self.record.close(self.ended_by or EndReason.ERROR, self.error, recordings)
+        self.watch.ended((self.ended_by or EndReason.ERROR).value, time.time())
         self.ctx.metrics.call_ended(self.line, self.ended_by or EndReason.ERROR)
         log.info("call %s: ended (%s)", self.call_id, self.ended_by)

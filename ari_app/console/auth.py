@@ -60,22 +60,30 @@ def require(auth: Auth, *roles: str) -> Callable[[Request], Awaitable[Caller]]:
     allowed = set(roles or ROLES)
 
     async def dependency(request: Request) -> Caller:
-        session = auth.sessions.get(request.cookies.get(COOKIE))
-        if session is None:
+        caller = await signed_in(auth, request.cookies.get(COOKIE))
+        if caller is None:
             raise HTTPException(401, "not signed in")
-        user = await auth.users.get(session.user)
-        if user is None:  # removed since signing in
-            auth.sessions.end(session.token)
-            raise HTTPException(401, "not signed in")
-        if request.method not in SAFE_METHODS and not session.csrf_matches(
+        if request.method not in SAFE_METHODS and not caller.session.csrf_matches(
             request.headers.get(CSRF_HEADER)
         ):
             raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header")
-        if user["role"] not in allowed:
+        if caller.role not in allowed:
             raise HTTPException(403, "your role may not do this")
-        return Caller(user["name"], user["role"], session)
+        return caller
 
     return dependency
+
+
+async def signed_in(auth: Auth, token: str | None) -> Caller | None:
+    """The user of a live session's cookie, or None (no session, or the user is gone)."""
+    session = auth.sessions.get(token)
+    if session is None:
+        return None
+    user = await auth.users.get(session.user)
+    if user is None:  # removed since signing in
+        auth.sessions.end(session.token)
+        return None
+    return Caller(user["name"], user["role"], session)
 
 
 def auth_router(auth: Auth) -> APIRouter:

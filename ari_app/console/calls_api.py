@@ -1,5 +1,5 @@
-"""The console's read-only call history: `/api/calls`, `/api/calls/{call_id}`,
-`/api/messages` (receptionist or admin), and `/api/audit` (admin)."""
+"""The console's call history: `/api/calls`, `/api/calls/{call_id}` and its recording
+(`/audio`), `/api/messages` (receptionist or admin), and `/api/audit` (admin)."""
 
 # no `from __future__ import annotations`: FastAPI reads the routes' annotations, which
 # name dependencies local to the router's builder
@@ -7,8 +7,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
 
 from ari_app.console.auth import Auth, Caller, require
+from ari_app.console.recording import RecordingMissing, recording_of
 from ari_app.console.users import UserStore
 from ari_app.storage import CallStore
 
@@ -36,7 +39,11 @@ def parse_when(value: str | None, name: str) -> float | None:
     return when.timestamp()
 
 
-def calls_router(auth: Auth, store: CallStore) -> APIRouter:
+class Handled(BaseModel):
+    handled: bool
+
+
+def calls_router(auth: Auth, store: CallStore, users: UserStore) -> APIRouter:
     router = APIRouter(tags=["calls"])
     Staff = Annotated[Caller, Depends(require(auth, "admin", "receptionist"))]
 
@@ -67,10 +74,36 @@ def calls_router(auth: Auth, store: CallStore) -> APIRouter:
             raise HTTPException(404, f"no call {call_id}")
         return call
 
+    @router.get("/calls/{call_id}/audio", response_class=FileResponse,
+                responses={200: {"content": {"audio/wav": {}}}, 206: {}, 404: {}})
+    async def get_audio(call_id: str, _: Staff) -> FileResponse:
+        """The call's recording, both sides (stereo: the caller left, the secretary
+        right), as audio/wav; seekable (HTTP Range)."""
+        call = await store.get_call(call_id)
+        if call is None:
+            raise HTTPException(404, f"no call {call_id}")
+        try:
+            path = await recording_of(call)
+        except RecordingMissing:
+            raise HTTPException(404, f"no recording of call {call_id}") from None
+        return FileResponse(path, media_type="audio/wav", filename=f"call-{call_id}.wav",
+                            content_disposition_type="inline")
+
     @router.get("/messages")
     async def list_messages(_: Staff, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
         items = await store.message_page(limit, offset)
         return {"items": items, "limit": limit, "offset": offset}
+
+    @router.post("/messages/{message_id}/handled")
+    async def mark_handled(message_id: int, body: Handled, user: Staff) -> dict[str, Any]:
+        """Mark a message handled (by the signed-in user), or not handled again."""
+        if not await store.set_handled(message_id, body.handled, user.name):
+            raise HTTPException(404, f"no message {message_id}")
+        await users.audit(user.name, "message_handled", message_id=message_id,
+                          handled=body.handled)
+        message = await store.get_message(message_id)
+        assert message is not None
+        return message
 
     return router
 

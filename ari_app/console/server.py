@@ -21,8 +21,11 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from ari_app.api.serve import listen_socket
 from ari_app.console.auth import Auth, auth_router
 from ari_app.console.calls_api import audit_router, calls_router
+from ari_app.console.live import LiveBus
+from ari_app.console.live_api import live_router
 from ari_app.console.sessions import LoginLimiter, Sessions
 from ari_app.console.settings import ConsoleConfig
+from ari_app.console.static import mount_ui
 from ari_app.console.users import UserStore
 from ari_app.errors import SecretaryError
 from ari_app.metrics import Metrics
@@ -54,9 +57,11 @@ def console_app(
     clock: Callable[[], float] = time.time,
     *,
     secure_cookie: bool = False,
+    live: LiveBus | None = None,
 ) -> FastAPI:
-    """`/metrics` and `/healthz`; with `users` also the session routes under `/api`, and with
-    `store` too the call history. Both stores are opened and closed by the caller."""
+    """`/metrics` and `/healthz`; with `users` also the session routes under `/api`, with
+    `store` too the call history, and with `live` the live calls. Both stores are opened and
+    closed by the caller."""
     app = FastAPI(title="AI secretary console", docs_url="/api/docs", redoc_url=None,
                   openapi_url="/api/openapi.json")
 
@@ -74,8 +79,11 @@ def console_app(
         api.include_router(auth_router(auth))
         api.include_router(audit_router(auth, users))
         if store is not None:
-            api.include_router(calls_router(auth, store))
+            api.include_router(calls_router(auth, store, users))
+        if live is not None:
+            api.include_router(live_router(auth, live))
         app.include_router(api, prefix="/api")
+    mount_ui(app)
     return app
 
 
@@ -86,13 +94,16 @@ class ConsoleServer:
         metrics: Metrics,
         store: CallStore | None = None,
         users: UserStore | None = None,
+        live: LiveBus | None = None,
     ) -> None:
         """`store` (opened by the app) and `users` (opened and closed here) add the
-        console's `/api`; without them only `/metrics` and `/healthz` are served."""
+        console's `/api`, and `live` its live calls; without them only `/metrics` and
+        `/healthz` are served."""
         self.cfg = cfg
         self.metrics = metrics
         self.store = store
         self.users = users
+        self.live = live
         self.url: str | None = None  # once listening
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -116,7 +127,7 @@ class ConsoleServer:
                 log.error("console /api not served: %s", exc)
                 users = None
         level = logging.getLogger().getEffectiveLevel()
-        app = console_app(self.metrics, self.store, users)
+        app = console_app(self.metrics, self.store, users, live=self.live)
         config = uvicorn.Config(app, log_level=level, log_config=None,
                                 access_log=False, lifespan="off")
         self._server = _EmbeddedServer(config)

@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ari_app.errors import SecretaryError
+from ari_app.storage import write_one
 
 ROLES = ("admin", "receptionist")
 
@@ -93,20 +94,13 @@ class UserStore:
         return self._db
 
     async def _execute(self, what: str, sql: str, params: tuple[Any, ...]) -> int:
-        db = self._conn()
-        async with self._lock:
-            try:
-                cur = await db.execute(sql, params)
-                changed = cur.rowcount
-                await cur.close()
-                await db.commit()
-            except sqlite3.IntegrityError:
-                await db.rollback()
-                raise
-            except sqlite3.Error as exc:
-                await db.rollback()
-                raise UserError(f"{self.path}: cannot {what}: {exc}") from exc
-        return changed
+        """One statement, committed; an IntegrityError is raised as it is."""
+        try:
+            return await write_one(self._conn(), self._lock, sql, params)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise UserError(f"{self.path}: cannot {what}: {exc}") from exc
 
     async def _rows(self, what: str, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
         try:

@@ -166,3 +166,45 @@ def transfer_request(persona: Persona, target: Target, *, caller_name: str | Non
     staff_name = pick(target.staff.name, lang) if target.staff is not None else None
     return TransferRequest(dial, target.mode(persona), staff_name, target.department_key,
                            text, lang)
+
+
+_EXTENSION = re.compile(r"[0-9*#]{1,20}")
+
+
+def named_target(persona: Persona, name: str) -> Target | None:
+    """The staff member or department `name` names exactly (its id or key, or its name in
+    any language, any letter case): how a console operator names whom to put a call to."""
+    key = " ".join(name.split()).casefold()
+    for member in persona.staff:
+        if key in {member.id.casefold(), *(n.casefold() for n in member.name.values())}:
+            return Target(member.id, member, None, member.department)
+    for dept_key, dept in persona.departments.items():
+        if key in {dept_key.casefold(), *(n.casefold() for n in dept.name.values())}:
+            return Target(dept_key, None, dept, dept_key)
+    return None
+
+
+def operator_request(persona: Persona, to: str, *,
+                     caller_number: str | None = None) -> TransferRequest | None:
+    """A console operator's transfer to `to` (a staff member's or department's name or key,
+    or an extension), carried out like the secretary's own; None if `to` is none of these.
+    The staff member hears who calls (there is nothing the caller said to repeat)."""
+    target = named_target(persona, to)
+    if target is not None and target.dial() is not None:
+        dial = target.dial()
+        assert dial is not None
+        mode, lang = target.mode(persona), target.language(persona)
+        staff_name = pick(target.staff.name, lang) if target.staff is not None else None
+        department = target.department_key
+    elif _EXTENSION.fullmatch(to.strip()):
+        dial, mode, lang = to.strip(), persona.transfer.mode, persona.languages[0]
+        staff_name, department = None, None
+    else:
+        return None
+    say = PhraseBook(persona.phrases, lang, persona.tone.formality == "friendly")
+    who = say("announce_caller")
+    number = parse_phone(caller_number or "")
+    if number is not None:
+        who = say("announce_number", name=who, number=number.spoken(lang))
+    return TransferRequest(dial, mode, staff_name, department, who[:1].upper() + who[1:] + ".",
+                           lang)

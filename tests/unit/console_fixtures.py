@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 from argon2 import PasswordHasher
 
+from ari_app.console.live import LiveBus
 from ari_app.console.server import console_app
 from ari_app.console.users import UserStore
 from ari_app.metrics import Metrics
@@ -33,6 +34,7 @@ class Console:
     users: UserStore
     clock: Clock
     app: object
+    live: LiveBus
 
     def client(self, address: str = "10.0.0.1") -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app, client=(address, 40000))  # type: ignore[arg-type]
@@ -47,7 +49,9 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
     async with CallStore(db) as store, UserStore(db, hasher=hasher, clock=clock) as users:
         await users.add("root", "admin", PASSWORDS["root"])
         await users.add("rita", "receptionist", PASSWORDS["rita"])
-        yield Console(store, users, clock, console_app(Metrics(), store, users, clock))
+        live = LiveBus()
+        yield Console(store, users, clock, console_app(Metrics(), store, users, clock, live=live),
+                      live)
 
 
 async def login(client: httpx.AsyncClient, name: str) -> str:

@@ -221,8 +221,8 @@ class FakeCallStore:
     async def set_recordings(self, call_id: str, **paths: Any) -> None:
         pass
 
-    async def set_transferred(self, call_id: str, target: str) -> None:
-        pass
+    async def set_transferred(self, call_id: str, target: str, by: str | None = None) -> None:
+        self.transferred = (target, by)
 
     async def end_call(self, call_id: str, *, ended_by: str, error: str | None,
                        ended_at: float) -> None:
