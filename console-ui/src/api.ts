@@ -1,0 +1,136 @@
+// The console's JSON API (docs/console.md): the session cookie goes with every request, and
+// the CSRF token from login or /api/me with every state-changing one.
+import { reactive } from 'vue'
+
+export type Role = 'admin' | 'receptionist'
+export interface User { name: string; role: Role }
+
+export const session = reactive<{ user: User | null; csrf: string; checked: boolean }>({
+  user: null,
+  csrf: '',
+  checked: false,
+})
+
+export class ApiError extends Error {
+  constructor(public status: number, message: string) {
+    super(message)
+  }
+}
+
+type Params = Record<string, string | number | boolean | null | undefined>
+
+export function query(params: Params): string {
+  const q = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== null && v !== undefined && v !== '') q.set(k, String(v))
+  }
+  const s = q.toString()
+  return s ? `?${s}` : ''
+}
+
+export async function api<T>(path: string, init: { method?: string; body?: unknown; params?: Params } = {}): Promise<T> {
+  const method = init.method ?? 'GET'
+  const headers: Record<string, string> = { Accept: 'application/json' }
+  if (init.body !== undefined) headers['Content-Type'] = 'application/json'
+  if (method !== 'GET' && session.csrf) headers['X-CSRF-Token'] = session.csrf
+  const res = await fetch(`/api${path}${init.params ? query(init.params) : ''}`, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  })
+  if (res.status === 401 && path !== '/login') {
+    session.user = null
+    session.csrf = ''
+  }
+  if (!res.ok) {
+    let detail = res.statusText
+    try {
+      const body = await res.json()
+      if (typeof body?.detail === 'string') detail = body.detail
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(res.status, detail)
+  }
+  if (res.status === 204) return undefined as T
+  return (await res.json()) as T
+}
+
+interface SessionBody { user: User; csrf_token: string }
+
+export async function login(name: string, password: string): Promise<void> {
+  const body = await api<SessionBody>('/login', { method: 'POST', body: { name, password } })
+  session.user = body.user
+  session.csrf = body.csrf_token
+}
+
+export async function loadMe(): Promise<void> {
+  try {
+    const body = await api<SessionBody>('/me')
+    session.user = body.user
+    session.csrf = body.csrf_token
+  } catch {
+    session.user = null
+  } finally {
+    session.checked = true
+  }
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await api<void>('/logout', { method: 'POST' })
+  } finally {
+    session.user = null
+    session.csrf = ''
+  }
+}
+
+/** Whether the backend has a route (its OpenAPI document lists it); false when unknown. */
+let openapi: Promise<Set<string>> | null = null
+export function hasRoute(path: string): Promise<boolean> {
+  openapi ??= fetch('/api/openapi.json', { credentials: 'same-origin' })
+    .then((r) => (r.ok ? r.json() : { paths: {} }))
+    .then((doc) => new Set(Object.keys(doc.paths ?? {})))
+    .catch(() => new Set<string>())
+  return openapi.then((paths) => paths.has(path))
+}
+
+export interface Turn {
+  who: 'caller' | 'secretary'
+  text: string
+  started_at: number | null
+  ended_at: number | null
+  timings?: Record<string, number> | string
+}
+
+export interface CallItem {
+  call_id: string
+  line: string | null
+  caller_id: string | null
+  language: string | null
+  started_at: number
+  ended_at: number | null
+  ended_by: string | null
+  duration_s: number | null
+  turn_count?: number
+  transferred_to?: string | null
+}
+
+export interface Call extends CallItem { turns: Turn[] }
+
+export interface Page<T> { items: T[]; total?: number; limit: number; offset: number }
+
+export interface Message {
+  id: number
+  call_id: string | null
+  created_at: number
+  language: string | null
+  name: string | null
+  callback_number: string | null
+  reason: string | null
+  urgency: string
+  caller_id: string | null
+  handled?: boolean
+  handled_by?: string | null
+}

@@ -1,0 +1,453 @@
+"""The operator console's web front end (console-ui/, built into ari_app/console/static_dist)
+in a real browser: Debian's headless chromium driven by Playwright, against a real
+`secretary run` on the Asterisk testbed, whose call database holds 10,000 older calls made
+before it started, and a real call placed with sipp.
+
+Screenshots of every page, on a desktop and on a phone-sized screen, are kept in each
+test's tmp_path."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from callkit import dial, wait_call_ended
+
+from testkit.scenario import CallerLine
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+DIST = REPO / "ari_app" / "console" / "static_dist"
+BASE = "http://127.0.0.1:8080"
+SEEDED = 10_000
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+ADMIN = ("anna", "anna-secret-1")
+RECEPTIONIST = ("rita", "rita-secret-1")
+
+# the testbed config answers on 100 (ru); greeting ~5 s, the hours answer ~8 s
+GREETING_WAIT_MS = 7000
+ANSWER_WAIT_MS = 15000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chromium_present() -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: Debian's chromium package (scripts/setup "
+                    "installs it) runs these browser tests")
+
+
+@pytest.fixture(scope="module")
+def built_ui() -> Path:
+    """The front end's build; made here from console-ui/ when the set-up has not yet."""
+    if not (DIST / "index.html").is_file():
+        ui = REPO / "console-ui"
+        if not (ui / "node_modules").is_dir():
+            pytest.fail("the console UI is not built and console-ui/node_modules is missing: "
+                        "run scripts/setup (or cd console-ui && npm ci && npm run build)",
+                        pytrace=False)
+        done = subprocess.run(["npm", "run", "build"], cwd=ui, capture_output=True, text=True,
+                              timeout=300, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+    return DIST
+
+
+def seed(db: Path, count: int) -> None:
+    """`count` ended calls of the past ~70 days with two turns each, and a few messages:
+    the schema made by CallStore itself, the rows in one bulk insert."""
+    from ari_app.storage import CallStore
+
+    async def make_schema() -> None:
+        async with CallStore(db):
+            pass
+
+    asyncio.run(make_schema())
+    now = time.time()
+    endings = ("caller_hangup", "app_hangup", "transferred")
+    calls, turns = [], []
+    for i in range(count):
+        started = now - 3600 - i * 600
+        call_id = f"seed-{i:05d}"
+        calls.append((call_id, f"chan-{i}", "100" if i % 3 else "101", "testbed",
+                      f"+7900{i:07d}", "ru", started, started + 40 + i % 50,
+                      endings[i % 3]))
+        turns.append((call_id, 0, "secretary", "Компания «Ромашка», Анна, здравствуйте!",
+                      started + 1, started + 5, json.dumps({"tts_ms": 120.0})))
+        turns.append((call_id, 1, "caller", f"Вопрос номер {i} про доставку",
+                      started + 6, started + 9, json.dumps({"stt_ms": 300.0})))
+    messages = [
+        (f"seed-{i:05d}", now - 3600 - i * 600, "ru", name, number, reason, urgency,
+         f"+7900{i:07d}")
+        for i, (name, number, reason, urgency) in enumerate([
+            ("Иван Петров", "+7 912 345-67-89", "перезвонить по заказу", "high"),
+            ("Мария", "8 800 555 35 35", "вопрос о доставке", "normal"),
+            ("John Smith", "+44 20 7946 0000", "invoice question", "normal"),
+        ])
+    ]
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT INTO calls (call_id, channel_id, line, endpoint, caller_id, language, "
+            "started_at, ended_at, ended_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", calls)
+        conn.executemany(
+            "INSERT INTO turns (call_id, idx, who, text, started_at, ended_at, timings) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", turns)
+        conn.executemany(
+            "INSERT INTO messages (call_id, created_at, language, name, callback_number, "
+            "reason, urgency, caller_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", messages)
+
+
+def add_user(config: Path, name: str, password: str, role: str) -> None:
+    made = subprocess.run(
+        [sys.executable, "-m", "ari_app.cli.main", "user", "add", "-c", str(config), name,
+         "--role", role],
+        input=f"{password}\n", capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+
+
+class ConsoleApp:
+    def __init__(self, app: Any, config: Path, db: Path) -> None:
+        self.app = app
+        self.config = config
+        self.db = db
+        self.paths: set[str] = set(httpx.get(f"{BASE}/api/openapi.json", timeout=10)
+                                   .json()["paths"])
+
+
+@pytest.fixture(scope="module")
+def console(asterisk_testbed: Any, built_ui: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleApp]:
+    """`secretary run` on the testbed config over a database already holding 10,000 calls,
+    with an admin and a receptionist made by `secretary user add`."""
+    from testkit.local import LocalApp, write_config
+
+    directory = tmp_path_factory.mktemp("console-browser")
+    config = write_config(directory)
+    db = directory / "calls.sqlite3"
+    seed(db, SEEDED)
+    add_user(config, *ADMIN, "admin")
+    add_user(config, *RECEPTIONIST, "receptionist")
+    app = LocalApp(config, directory / "secretary.log").start()
+    try:
+        yield ConsoleApp(app, config, db)
+    finally:
+        rc = app.stop()
+        assert rc == 0, f"secretary exited {rc} on SIGTERM:\n{app.output[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_present: None) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--autoplay-policy=no-user-gesture-required", "--mute-audio"],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=DESKTOP, locale="ru-RU")
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def at(path: str) -> Any:
+    """A URL test for wait_for_url: the page's path is `path` (the query aside)."""
+    return lambda url: urlsplit(url).path == path
+
+
+def log_in(page: Any, name: str, password: str) -> None:
+    page.goto(f"{BASE}/live")
+    page.wait_for_url(at("/login"))
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(at("/live"))
+
+
+def shoot(page: Any, tmp_path: Path, name: str) -> None:
+    """The page as it is now, on the desktop and on a phone-sized screen."""
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(tmp_path / f"{name}-desktop.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(tmp_path / f"{name}-phone.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+def test_log_in_and_every_page(console: ConsoleApp, page: Any, tmp_path: Path) -> None:
+    page.goto(f"{BASE}/")
+    page.wait_for_selector("[data-testid=login-form]")
+    shoot(page, tmp_path, "login")
+    log_in(page, *ADMIN)
+    nav = page.locator("[data-testid=nav]")
+    assert nav.get_by_text("Звонки").is_visible()  # Russian by default
+    assert page.locator("[data-testid=nav-settings]").is_visible()  # an admin
+    shoot(page, tmp_path, "live")
+    page.click("[data-testid=nav] >> text=Звонки")
+    page.wait_for_selector("[data-testid=call-row]")
+    assert page.locator("[data-testid=call-row]").count() == 25
+    assert f"{SEEDED}" in page.inner_text("[data-testid=calls-total]").replace("\u00a0", "")
+    shoot(page, tmp_path, "calls")
+    # a search in the turns' words, as the API finds them
+    page.fill("input[name=q]", "номер 1234 доставку")
+    page.click("[data-testid=call-filters] button[type=submit]")
+    page.wait_for_url(lambda url: "q=" in url)
+    page.wait_for_function(
+        "document.querySelectorAll('[data-testid=call-row]').length === 1")
+    page.click("[data-testid=call-row] a")
+    page.wait_for_selector("[data-testid=turn]")
+    assert "Вопрос номер 1234 про доставку" in page.inner_text("[data-testid=transcript]")
+    assert "stt_ms=300" in page.inner_text("[data-testid=transcript]")
+    shoot(page, tmp_path, "call-seeded")
+    page.goto(f"{BASE}/messages")
+    page.wait_for_selector("[data-testid=message-row]")
+    rows = page.locator("[data-testid=message-row]")
+    assert rows.count() == 3
+    assert rows.first.get_by_text("Иван Петров").is_visible()  # newest first
+    assert rows.first.locator("a[href^='tel:']").get_attribute("href") == "tel:+79123456789"
+    shoot(page, tmp_path, "messages")
+    if "/api/messages/{message_id}/handled" in console.paths:
+        box = rows.first.locator("[data-testid=handled]")
+        with page.expect_response(lambda r: r.url.endswith("/handled")) as posted:
+            box.check()
+        assert posted.value.ok
+        page.reload()
+        page.wait_for_selector("[data-testid=message-row]")
+        assert page.locator("[data-testid=handled]").first.is_checked()
+    page.goto(f"{BASE}/settings")
+    page.wait_for_selector("[data-testid=settings]")
+    shoot(page, tmp_path, "settings")
+    # the language switch
+    page.select_option("[data-testid=lang]", "en")
+    assert page.locator("[data-testid=nav]").get_by_text("Calls").is_visible()
+    # the phone's menu collapses behind its button
+    page.set_viewport_size(PHONE)
+    assert not page.locator("[data-testid=nav]").is_visible()
+    page.click(".menu-toggle")
+    assert page.locator("[data-testid=nav]").is_visible()
+    page.screenshot(path=str(tmp_path / "menu-phone.png"))
+    # installable: the service worker runs and keeps the app shell, nothing from /api
+    page.set_viewport_size(DESKTOP)
+    assert page.evaluate("navigator.serviceWorker.ready.then((r) => !!r.active)")
+    page.goto(f"{BASE}/calls")
+    page.wait_for_selector("[data-testid=call-row]")
+    cached = page.evaluate(
+        "caches.keys().then((names) => Promise.all(names.map((n) => caches.open(n)"
+        ".then((c) => c.keys())))).then((lists) => lists.flat().map((r) => r.url))")
+    assert f"{BASE}/" in cached and any("/assets/" in url for url in cached), cached
+    assert not [url for url in cached if "/api" in url], cached
+    page.click("[data-testid=logout]")
+    page.wait_for_url(at("/login"))
+    assert httpx.get(f"{BASE}/manifest.webmanifest", timeout=10).json()["short_name"]
+    assert httpx.get(f"{BASE}/sw.js", timeout=10).headers["cache-control"] == "no-cache"
+
+
+def test_a_wrong_password_is_refused(console: ConsoleApp, page: Any, tmp_path: Path) -> None:
+    page.goto(f"{BASE}/login")
+    page.fill("input[name=name]", ADMIN[0])
+    page.fill("input[name=password]", "not-the-password")
+    page.click("button[type=submit]")
+    error = page.wait_for_selector("[data-testid=login-error]")
+    assert "Неверное имя или пароль" in error.inner_text()
+    assert page.url.endswith("/login")
+    shoot(page, tmp_path, "login-refused")
+
+
+def test_a_receptionist_has_no_settings(console: ConsoleApp, page: Any, tmp_path: Path) -> None:
+    log_in(page, *RECEPTIONIST)
+    page.wait_for_selector("[data-testid=nav]")
+    assert page.locator("[data-testid=nav-settings]").count() == 0
+    page.goto(f"{BASE}/settings")
+    page.wait_for_url(at("/live"))  # the route guard sends her away
+    assert page.locator("[data-testid=settings]").count() == 0
+    assert page.request.get(f"{BASE}/api/audit").status == 403  # with her session's cookie
+    assert page.request.get(f"{BASE}/api/calls?limit=1").status == 200
+    shoot(page, tmp_path, "live-receptionist")
+
+
+def live_socket_answers(page: Any) -> bool:
+    """Whether WS /api/live accepts this page's session (the route may not be there yet)."""
+    return bool(page.evaluate("""() => new Promise((done) => {
+        const ws = new WebSocket(`ws://${location.host}/api/live`)
+        const timer = setTimeout(() => done(false), 3000)
+        ws.onmessage = () => { clearTimeout(timer); ws.close(); done(true) }
+        ws.onerror = () => { clearTimeout(timer); done(false) }
+    })"""))
+
+
+def test_a_real_call_in_the_console(
+    console: ConsoleApp, page: Any, caller_audio: dict[str, Path], tmp_path: Path
+) -> None:
+    log_in(page, *ADMIN)
+    live = live_socket_answers(page)
+    calls_before = SEEDED
+    result: dict[str, Any] = {}
+
+    def call() -> None:
+        result["call"] = dial(
+            exten="100",
+            utterances=[
+                CallerLine(caller_audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS),
+                CallerLine(caller_audio["ru_bye"], pause_before_ms=ANSWER_WAIT_MS),
+            ],
+            workdir=tmp_path, hangup="remote", hangup_wait_ms=15000,
+        )
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    if live:  # the call as it goes, on the Live page
+        page.wait_for_selector("[data-testid=live-call]", timeout=20000)
+        # listening in: the call's audio arrives (seconds counted as frames come in)
+        page.click("[data-testid=live-call] [data-testid=listen]")
+        page.wait_for_function(
+            "() => { const h = document.querySelector('[data-testid=heard]');"
+            " return h && !h.textContent.includes('0:00') }", timeout=15000)
+        page.wait_for_selector("[data-testid=live-call] .turn.caller", timeout=30000)
+        shoot(page, tmp_path, "live-call")
+    caller.join(120)
+    assert not caller.is_alive(), "sipp did not finish"
+    assert result["call"].sipp_rc == 0, result["call"].sipp_log + console.app.output[-3000:]
+    record = wait_call_ended(console.db, calls_before + 1)
+    real = max(record, key=lambda c: c["started_at"])
+    said = [t["text"] for t in real["turns"] if t["who"] == "caller"]
+    assert said, real
+
+    page.goto(f"{BASE}/calls")
+    first = page.locator("[data-testid=call-row]").first
+    first.wait_for()
+    assert f"{SEEDED + 1}" in page.inner_text("[data-testid=calls-total]").replace("\u00a0", "")
+    first.locator("a").click()
+    page.wait_for_url(at(f"/calls/{real['call_id']}"))
+    page.wait_for_selector("[data-testid=turn]")
+    transcript = page.inner_text("[data-testid=transcript]")
+    assert said[0] in transcript, (said, transcript)
+    assert page.locator("[data-testid=turn]").count() == len(real["turns"])
+    shoot(page, tmp_path, "call-real")
+    if live:
+        page.goto(f"{BASE}/live")
+        page.wait_for_selector("[data-testid=no-live-calls]")  # the call ended there too
+
+    if "/api/calls/{call_id}/audio" not in console.paths:
+        pytest.skip("GET /api/calls/{call_id}/audio is not in the backend yet")
+    page.goto(f"{BASE}/calls/{real['call_id']}")
+    audio = page.wait_for_selector("[data-testid=call-audio]")
+    page.wait_for_function(
+        "() => { const a = document.querySelector('[data-testid=call-audio]');"
+        " return a && isFinite(a.duration) && a.duration > 0 }", timeout=15000)
+    duration = float(audio.evaluate("a => a.duration"))
+    assert duration > 5, duration  # the whole call, ~30 s
+    ended = audio.evaluate("""a => new Promise((done, fail) => {
+        a.addEventListener('ended', () => done(a.currentTime), { once: true })
+        a.addEventListener('error', () => fail(String(a.error && a.error.message)), { once: true })
+        a.playbackRate = 4
+        a.currentTime = Math.max(0, a.duration - 1.5)
+        a.play().catch((e) => fail(String(e)))
+    })""")
+    assert float(ended) >= duration - 0.1
+    # the waveform was drawn from the decoded audio: some pixels are not blank
+    page.wait_for_function("""() => {
+        const c = document.querySelector('[data-testid=waveform]')
+        if (!c || !c.width) return false
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data
+        for (let i = 3; i < d.length; i += 4) if (d[i]) return true
+        return false }""", timeout=10000)
+    shoot(page, tmp_path, "call-real-audio")
+
+
+def test_an_operator_hangs_up_from_the_live_page(
+    console: ConsoleApp, page: Any, caller_audio: dict[str, Path], tmp_path: Path
+) -> None:
+    log_in(page, *RECEPTIONIST)
+    if "/api/live/{call_id}/hangup" not in console.paths or not live_socket_answers(page):
+        pytest.skip("WS /api/live or POST /api/live/{call_id}/hangup is not in the backend yet")
+    with sqlite3.connect(console.db) as conn:
+        before = conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+    result: dict[str, Any] = {}
+
+    def call() -> None:  # the caller asks, then would wait a minute for the app to hang up
+        result["call"] = dial(
+            exten="100",
+            utterances=[CallerLine(caller_audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS)],
+            workdir=tmp_path, hangup="remote", hangup_wait_ms=60000,
+        )
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    card = page.wait_for_selector("[data-testid=live-call]", timeout=20000)
+    page.wait_for_selector("[data-testid=live-call] .turn.caller", timeout=30000)
+    # a transfer to no one is refused, and the page says why
+    card.query_selector("input[list=transfer-targets]").fill("nobody-at-all")
+    with page.expect_response(lambda r: r.url.endswith("/transfer")) as refused:
+        card.query_selector("[data-testid=transfer]").click()
+    assert refused.value.status == 422
+    error = page.wait_for_selector("[data-testid=live-call] .error")
+    assert "nobody-at-all" in error.inner_text()
+    shoot(page, tmp_path, "live-transfer-refused")
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_response(lambda r: r.url.endswith("/hangup")) as posted:
+        card.query_selector("[data-testid=hangup]").click()
+    assert posted.value.ok, posted.value.text()
+    page.wait_for_selector("[data-testid=no-live-calls]", timeout=15000)
+    caller.join(90)
+    assert not caller.is_alive(), "sipp did not finish"
+    assert result["call"].hung_up_by == "remote", result["call"].sipp_log
+    calls = wait_call_ended(console.db, before + 1)
+    ended = max(calls, key=lambda c: c["started_at"])
+    assert ended["ended_by"] == "operator_hangup", ended
+
+
+def test_the_calls_page_is_quick_with_ten_thousand_calls(
+    console: ConsoleApp, page: Any, tmp_path: Path
+) -> None:
+    """From navigation to the table on screen, over a database of 10,000+ calls."""
+    with sqlite3.connect(console.db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0] >= SEEDED
+    log_in(page, *ADMIN)
+    page.goto(f"{BASE}/calls")  # once for the browser's cache, as an operator's would be
+    page.wait_for_selector("[data-testid=call-row]")
+    took = []
+    for _ in range(5):
+        page.goto(f"{BASE}/live")
+        page.wait_for_selector("[data-testid=nav]")
+        start = time.monotonic()
+        page.goto(f"{BASE}/calls")
+        page.wait_for_selector("[data-testid=call-row] >> nth=24")
+        took.append(time.monotonic() - start)
+    cold = page.context.browser.new_context(viewport=DESKTOP)
+    try:  # a fresh browser profile (nothing cached): logged in through the API
+        fresh = cold.new_page()
+        fresh.request.post(f"{BASE}/api/login",
+                           data={"name": ADMIN[0], "password": ADMIN[1]})
+        start = time.monotonic()
+        fresh.goto(f"{BASE}/calls")
+        fresh.wait_for_selector("[data-testid=call-row] >> nth=24")
+        took_cold = time.monotonic() - start
+    finally:
+        cold.close()
+    print(f"/calls rendered in {', '.join(f'{t * 1000:.0f}' for t in took)} ms; "
+          f"with nothing cached {took_cold * 1000:.0f} ms")
+    assert statistics.median(took) < 1.0, took
+    assert took_cold < 1.0, took_cold
+    shoot(page, tmp_path, "calls-timed")
