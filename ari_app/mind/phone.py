@@ -106,13 +106,32 @@ class _Groups:
         self.digits += run
 
 
-def _is_round_tens(token: str) -> bool:
-    """ "20" ... "90": a group's tens, which a unit said after them completes."""
-    return len(token) == 2 and token[1] == "0" and token[0] in "23456789"
+def _open_slot(token: str) -> int:
+    """The slot a digit token leaves open for the next token to fill, or 0 when it is complete.
+
+    Whisper writes one compound number said aloud as several: "девятьсот шестнадцать" as
+    "900 16", "сто двадцать три" as "120 3" or "100 23", "двадцать восемь" as "20 8". A round
+    hundred leaves its tens open (3), a round ten its units (2); anything else is complete.
+    """
+    if len(token) == 3 and token[0] != "0" and token.endswith("00"):
+        return 3
+    if len(token) == 3 and token[0] != "0" and token[1] in "23456789" and token[2] == "0":
+        return 2  # "120": hundreds and tens said, the units may follow
+    if len(token) == 2 and token[0] in "23456789" and token[1] == "0":
+        return 2
+    return 0
 
 
-def _is_unit(token: str) -> bool:
-    return len(token) == 1 and token != "0"
+def _fills(token: str, groups: _Groups) -> bool:
+    """Whether a digit token completes the compound number still open in `groups`: a unit
+    after tens ("20 8"), a unit, a teen or tens-and-units after bare hundreds ("900 16")."""
+    if groups.value is None or token[0] == "0":
+        return False
+    if len(token) == 1:
+        return groups.slots in (2, 3)
+    if len(token) == 2 and _open_slot(token) == 0:
+        return groups.slots == 3 and groups.value % 100 == 0
+    return False
 
 
 def extract_digits(text: str) -> tuple[str, bool]:
@@ -126,10 +145,12 @@ def extract_digits(text: str) -> tuple[str, bool]:
         if raw == "+" or raw in _PLUS:
             plus = plus or not (groups.digits or groups.value is not None)
             continue
-        if raw.isdigit() and repeat == 1 and _is_round_tens(raw):
-            groups.add(int(raw), 2)  # "20 8": "двадцать восемь" written as two numbers
-        elif raw.isdigit() and repeat == 1 and _is_unit(raw) and groups.slots == 2:
-            groups.add(int(raw), 1)
+        if raw.isdigit() and repeat == 1 and _fills(raw, groups):
+            groups.add(int(raw), 1)  # "900 16": one compound number written as two
+        elif raw.isdigit() and repeat == 1 and _open_slot(raw):
+            if len(raw) == 3:
+                groups.flush()  # a new hundreds starts a new number; a round ten may join one
+            groups.add(int(raw), _open_slot(raw))
         elif raw.isdigit():
             groups.digit_run(raw * repeat)
             repeat = 1

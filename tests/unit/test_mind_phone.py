@@ -26,6 +26,15 @@ from ari_app.mind.phone import PhoneNumber, extract_digits, parse_phone, phone_p
         ("8 4 9 5 7 3 9 20 8 0 6", "84957392806", False),
         ("6, 1, 7, 3, 9, 2, 80, 4, 60, 6.", "6173928466", False),
         ("двадцать 8", "28", False),
+        # ... and "девятьсот шестнадцать" as "900 16", "сто двадцать три" as "100 23" or "120 3"
+        ("8 900 16 100 23 45 67", "89161234567", False),
+        ("8 916 120 3 40 5 60 7", "89161234567", False),
+        ("8 900 20 3", "8923", False),
+        ("900 1", "901", False),
+        # a group of three after a round hundred is a group of its own: 8 900 123 45 67
+        ("8 900 123 45 67", "89001234567", False),
+        ("900 120", "900120", False),
+        ("100 0 5", "10005", False),
         # a zero, a second round ten or a digit dictated alone are not a group's units
         ("2 0 8", "208", False),
         ("20 0 8", "2008", False),
