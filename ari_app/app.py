@@ -33,6 +33,7 @@ from ari_app.llm.warmup import warm_up_chain
 from ari_app.metrics import Metrics
 from ari_app.mind.llm_dialogue import warm_up_messages
 from ari_app.mind.persona import Personas
+from ari_app.mind.persona_file import PersonaFiles
 from ari_app.notify.factory import build_notifications
 from ari_app.notify.message import StaffMessage
 from ari_app.record_spool import RecordSpool
@@ -71,7 +72,8 @@ class SecretaryApp:
         # the console's /api (accounts in the calls database) beside /metrics
         self.live = LiveBus()  # the calls in progress, for the console's live view
         self.console = ConsoleServer(cfg.console, self.metrics, store,
-                                     UserStore(cfg.storage.database), self.live)
+                                     UserStore(cfg.storage.database), self.live,
+                                     PersonaFiles(cfg.paths.personas_dir))
         recogniser = engines.stt
         self.capacity = Capacity(cfg.capacity,
                                  lambda: int(getattr(recogniser, "pending", 0)))

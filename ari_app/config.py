@@ -319,14 +319,15 @@ def _message(err: Mapping[str, Any]) -> str:
     return msg[:1].lower() + msg[1:]
 
 
+def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """(dotted.key, message) per problem; the key is "" for a problem of the whole model."""
+    return [(_loc(tuple(err.get("loc", ()))), _message(err)) for err in exc.errors()]
+
+
 def format_validation_error(source: str, exc: ValidationError) -> str:
     """One line per problem: ``<source>: <dotted.key>: <message>``."""
-    lines = []
-    for err in exc.errors():
-        key = _loc(tuple(err.get("loc", ())))
-        msg = _message(err)
-        lines.append(f"{source}: {key}: {msg}" if key else f"{source}: {msg}")
-    return "\n".join(lines)
+    return "\n".join(f"{source}: {key}: {msg}" if key else f"{source}: {msg}"
+                     for key, msg in validation_problems(exc))
 
 
 def _without_retired(data: dict[str, Any], source: str) -> dict[str, Any]:

@@ -67,6 +67,12 @@ def read_yaml(path: Path, unreadable: str = "cannot read") -> Any:
         raise ConfigError(f"{source}: {unreadable}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{source}: not UTF-8 text at byte {exc.start}: {exc.reason}") from None
+    return parse_yaml(text, source)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """The YAML document in `text`; invalid YAML is a ConfigError naming `source` and the
+    line and column."""
     try:
         return yaml.load(text, Loader=AdminLoader)
     except ReaderError as exc:  # a control character: it has an offset, not a mark

@@ -23,12 +23,14 @@ from ari_app.console.auth import Auth, auth_router
 from ari_app.console.calls_api import audit_router, calls_router
 from ari_app.console.live import LiveBus
 from ari_app.console.live_api import live_router
+from ari_app.console.persona_api import persona_router
 from ari_app.console.sessions import LoginLimiter, Sessions
 from ari_app.console.settings import ConsoleConfig
 from ari_app.console.static import mount_ui
 from ari_app.console.users import UserStore
 from ari_app.errors import SecretaryError
 from ari_app.metrics import Metrics
+from ari_app.mind.persona_file import PersonaFiles
 from ari_app.storage import CallStore
 
 log = logging.getLogger(__name__)
@@ -58,10 +60,11 @@ def console_app(
     *,
     secure_cookie: bool = False,
     live: LiveBus | None = None,
+    personas: PersonaFiles | None = None,
 ) -> FastAPI:
     """`/metrics` and `/healthz`; with `users` also the session routes under `/api`, with
-    `store` too the call history, and with `live` the live calls. Both stores are opened and
-    closed by the caller."""
+    `store` too the call history, with `live` the live calls and with `personas` the persona
+    editor. Both stores are opened and closed by the caller."""
     app = FastAPI(title="AI secretary console", docs_url="/api/docs", redoc_url=None,
                   openapi_url="/api/openapi.json")
 
@@ -82,6 +85,8 @@ def console_app(
             api.include_router(calls_router(auth, store, users))
         if live is not None:
             api.include_router(live_router(auth, live))
+        if personas is not None:
+            api.include_router(persona_router(auth, personas, users))
         app.include_router(api, prefix="/api")
     mount_ui(app)
     return app
@@ -95,6 +100,7 @@ class ConsoleServer:
         store: CallStore | None = None,
         users: UserStore | None = None,
         live: LiveBus | None = None,
+        personas: PersonaFiles | None = None,
     ) -> None:
         """`store` (opened by the app) and `users` (opened and closed here) add the
         console's `/api`, and `live` its live calls; without them only `/metrics` and
@@ -104,6 +110,7 @@ class ConsoleServer:
         self.store = store
         self.users = users
         self.live = live
+        self.personas = personas
         self.url: str | None = None  # once listening
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -127,7 +134,8 @@ class ConsoleServer:
                 log.error("console /api not served: %s", exc)
                 users = None
         level = logging.getLogger().getEffectiveLevel()
-        app = console_app(self.metrics, self.store, users, live=self.live)
+        app = console_app(self.metrics, self.store, users, live=self.live,
+                          personas=self.personas)
         config = uvicorn.Config(app, log_level=level, log_config=None,
                                 access_log=False, lifespan="off")
         self._server = _EmbeddedServer(config)

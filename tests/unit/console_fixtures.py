@@ -3,6 +3,7 @@ and a cheap argon2 hasher (the real parameters only cost time here)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,8 +16,10 @@ from ari_app.console.live import LiveBus
 from ari_app.console.server import console_app
 from ari_app.console.users import UserStore
 from ari_app.metrics import Metrics
+from ari_app.mind.persona_file import PersonaFiles
 from ari_app.storage import CallStore
 
+REPO = Path(__file__).resolve().parents[2]
 PASSWORDS = {"root": "admin-pass", "rita": "recept-pass"}
 
 
@@ -35,6 +38,7 @@ class Console:
     clock: Clock
     app: object
     live: LiveBus
+    personas: PersonaFiles
 
     def client(self, address: str = "10.0.0.1") -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app, client=(address, 40000))  # type: ignore[arg-type]
@@ -50,8 +54,11 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
         await users.add("root", "admin", PASSWORDS["root"])
         await users.add("rita", "receptionist", PASSWORDS["rita"])
         live = LiveBus()
-        yield Console(store, users, clock, console_app(Metrics(), store, users, clock, live=live),
-                      live)
+        (tmp_path / "personas").mkdir()
+        shutil.copy(REPO / "config" / "personas" / "default.yaml", tmp_path / "personas")
+        personas = PersonaFiles(tmp_path / "personas", clock=clock)
+        app = console_app(Metrics(), store, users, clock, live=live, personas=personas)
+        yield Console(store, users, clock, app, live, personas)
 
 
 async def login(client: httpx.AsyncClient, name: str) -> str:
