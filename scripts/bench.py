@@ -6,9 +6,10 @@
   English lines), each asking for the opening hours, then saying goodbye. Voice to voice is
   measured on the wire at the caller: its last RTP packet of the question -> the first
   non-silent reply packet. The app's own parts come from the call records.
-- `bench.py turns [--per-kind K]`: the labelled real human speech set said on real calls;
-  word errors the call path adds to the engine's own, short answers, premature turn ends
-  and dictated numbers (scripts/bench_turns.py).
+- `bench.py turns [--per-kind K] [--kinds A,B]`: the labelled real human speech set said on
+  real calls; word errors the call path adds to the engine's own, short answers, premature
+  turn ends and dictated numbers (scripts/bench_turns.py). A part of the set (`--kinds`) is
+  printed, not written to docs/benchmarks.md.
 - `bench.py load [--levels 8,16,24]`: N callers asking within 300 ms of each other, for each
   level N: voice to voice p50/p95 at the callers, no_reply, the recogniser's deepest queue
   (scripts/bench_load.py).
@@ -385,6 +386,9 @@ def main() -> int:
     turns = sub.add_parser("turns", help="hearing real human speech on real calls")
     turns.add_argument("--per-kind", type=int, default=0,
                        help="clips of each kind and language (0: all)")
+    turns.add_argument("--kinds", default="",
+                       help="only these kinds of clip, comma-separated (e.g. "
+                            "number_digits,number_groups; default: all)")
     load = sub.add_parser("load", help="many callers asking at once")
     load.add_argument("--levels", default="8,16,24", help="callers per wave, comma-separated")
     soak = sub.add_parser("soak", help="many callers for minutes, then what was left behind")
@@ -427,10 +431,10 @@ def main() -> int:
         import bench_turns  # scripts/bench_turns.py
 
         with Testbed():
-            summary = bench_turns.run(
-                args.per_kind, None if args.no_write else lambda s: write_doc("turns", s),
-                machine(),
-            )
+            kinds = tuple(k for k in args.kinds.split(",") if k) or bench_turns.KINDS
+            write = None if args.no_write or kinds != bench_turns.KINDS else (
+                lambda s: write_doc("turns", s))  # a part of the set is not the figure
+            summary = bench_turns.run(args.per_kind, write, machine(), kinds)
     else:
         summary = bench_speech(args.calls, args.bargein_calls, write=not args.no_write)
     print(json.dumps(summary, ensure_ascii=False))

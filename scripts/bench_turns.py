@@ -63,10 +63,14 @@ class Heard:
     replies_between: int  # our replies recorded between the clip's caller turns
 
 
-def pick(clips: dict[str, HumanClip], per_kind: int) -> list[HumanClip]:
+def pick(clips: dict[str, HumanClip], per_kind: int,
+         kinds: tuple[str, ...] = KINDS) -> list[HumanClip]:
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise SystemExit(f"unknown clip kinds {sorted(unknown)} (known: {', '.join(KINDS)})")
     chosen: list[HumanClip] = []
     for lang in ("ru", "en"):
-        for kind in KINDS:
+        for kind in kinds:
             same = [c for c in clips.values() if c.human and c.language == lang and c.kind == kind]
             chosen += sorted(same, key=lambda c: c.id)[: per_kind or None]
     return chosen
@@ -163,9 +167,10 @@ def figures(heard: list[Heard]) -> dict[str, Any]:
     return out
 
 
-def run(per_kind: int, write: Callable[[str], None] | None, machine: str) -> dict[str, Any]:
+def run(per_kind: int, write: Callable[[str], None] | None, machine: str,
+        kinds: tuple[str, ...] = KINDS) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-turns-"))
-    clips = pick(assemble(REPO / "var" / "human-speech"), per_kind)
+    clips = pick(assemble(REPO / "var" / "human-speech"), per_kind, kinds)
     heard = run_calls(clips, work, lambda line: print(line, file=sys.stderr))
     summary: dict[str, Any] = {"benchmark": "turns", "clips": len(heard), **figures(heard)}
     misses = [h for h in heard if not h.clip.digits
