@@ -24,6 +24,7 @@ from ari_app.config import Config
 from ari_app.console.live import LiveBus
 from ari_app.console.server import ConsoleServer
 from ari_app.console.users import UserStore
+from ari_app.doctor.run import doctor_checks
 from ari_app.engines import Engines
 from ari_app.errors import AriUnreachable, SecretaryError
 from ari_app.instance_lease import RENEW_S, InstanceLease
@@ -71,9 +72,11 @@ class SecretaryApp:
         self.metrics.records_spooled.set_function(lambda: float(self.spool.waiting()))
         # the console's /api (accounts in the calls database) beside /metrics
         self.live = LiveBus()  # the calls in progress, for the console's live view
-        self.console = ConsoleServer(cfg.console, self.metrics, store,
-                                     UserStore(cfg.storage.database), self.live,
-                                     PersonaFiles(cfg.paths.personas_dir))
+        self.console = ConsoleServer(
+            cfg.console, self.metrics, store, UserStore(cfg.storage.database), self.live,
+            PersonaFiles(cfg.paths.personas_dir),
+            health=lambda: doctor_checks(cfg, "loaded when secretary run started"),
+        )
         recogniser = engines.stt
         self.capacity = Capacity(cfg.capacity,
                                  lambda: int(getattr(recogniser, "pending", 0)))

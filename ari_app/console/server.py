@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from ari_app.api.serve import listen_socket
 from ari_app.console.auth import Auth, auth_router
 from ari_app.console.calls_api import audit_router, calls_router
+from ari_app.console.health_api import Checks, health_router
 from ari_app.console.live import LiveBus
 from ari_app.console.live_api import live_router
 from ari_app.console.persona_api import persona_router
@@ -28,6 +29,7 @@ from ari_app.console.sessions import LoginLimiter, Sessions
 from ari_app.console.settings import ConsoleConfig
 from ari_app.console.static import mount_ui
 from ari_app.console.users import UserStore
+from ari_app.console.users_api import users_router
 from ari_app.errors import SecretaryError
 from ari_app.metrics import Metrics
 from ari_app.mind.persona_file import PersonaFiles
@@ -61,10 +63,12 @@ def console_app(
     secure_cookie: bool = False,
     live: LiveBus | None = None,
     personas: PersonaFiles | None = None,
+    health: Checks | None = None,
 ) -> FastAPI:
     """`/metrics` and `/healthz`; with `users` also the session routes under `/api`, with
-    `store` too the call history, with `live` the live calls and with `personas` the persona
-    editor. Both stores are opened and closed by the caller."""
+    `store` too the call history, with `live` the live calls, with `personas` the persona
+    editor and with `health` the Lines and health checks. Both stores are opened and closed
+    by the caller."""
     app = FastAPI(title="AI secretary console", docs_url="/api/docs", redoc_url=None,
                   openapi_url="/api/openapi.json")
 
@@ -73,7 +77,7 @@ def console_app(
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz")
-    def health() -> dict[str, str]:
+    def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     if users is not None:
@@ -81,12 +85,15 @@ def console_app(
         api = APIRouter()
         api.include_router(auth_router(auth))
         api.include_router(audit_router(auth, users))
+        api.include_router(users_router(auth, users))
         if store is not None:
             api.include_router(calls_router(auth, store, users))
         if live is not None:
             api.include_router(live_router(auth, live))
         if personas is not None:
             api.include_router(persona_router(auth, personas, users))
+        if health is not None:
+            api.include_router(health_router(auth, health, clock))
         app.include_router(api, prefix="/api")
     mount_ui(app)
     return app
@@ -101,6 +108,7 @@ class ConsoleServer:
         users: UserStore | None = None,
         live: LiveBus | None = None,
         personas: PersonaFiles | None = None,
+        health: Checks | None = None,
     ) -> None:
         """`store` (opened by the app) and `users` (opened and closed here) add the
         console's `/api`, and `live` its live calls; without them only `/metrics` and
@@ -111,6 +119,7 @@ class ConsoleServer:
         self.users = users
         self.live = live
         self.personas = personas
+        self.health = health
         self.url: str | None = None  # once listening
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -135,7 +144,7 @@ class ConsoleServer:
                 users = None
         level = logging.getLogger().getEffectiveLevel()
         app = console_app(self.metrics, self.store, users, live=self.live,
-                          personas=self.personas)
+                          personas=self.personas, health=self.health)
         config = uvicorn.Config(app, log_level=level, log_config=None,
                                 access_log=False, lifespan="off")
         self._server = _EmbeddedServer(config)

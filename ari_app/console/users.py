@@ -137,6 +137,27 @@ class UserStore:
         )
         return changed > 0
 
+    async def update(self, name: str, *, role: str | None = None,
+                     password: str | None = None) -> bool:
+        """Change a user's role and/or password; whether there was such a user."""
+        if role is not None and role not in ROLES:
+            raise UserError(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}")
+        if password is not None and not password:
+            raise UserError("the password is empty")
+        changed = 1
+        if role is not None:
+            changed = await self._execute(
+                f"change the role of {name}",
+                "UPDATE console_users SET role = ? WHERE name = ?", (role, name),
+            )
+        if password is not None and changed:
+            hashed = await asyncio.to_thread(self._hasher.hash, password)
+            changed = await self._execute(
+                f"change the password of {name}",
+                "UPDATE console_users SET password_hash = ? WHERE name = ?", (hashed, name),
+            )
+        return changed > 0 and await self.get(name) is not None
+
     async def get(self, name: str) -> dict[str, Any] | None:
         """{"name", "role", "created_at"}, or None."""
         rows = await self._rows(

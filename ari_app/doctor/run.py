@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -112,6 +113,19 @@ def summary(checks: list[Check]) -> str:
     return "All checks passed" + (f", {warnings}." if warned else ".")
 
 
+async def doctor_checks(cfg: Config, source: str) -> list[Check]:
+    """Every check, for a config loaded from `source`: ARI, the PBX over AMI (drivers,
+    trunks' registrations, the GSM modem, the dialplan), the models, a running app's
+    metrics and the records spool. Also what the console's Lines and health page shows."""
+    checks = [Check("configuration", "ok", source)]
+    checks += await _ari_checks(cfg)
+    checks += await _pbx_checks(cfg)
+    checks += await asyncio.to_thread(_model_checks, cfg)  # reads model files' sizes
+    checks += await live_checks(cfg)
+    checks.append(await asyncio.to_thread(spool_check, cfg))
+    return checks
+
+
 async def run_doctor(config_path: Path) -> int:
     """Exit status 1 when a check fails; warnings alone leave it 0."""
     try:
@@ -119,12 +133,7 @@ async def run_doctor(config_path: Path) -> int:
     except SecretaryError as exc:
         print_checks([Check("configuration", "fail", str(exc), "fix the key named above")])
         return 1
-    checks = [Check("configuration", "ok", str(config_path))]
-    checks += await _ari_checks(cfg)
-    checks += await _pbx_checks(cfg)
-    checks += _model_checks(cfg)
-    checks += await live_checks(cfg)
-    checks.append(spool_check(cfg))
+    checks = await doctor_checks(cfg, str(config_path))
     print_checks(checks)
     print(f"\n{summary(checks)}")
     return exit_code(checks)

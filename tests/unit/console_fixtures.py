@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from ari_app.console.live import LiveBus
 from ari_app.console.server import console_app
 from ari_app.console.users import UserStore
+from ari_app.doctor.check import Check
 from ari_app.metrics import Metrics
 from ari_app.mind.persona_file import PersonaFiles
 from ari_app.storage import CallStore
@@ -45,6 +46,13 @@ class Console:
         return httpx.AsyncClient(transport=transport, base_url="http://console.test")
 
 
+async def fake_health_checks() -> list[Check]:
+    """Stands in for secretary doctor's checks (which need Asterisk): one of each status."""
+    return [Check("Asterisk ARI reachable", "ok", "http://127.0.0.1:8088, Asterisk 22"),
+            Check("trunk twilio registered", "fail", "Rejected", "check the credentials"),
+            Check("PBX checks (AMI)", "warn", "skipped: no ami: section", "add ami:")]
+
+
 @asynccontextmanager
 async def console(tmp_path: Path) -> AsyncIterator[Console]:
     clock = Clock()
@@ -57,7 +65,8 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
         (tmp_path / "personas").mkdir()
         shutil.copy(REPO / "config" / "personas" / "default.yaml", tmp_path / "personas")
         personas = PersonaFiles(tmp_path / "personas", clock=clock)
-        app = console_app(Metrics(), store, users, clock, live=live, personas=personas)
+        app = console_app(Metrics(), store, users, clock, live=live, personas=personas,
+                          health=fake_health_checks)
         yield Console(store, users, clock, app, live, personas)
 
 
