@@ -98,6 +98,9 @@ class StorageError(SecretaryError):
     """The call database could not be read or written; the message says what and why."""
 
 
+MAX_CALL_S = 6 * 3600  # a reply in a window belongs to a call started at most this long before
+
+
 class CallStore:
     """Async access to the call database. Use `await open()` / `await close()` or `async with`."""
 
@@ -391,6 +394,36 @@ class CallStore:
             "count calls", f"SELECT COUNT(*) FROM calls{where}", params
         )
         return [_call_dict(row) for row in rows], int(counted[0][0]) if counted else 0
+
+    async def call_counts(self, since: float, until: float) -> dict[str, int]:
+        """Calls started in [since, until): all, put through to staff, still without an end;
+        and the messages left in that time."""
+        rows = await self._read(
+            "count the calls",
+            "SELECT COUNT(*), COUNT(transferred_to), COUNT(*) - COUNT(ended_at) FROM calls "
+            "WHERE started_at >= ? AND started_at < ?", (since, until),
+        )
+        messages = await self._read(
+            "count the messages",
+            "SELECT COUNT(*) FROM messages WHERE created_at >= ? AND created_at < ?",
+            (since, until),
+        )
+        calls, transferred, open_ = (int(v or 0) for v in rows[0])
+        return {"calls": calls, "transferred": transferred, "unended": open_,
+                "messages": int(messages[0][0] or 0)}
+
+    async def reply_latencies(self, since: float, until: float) -> list[tuple[float, float]]:
+        """(when, voice-to-voice ms) of every reply spoken in [since, until), oldest first."""
+        rows = await self._read(
+            "read the reply latencies",
+            "SELECT started_at, json_extract(timings, '$.v2v_ms') AS v2v FROM turns "
+            "WHERE call_id IN (SELECT call_id FROM calls WHERE started_at >= ? "
+            "AND started_at < ?) "  # the calls' index, not a scan of every turn
+            "AND who = 'secretary' AND started_at >= ? AND started_at < ? "
+            "AND v2v IS NOT NULL ORDER BY started_at",
+            (since - MAX_CALL_S, until, since, until),
+        )
+        return [(float(r[0]), float(r[1])) for r in rows]
 
     async def message_page(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Messages, newest first (the later stored first among equal times)."""

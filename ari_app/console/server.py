@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from ari_app.api.serve import listen_socket
 from ari_app.console.auth import Auth, auth_router
 from ari_app.console.calls_api import audit_router, calls_router
+from ari_app.console.dashboard import dashboard_router
 from ari_app.console.health_api import Checks, health_router
 from ari_app.console.live import LiveBus
 from ari_app.console.live_api import live_router
@@ -88,6 +89,7 @@ def console_app(
         api.include_router(users_router(auth, users))
         if store is not None:
             api.include_router(calls_router(auth, store, users))
+            api.include_router(dashboard_router(auth, store, live, clock))
         if live is not None:
             api.include_router(live_router(auth, live))
         if personas is not None:
