@@ -7,6 +7,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from ari_app.ari.client import AriClient, AriError
@@ -22,6 +23,7 @@ from ari_app.call.session import (
 from ari_app.capacity import Capacity
 from ari_app.config import Config
 from ari_app.console.live import LiveBus
+from ari_app.console.llm_settings import LlmSettings
 from ari_app.console.server import ConsoleServer
 from ari_app.console.users import UserStore
 from ari_app.doctor.run import doctor_checks
@@ -51,7 +53,9 @@ class AnotherInstance(AriUnreachable):
 
 
 class SecretaryApp:
-    def __init__(self, cfg: Config, engines: Engines, store: CallStore) -> None:
+    def __init__(self, cfg: Config, engines: Engines, store: CallStore,
+                 config_path: Path | None = None) -> None:
+        """`config_path`: the file `cfg` came from, which the console's Settings edit."""
         self.cfg = cfg
         self.engines = engines
         self.store = store
@@ -76,6 +80,7 @@ class SecretaryApp:
             cfg.console, self.metrics, store, UserStore(cfg.storage.database), self.live,
             PersonaFiles(cfg.paths.personas_dir),
             health=lambda: doctor_checks(cfg, "loaded when secretary run started"),
+            settings=LlmSettings(config_path) if config_path is not None else None,
         )
         recogniser = engines.stt
         self.capacity = Capacity(cfg.capacity,

@@ -41,7 +41,7 @@ async def _run(config_path: Path) -> int:
     log.info("loading speech engines")
     await engines.load()
     store = CallStore(cfg.storage.database)
-    app = SecretaryApp(cfg, engines, store)
+    app = SecretaryApp(cfg, engines, store, config_path)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, app.stop)

@@ -25,9 +25,11 @@ from ari_app.console.dashboard import dashboard_router
 from ari_app.console.health_api import Checks, health_router
 from ari_app.console.live import LiveBus
 from ari_app.console.live_api import live_router
+from ari_app.console.llm_settings import LlmSettings
 from ari_app.console.persona_api import persona_router
 from ari_app.console.sessions import LoginLimiter, Sessions
 from ari_app.console.settings import ConsoleConfig
+from ari_app.console.settings_api import settings_router
 from ari_app.console.static import mount_ui
 from ari_app.console.users import UserStore
 from ari_app.console.users_api import users_router
@@ -65,11 +67,12 @@ def console_app(
     live: LiveBus | None = None,
     personas: PersonaFiles | None = None,
     health: Checks | None = None,
+    settings: LlmSettings | None = None,
 ) -> FastAPI:
     """`/metrics` and `/healthz`; with `users` also the session routes under `/api`, with
     `store` too the call history, with `live` the live calls, with `personas` the persona
-    editor and with `health` the Lines and health checks. Both stores are opened and closed
-    by the caller."""
+    editor, with `health` the Lines and health checks and with `settings` the language
+    models' settings. Both stores are opened and closed by the caller."""
     app = FastAPI(title="AI secretary console", docs_url="/api/docs", redoc_url=None,
                   openapi_url="/api/openapi.json")
 
@@ -96,6 +99,8 @@ def console_app(
             api.include_router(persona_router(auth, personas, users))
         if health is not None:
             api.include_router(health_router(auth, health, clock))
+        if settings is not None:
+            api.include_router(settings_router(auth, settings, users))
         app.include_router(api, prefix="/api")
     mount_ui(app)
     return app
@@ -111,6 +116,7 @@ class ConsoleServer:
         live: LiveBus | None = None,
         personas: PersonaFiles | None = None,
         health: Checks | None = None,
+        settings: LlmSettings | None = None,
     ) -> None:
         """`store` (opened by the app) and `users` (opened and closed here) add the
         console's `/api`, and `live` its live calls; without them only `/metrics` and
@@ -122,6 +128,7 @@ class ConsoleServer:
         self.live = live
         self.personas = personas
         self.health = health
+        self.settings = settings
         self.url: str | None = None  # once listening
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -146,7 +153,8 @@ class ConsoleServer:
                 users = None
         level = logging.getLogger().getEffectiveLevel()
         app = console_app(self.metrics, self.store, users, live=self.live,
-                          personas=self.personas, health=self.health)
+                          personas=self.personas, health=self.health,
+                          settings=self.settings)
         config = uvicorn.Config(app, log_level=level, log_config=None,
                                 access_log=False, lifespan="off")
         self._server = _EmbeddedServer(config)

@@ -14,28 +14,21 @@ based on a version that is no longer on disk is refused.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-import io
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ari_app.config import validation_problems
 from ari_app.errors import ConfigError
 from ari_app.mind.persona import _NAME_RE, Persona
+from ari_app.yaml_edit import atomic_write, json_safe, merged_text
 from ari_app.yaml_file import parse_yaml
 
 BACKUP_DIR = ".backups"
@@ -76,17 +69,6 @@ def version_of(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def json_safe(value: Any) -> Any:
-    """YAML data as JSON can carry it: dates and times as ISO text."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [json_safe(v) for v in value]
-    if isinstance(value, dt.date | dt.datetime | dt.time):
-        return value.isoformat()
-    return value
-
-
 def problems_of(data: Any) -> list[Problem]:
     """Why `data` is not a valid persona (empty when it is one)."""
     if not isinstance(data, dict):
@@ -101,62 +83,6 @@ def problems_of(data: Any) -> list[Problem]:
                 problems.append(Problem(match[1], match[2]) if match else Problem(key, line))
         return problems
     return []
-
-
-def _yaml() -> YAML:
-    rt = YAML(typ="rt")
-    rt.preserve_quotes = True
-    rt.width = 4096  # never re-wrap the admin's long lines
-    rt.indent(mapping=2, sequence=4, offset=2)
-    return rt
-
-
-def _plain_is_text(text: str) -> bool:
-    """Whether PyYAML (which reads our files) takes `text` written plainly as a string."""
-    tag = yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False))
-    return bool(tag == "tag:yaml.org,2002:str")
-
-
-def _same(old: Any, new: Any) -> bool:
-    if isinstance(old, dt.date) and isinstance(new, str):
-        return old.isoformat() == new
-    if isinstance(old, bool) or isinstance(new, bool):  # True == 1 in Python, not in YAML
-        return isinstance(old, bool) and isinstance(new, bool) and old == new
-    return bool(old == new)
-
-
-def _merge(old: Any, new: Any) -> Any:
-    """`new` in the shape of `old`: unchanged parts are old's own nodes (with comments)."""
-    if isinstance(old, CommentedMap) and isinstance(new, dict):
-        for key in [k for k in old if k not in new]:
-            del old[key]
-        for key, value in new.items():
-            old[key] = _merge(old[key], value) if key in old else _fresh(value)
-        return old
-    if isinstance(old, CommentedSeq) and isinstance(new, list):
-        del old[len(new):]
-        for i, value in enumerate(new):
-            if i < len(old):
-                old[i] = _merge(old[i], value)
-            else:
-                old.append(_fresh(value))
-        return old
-    if _same(old, new):
-        return old
-    if isinstance(new, str) and isinstance(old, str) and type(old) is not str:
-        return type(old)(new)  # keep the quoting style the admin used
-    return _fresh(new)
-
-
-def _fresh(value: Any) -> Any:
-    """A new value, quoted where PyYAML would otherwise read it as something else."""
-    if isinstance(value, dict):
-        return {k: _fresh(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fresh(v) for v in value]
-    if isinstance(value, str) and not _plain_is_text(value):
-        return DoubleQuotedScalarString(value)
-    return value
 
 
 class PersonaFiles:
@@ -208,19 +134,10 @@ class PersonaFiles:
         if problems:
             raise PersonaInvalid(problems)
         current = self.read(name)
-        rt = _yaml()
         try:
-            document = rt.load(current.text)
-        except Exception:  # a broken file (ruamel has many errors): start afresh
-            document = None
-        if not isinstance(document, CommentedMap):
-            document = CommentedMap()
-        document = _merge(document, data)
-        out = io.StringIO()
-        rt.dump(document, out)
-        text = out.getvalue()
-        if json_safe(parse_yaml(text, "merged")) != json_safe(data):  # never write a surprise
-            raise RuntimeError(f"persona {name!r}: the merged YAML does not read back as sent")
+            text = merged_text(current.text, data)
+        except RuntimeError as exc:
+            raise RuntimeError(f"persona {name!r}: {exc}") from None
         return self._write(name, text, version)
 
     def _write(self, name: str, text: str, version: str | None) -> PersonaDoc:
@@ -234,33 +151,17 @@ class PersonaFiles:
                                  "reload it and make the change again")
         if old != text:
             self._backup(name, old)
-            _atomic_write(path, text)
+            atomic_write(path, text)
         return self.read(name)
 
     def _backup(self, name: str, text: str) -> None:
         folder = self.directory / BACKUP_DIR
         folder.mkdir(exist_ok=True)
         stamp = dt.datetime.fromtimestamp(self.clock(), dt.UTC).strftime("%Y%m%dT%H%M%S_%fZ")
-        _atomic_write(folder / f"{name}.{stamp}.yaml", text)
+        atomic_write(folder / f"{name}.{stamp}.yaml", text)
         kept = sorted(folder.glob(f"{name}.*.yaml"))
         for stale in kept[: max(0, len(kept) - self.keep_backups)]:
             stale.unlink(missing_ok=True)
 
     def backups(self, name: str) -> list[Path]:
         return sorted((self.directory / BACKUP_DIR).glob(f"{name}.*.yaml"))
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` so that a reader sees the old file or the new, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

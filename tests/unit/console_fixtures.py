@@ -13,6 +13,7 @@ import httpx
 from argon2 import PasswordHasher
 
 from ari_app.console.live import LiveBus
+from ari_app.console.llm_settings import LlmSettings
 from ari_app.console.server import console_app
 from ari_app.console.users import UserStore
 from ari_app.doctor.check import Check
@@ -54,7 +55,8 @@ async def fake_health_checks() -> list[Check]:
 
 
 @asynccontextmanager
-async def console(tmp_path: Path) -> AsyncIterator[Console]:
+async def console(tmp_path: Path, settings: LlmSettings | None = None
+                  ) -> AsyncIterator[Console]:
     clock = Clock()
     db = tmp_path / "calls.sqlite3"
     hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -66,7 +68,7 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
         shutil.copy(REPO / "config" / "personas" / "default.yaml", tmp_path / "personas")
         personas = PersonaFiles(tmp_path / "personas", clock=clock)
         app = console_app(Metrics(), store, users, clock, live=live, personas=personas,
-                          health=fake_health_checks)
+                          health=fake_health_checks, settings=settings)
         yield Console(store, users, clock, app, live, personas)
 
 
