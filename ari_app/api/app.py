@@ -4,6 +4,9 @@ Endpoints: GET / (what this is), GET /health, POST /chat, POST /tts, POST /stt,
 POST /process_call, POST /reset_conversation; OpenAPI at /openapi.json, docs at /docs.
 The speech engines load in the background when the app starts: until then (or if one
 failed) the endpoints that need it answer 503 saying which and why; /chat needs none.
+/chat and /process_call answer as calls do: the rules, with the `llm:` section's language
+models when it has any (the rules answer when none does); a message taken is stored in the
+calls database (storage.database) and sent to the staff (notify:).
 Errors are JSON {"detail": "..."}: 400 unknown language/persona/voice or bad WAV,
 404 unknown conversation, 409 a conversation that ended, 413 too long, 415 wrong upload
 type, 422 invalid body (text too long, ...), 503 engines not ready.
@@ -25,6 +28,7 @@ from ari_app import __version__
 from ari_app.api.audio import BadAudio
 from ari_app.api.conversations import ConversationStore
 from ari_app.api.health import check_database
+from ari_app.api.messages import ApiMessages
 from ari_app.api.routes_speech import router as speech_router
 from ari_app.api.routes_talk import router as talk_router
 from ari_app.api.schemas import EndpointOut, EngineStatus, HealthOut, InfoOut
@@ -40,8 +44,10 @@ from ari_app.api.speech import (
 )
 from ari_app.api.state import ApiState, get_state
 from ari_app.config import Config
+from ari_app.llm.chain import FallbackChain
 from ari_app.mind.persona import Persona
 from ari_app.notify.base import Notifications
+from ari_app.storage import CallStore
 
 _ERROR_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (BadAudio, 400),
@@ -63,10 +69,14 @@ def create_app(
     *,
     settings: ApiConfig | None = None,
     notifications: Notifications | None = None,
+    llm: FallbackChain | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
-    """The API over unloaded (or loaded) engines; they load when the app starts."""
+    """The API over unloaded (or loaded) engines; they load when the app starts. `llm` (the
+    config's `llm:` section, llm/factory.py `build_chain`) answers the conversations with the
+    rules, and is closed when the app stops; the calls database opens when the app starts."""
     api = settings or ApiConfig()
+    notify = notifications or Notifications()
     state = ApiState(
         config=config,
         settings=api,
@@ -75,11 +85,14 @@ def create_app(
         conversations=ConversationStore(
             ttl_s=api.conversation_ttl_s, max_conversations=api.max_conversations, clock=clock
         ),
-        notifications=notifications or Notifications(),
+        notifications=notify,
+        messages=ApiMessages(CallStore(config.storage.database), notify),
+        llm=llm,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await state.messages.open()
         loading = asyncio.create_task(state.speech.load(), name="api-load-engines")
         try:
             yield
@@ -88,7 +101,9 @@ def create_app(
                 loading.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await loading
-            await state.notifications.drain()
+            await state.messages.close()  # the notifications drained first
+            if state.llm is not None:
+                await state.llm.aclose()
 
     app = FastAPI(
         title="AI secretary",

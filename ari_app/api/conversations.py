@@ -1,4 +1,5 @@
-"""Conversations of the HTTP API, kept in memory: one Dialogue each, with an id and a TTL.
+"""Conversations of the HTTP API, kept in memory: one Mind each (the rules, or the rules with
+the language models: mind/llm_dialogue.py `make_mind`), with an id and a TTL.
 
 A conversation is forgotten after `ttl_s` without a turn, on reset, or (the least recently
 used one) when a new one would exceed `max_conversations`. Nothing survives a restart.
@@ -12,8 +13,9 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.mind import Mind
 
 
 @dataclass
@@ -21,7 +23,7 @@ class Conversation:
     id: str
     persona: str
     language: str
-    dialogue: Dialogue
+    mind: Mind[Any]
     last_used: float
     turns: int = 0
     ended: bool = False
@@ -48,12 +50,12 @@ class ConversationStore:
         self.purge()
         return len(self._items)
 
-    def create(self, persona: str, language: str, dialogue: Dialogue) -> Conversation:
+    def create(self, persona: str, language: str, mind: Mind[Any]) -> Conversation:
         self.purge()
         while len(self._items) >= self.max_conversations:
             self._items.popitem(last=False)
         conv = Conversation(
-            id=uuid.uuid4().hex, persona=persona, language=language, dialogue=dialogue,
+            id=uuid.uuid4().hex, persona=persona, language=language, mind=mind,
             last_used=self._clock(),
         )  # fmt: skip
         self._items[conv.id] = conv

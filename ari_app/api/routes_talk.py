@@ -1,4 +1,9 @@
-"""POST /chat, POST /process_call and POST /reset_conversation: conversations by turns."""
+"""POST /chat, POST /process_call and POST /reset_conversation: conversations by turns.
+
+Each conversation has its own `Mind`, made as a call's is (mind/llm_dialogue.py `make_mind`):
+the rules, with the `llm:` section's language models when the API has them; a turn runs
+through it in text (mind/text_turn.py). A message taken is stored and sent to the staff
+(api/messages.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +32,9 @@ from ari_app.api.speech import UnknownChoice
 from ari_app.api.state import ApiState, get_state
 from ari_app.api.upload import UPLOAD_BODY
 from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.llm_dialogue import make_mind
 from ari_app.mind.mind import Reply
+from ari_app.mind.text_turn import text_turn
 from ari_app.notify.message import StaffMessage
 
 router = APIRouter()
@@ -90,15 +97,16 @@ def _conversation(
     name, lang = _choose(state, language, persona)
     frozen = state.config.frozen_time
     dialogue = Dialogue(state.personas[name], lang, now=(lambda: frozen) if frozen else None)
-    return state.conversations.create(name, lang, dialogue)
+    return state.conversations.create(name, lang, make_mind(dialogue, state.llm))
 
 
-def _turn(state: ApiState, conv: Conversation, text: str, *, greet: bool) -> TurnOut:
-    """One dialogue step; a taken message is handed to the notifications (background)."""
+async def _turn(state: ApiState, conv: Conversation, text: str, *, greet: bool) -> TurnOut:
+    """One turn of the conversation's mind; a taken message is stored and handed to the
+    notifications (background)."""
     if greet and conv.turns == 0 and not text.strip():
-        reply = Reply(conv.dialogue.greeting(), "greeting")
+        reply = Reply(conv.mind.greeting(), "greeting")
     else:
-        reply = conv.dialogue.reply(text)
+        reply = (await text_turn(conv.mind, text)).reply
     conv.turns += 1
     conv.ended = reply.end_call
     out = None
@@ -108,7 +116,7 @@ def _turn(state: ApiState, conv: Conversation, text: str, *, greet: bool) -> Tur
             reply.message, language=conv.language, company=persona.company.get(conv.language),
             call_id=f"api:{conv.id}",
         )  # fmt: skip
-        state.notifications.submit(staff)
+        await state.messages.keep(staff)
         fields = staff.as_dict()
         out = MessageOut(**{k: fields[k] for k in MessageOut.model_fields})
     transfer = reply.transfer.target if reply.transfer is not None else None
@@ -127,7 +135,7 @@ def _turn(state: ApiState, conv: Conversation, text: str, *, greet: bool) -> Tur
 async def chat(body: ChatIn, state: State) -> ChatOut:
     conv = _conversation(state, body.conversation_id, body.language, body.persona)
     async with conv.lock:
-        turn = _turn(state, conv, body.text, greet=True)
+        turn = await _turn(state, conv, body.text, greet=True)
     return ChatOut(**turn.model_dump())
 
 
@@ -159,7 +167,7 @@ async def process_call(
         t0 = time.perf_counter()
         transcript = await speech.transcribe(audio, conv.language)
         t1 = time.perf_counter()
-        turn = _turn(state, conv, transcript.text, greet=False)
+        turn = await _turn(state, conv, transcript.text, greet=False)
         t2 = time.perf_counter()
         pcm, rate, voice = await speech.synthesize(turn.reply, conv.language)
         t3 = time.perf_counter()

@@ -18,6 +18,7 @@ from ari_app.api.app import create_app
 from ari_app.config import Config, load_config
 from ari_app.engines import build_engines
 from ari_app.errors import ConfigError, SecretaryError
+from ari_app.llm.factory import build_chain
 from ari_app.mind.persona import Persona, load_persona
 from ari_app.notify.factory import build_notifications
 
@@ -96,14 +97,24 @@ async def serve_api(config_path: Path, *, host: str | None = None, port: int | N
     settings = cfg.api
     personas = load_personas(cfg)
     notifications = build_notifications(cfg.notify)
-    app = create_app(
-        cfg, build_engines(cfg), personas, settings=settings, notifications=notifications
-    )
+    engines = build_engines(cfg)
     bind_host = host or settings.host
     sock = listen_socket(bind_host, settings.port if port is None else port,
                          "api.host, api.port")
+    try:  # the language models as calls have them; the app closes them when it stops
+        llm = build_chain(cfg.llm, cfg.default_language) if cfg.llm else None
+    except BaseException:
+        sock.close()
+        raise
+    app = create_app(
+        cfg, engines, personas, settings=settings, notifications=notifications, llm=llm
+    )
     channels = ", ".join(notifications.channels) or "none (messages are only logged)"
-    ready = f"{READY_MARK} http://{bind_host}:{sock.getsockname()[1]} (notify: {channels})"
+    models = llm.name if llm is not None else "none (the rules answer)"
+    ready = (
+        f"{READY_MARK} http://{bind_host}:{sock.getsockname()[1]} "
+        f"(notify: {channels}; llm: {models})"
+    )
     level = logging.getLogger().getEffectiveLevel()
     server = _Server(uvicorn.Config(app, log_level=level, log_config=None), ready)
     try:

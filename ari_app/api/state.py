@@ -1,4 +1,5 @@
-"""What the endpoints share: the config, the engines, the personas and the conversations."""
+"""What the endpoints share: the config, the engines, the personas, the conversations, the
+language models and where taken messages go."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import cast
 from fastapi import Request
 
 from ari_app.api.conversations import ConversationStore
+from ari_app.api.messages import ApiMessages
 from ari_app.api.settings import ApiConfig
 from ari_app.api.speech import Speech
 from ari_app.config import Config
+from ari_app.llm.chain import FallbackChain
 from ari_app.mind.persona import Persona
 from ari_app.notify.base import Notifications
 
@@ -24,6 +27,8 @@ class ApiState:
     personas: Mapping[str, Persona]
     conversations: ConversationStore
     notifications: Notifications
+    messages: ApiMessages  # taken messages: stored in the calls database, sent to the staff
+    llm: FallbackChain | None = None  # the `llm:` section's providers; None: the rules alone
 
     @property
     def persona_problem(self) -> str | None:

@@ -4,8 +4,10 @@
 
 The secretary greets, then answers each line read from stdin (a terminal or a pipe) until
 she says goodbye or stdin ends. It is the dialogue a caller gets, without the telephone:
-the way to try a persona. Messages she takes are shown, and sent to the staff with
---notify (the config's `notify:` section).
+the way to try a persona. With the config's `llm:` section the language models answer as on
+calls, inside the rules (the rules answer when no model does); without it, the rules alone.
+Messages she takes are shown, and sent to the staff with --notify (the config's `notify:`
+section).
 """
 
 from __future__ import annotations
@@ -15,20 +17,24 @@ import asyncio
 import datetime as dt
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
 from ari_app.config import PASSWORD_ENV, Config, load_config
 from ari_app.errors import ConfigError, SecretaryError
+from ari_app.llm.chain import FallbackChain
+from ari_app.llm.factory import build_chain
 from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.llm_dialogue import make_mind
 from ari_app.mind.persona import SUPPORTED_LANGUAGES, Persona, load_persona
+from ari_app.mind.text_turn import text_turn
 from ari_app.notify.message import StaffMessage, render_body
 
 DEFAULT_CONFIG = Path("config/secretary.yaml")
 DEFAULT_PERSONAS = Path("config/personas")
 
-OnMessage = Callable[[StaffMessage], str]
+OnMessage = Callable[[StaffMessage], Awaitable[str]]  # what became of the message, in words
 
 
 def _config(arg: str | None) -> Config | None:
@@ -53,23 +59,26 @@ def _persona(arg: str | None, cfg: Config | None) -> Persona:
     return load_persona(path)
 
 
-def run_chat(
+async def run_chat(
     dialogue: Dialogue,
     lines: Iterable[str],
     out: TextIO,
     *,
     prompt: str = "",
     on_message: OnMessage | None = None,
+    llm: FallbackChain | None = None,
 ) -> int:
-    """The conversation: greeting, then one reply per non-empty line, until goodbye."""
+    """The conversation: greeting, then one reply per non-empty line, until goodbye. With
+    `llm` the rules answer with the language models, as on calls (mind/llm_dialogue.py)."""
     speaker = dialogue.persona.text("secretary_name", dialogue.language)
     company = dialogue.persona.company.get(dialogue.language)
+    mind = make_mind(dialogue, llm)
 
     def say(text: str) -> None:
         out.write(f"{speaker}: {text}\n")
         out.flush()
 
-    say(dialogue.greeting())
+    say(mind.greeting())
     out.write(prompt)
     out.flush()
     for line in lines:
@@ -78,13 +87,13 @@ def run_chat(
             out.write(prompt)
             out.flush()
             continue
-        reply = dialogue.reply(text)
+        reply = (await text_turn(mind, text)).reply
         say(reply.text)
         if reply.message is not None:
             staff = StaffMessage.from_message(
                 reply.message, language=dialogue.language, company=company, call_id="chat"
             )
-            outcome = on_message(staff) if on_message is not None else "not sent (no --notify)"
+            outcome = await on_message(staff) if on_message else "not sent (no --notify)"
             body = "".join(f"    {row}\n" for row in render_body(staff).splitlines() if row)
             out.write(f"  [message for the staff, {outcome}]\n{body}")
         if reply.end_call:
@@ -103,8 +112,8 @@ def _sender(cfg: Config | None) -> OnMessage:
     if not notifications.channels:
         raise ConfigError("--notify: the config has no notify.smtp or notify.webhook")
 
-    def send(message: StaffMessage) -> str:
-        results = asyncio.run(notifications.notify(message))
+    async def send(message: StaffMessage) -> str:
+        results = await notifications.notify(message)
         return "; ".join(
             f"{channel}: {'sent' if error is None else 'FAILED: ' + error}"
             for channel, error in results.items()
@@ -132,15 +141,24 @@ def chat_main(argv: list[str] | None = None) -> int:
             have = ", ".join(sorted(persona.languages))
             raise ConfigError(f"--lang {language}: the persona speaks only {have}")
         on_message = _sender(cfg) if args.notify else None
+        # the language models as calls have them (a key missing is a ConfigError)
+        llm = build_chain(cfg.llm, cfg.default_language) if cfg and cfg.llm else None
     except SecretaryError as exc:
         print(f"secretary chat: {exc}", file=sys.stderr)
         return exc.exit_code
     prompt = "> " if sys.stdin.isatty() else ""
+    dialogue = Dialogue(persona, language, now=_clock(cfg))
+
+    async def chat() -> int:
+        try:
+            return await run_chat(dialogue, sys.stdin, sys.stdout, prompt=prompt,
+                                  on_message=on_message, llm=llm)
+        finally:
+            if llm is not None:
+                await llm.aclose()
+
     try:
-        return run_chat(
-            Dialogue(persona, language, now=_clock(cfg)), sys.stdin, sys.stdout, prompt=prompt,
-            on_message=on_message,
-        )  # fmt: skip
+        return asyncio.run(chat())
     except KeyboardInterrupt:
         return 130
 

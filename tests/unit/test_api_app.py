@@ -26,6 +26,7 @@ from ari_app.mind.persona import Persona, load_persona
 from ari_app.mind.staff import TransferRequest
 from ari_app.notify.base import Notifications, RetryPolicy
 from ari_app.notify.message import StaffMessage
+from ari_app.storage import CallStore
 from ari_app.stt.base import Transcript
 from ari_app.tts.factory import FallbackTts
 
@@ -274,6 +275,14 @@ def test_taken_message_is_returned_and_sent(
     (sent,) = notifier.sent  # delivered by the time the app shut down
     assert sent.name == "Иван" and sent.company == persona.company["ru"]
     assert sent.call_id == f"api:{out['conversation_id']}"
+    # stored in the calls database, as on calls (test_api_chat_mind.py: through a model)
+
+    async def stored() -> list[dict[str, Any]]:
+        async with CallStore(tmp_path / "calls.sqlite3") as store:
+            return await store.messages()
+
+    (row,) = asyncio.run(stored())
+    assert (row["name"], row["reason"], row["notified"]) == ("Иван", "счёт", {"fake": "ok"})
 
 
 # --- /tts -----------------------------------------------------------------------------------
@@ -392,14 +401,21 @@ def test_failed_engine_shows_in_health_and_answers(tmp_path: Path, persona: Pers
     assert process.status_code == 503 and "setup-models" in process.json()["detail"]
 
 
-def test_health_ok_and_database_problems(client: TestClient, tmp_path: Path) -> None:
+def test_health_ok_and_database_problems(
+    client: TestClient, tmp_path: Path, engines: FakeEngines, persona: Persona
+) -> None:
     ok = client.get("/health")
     assert ok.status_code == 200
     body = ok.json()
     assert body["status"] == "ok" and body["persona_ok"] and body["database"]["ok"]
     assert body["personas"] == {"default": ["en", "ru"]}
-    (tmp_path / "calls.sqlite3").write_bytes(b"this is not a database" * 100)
-    bad = client.get("/health")
+    # (the app holds its database open from the start: a broken one is broken before it)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "calls.sqlite3").write_bytes(b"this is not a database" * 100)
+    with TestClient(create_app(config(broken), engines, {"default": persona})) as other:
+        bad = other.get("/health")
+        assert other.post("/chat", json={}).status_code == 200  # the chat goes on
     assert bad.status_code == 503 and bad.json()["status"] == "degraded"
     assert "cannot read" in bad.json()["database"]["detail"]
 
