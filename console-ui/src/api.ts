@@ -12,7 +12,8 @@ export const session = reactive<{ user: User | null; csrf: string; checked: bool
 })
 
 export class ApiError extends Error {
-  constructor(public status: number, message: string) {
+  /** `body` is the parsed JSON error body, when there was one (e.g. a 422's structured detail). */
+  constructor(public status: number, message: string, public body?: unknown) {
     super(message)
   }
 }
@@ -45,13 +46,16 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   }
   if (!res.ok) {
     let detail = res.statusText
+    let body: unknown
     try {
-      const body = await res.json()
-      if (typeof body?.detail === 'string') detail = body.detail
+      body = await res.json()
+      const d = (body as { detail?: unknown } | null)?.detail
+      if (typeof d === 'string') detail = d
+      else if (d && typeof (d as { message?: unknown }).message === 'string') detail = (d as { message: string }).message
     } catch {
       /* not JSON */
     }
-    throw new ApiError(res.status, detail)
+    throw new ApiError(res.status, detail, body)
   }
   if (res.status === 204) return undefined as T
   return (await res.json()) as T
@@ -133,4 +137,27 @@ export interface Message {
   caller_id: string | null
   handled?: boolean
   handled_by?: string | null
+}
+
+/** A persona file (GET/PUT /api/persona/{name}): its text, its data as JSON, and a version for PUT. */
+export interface PersonaDoc {
+  name: string
+  yaml: string
+  persona: Record<string, unknown>
+  version: string
+}
+
+export interface FieldError { field: string; message: string }
+
+/** The field errors of a 422: ours ({detail: {message, errors}}) or FastAPI's ({detail: [{loc, msg}]}). */
+export function fieldErrors(e: unknown): FieldError[] {
+  if (!(e instanceof ApiError) || e.status !== 422) return []
+  const detail = (e.body as { detail?: unknown } | undefined)?.detail
+  const list = Array.isArray(detail) ? detail : (detail as { errors?: unknown } | undefined)?.errors
+  if (!Array.isArray(list)) return []
+  return list.map((x: Record<string, unknown>) => {
+    if (typeof x?.field === 'string') return { field: x.field, message: String(x.message ?? '') }
+    const loc = Array.isArray(x?.loc) ? x.loc.filter((p) => p !== 'body').join('.') : ''
+    return { field: loc, message: String(x?.msg ?? x?.message ?? '') }
+  })
 }

@@ -6,6 +6,7 @@ import CallsView from './views/CallsView.vue'
 import CallView from './views/CallView.vue'
 import MessagesView from './views/MessagesView.vue'
 import SettingsView from './views/SettingsView.vue'
+import PersonaView from './views/PersonaView.vue'
 
 export const router = createRouter({
   history: createWebHistory(),
@@ -17,6 +18,7 @@ export const router = createRouter({
     { path: '/calls/:id', component: CallView, props: true },
     { path: '/messages', component: MessagesView },
     { path: '/settings', component: SettingsView, meta: { admin: true } },
+    { path: '/persona', component: PersonaView, meta: { admin: true } },
     { path: '/:rest(.*)*', redirect: '/live' },
   ],
 })
