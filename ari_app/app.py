@@ -26,6 +26,7 @@ from ari_app.console.live import LiveBus
 from ari_app.console.llm_settings import LlmSettings
 from ari_app.console.server import ConsoleServer
 from ari_app.console.users import UserStore
+from ari_app.console.voices_api import VoiceSetup
 from ari_app.doctor.run import doctor_checks
 from ari_app.engines import Engines
 from ari_app.errors import AriUnreachable, SecretaryError
@@ -81,6 +82,7 @@ class SecretaryApp:
             PersonaFiles(cfg.paths.personas_dir),
             health=lambda: doctor_checks(cfg, "loaded when secretary run started"),
             settings=LlmSettings(config_path) if config_path is not None else None,
+            voices=VoiceSetup(cfg, engines, config_path),
         )
         recogniser = engines.stt
         self.capacity = Capacity(cfg.capacity,

@@ -206,6 +206,7 @@ class StorageConfig(_Section):
 class PathsConfig(_Section):
     models_dir: AbsPath = Path("models")
     personas_dir: AbsPath = Path("config/personas")
+    voices_dir: AbsPath = Path("voices")  # reference clips of cloned voices (secretary voice)
 
 
 class TransferConfig(_Section):

@@ -33,6 +33,7 @@ from ari_app.console.settings_api import settings_router
 from ari_app.console.static import mount_ui
 from ari_app.console.users import UserStore
 from ari_app.console.users_api import users_router
+from ari_app.console.voices_api import VoiceSetup, voices_router
 from ari_app.errors import SecretaryError
 from ari_app.metrics import Metrics
 from ari_app.mind.persona_file import PersonaFiles
@@ -68,11 +69,13 @@ def console_app(
     personas: PersonaFiles | None = None,
     health: Checks | None = None,
     settings: LlmSettings | None = None,
+    voices: VoiceSetup | None = None,
 ) -> FastAPI:
     """`/metrics` and `/healthz`; with `users` also the session routes under `/api`, with
     `store` too the call history, with `live` the live calls, with `personas` the persona
-    editor, with `health` the Lines and health checks and with `settings` the language
-    models' settings. Both stores are opened and closed by the caller."""
+    editor, with `health` the Lines and health checks, with `settings` the language
+    models' settings and with `voices` the Voices page. Both stores are opened and closed
+    by the caller."""
     app = FastAPI(title="AI secretary console", docs_url="/api/docs", redoc_url=None,
                   openapi_url="/api/openapi.json")
 
@@ -101,6 +104,8 @@ def console_app(
             api.include_router(health_router(auth, health, clock))
         if settings is not None:
             api.include_router(settings_router(auth, settings, users))
+        if voices is not None:
+            api.include_router(voices_router(auth, users, voices))
         app.include_router(api, prefix="/api")
     mount_ui(app)
     return app
@@ -117,6 +122,7 @@ class ConsoleServer:
         personas: PersonaFiles | None = None,
         health: Checks | None = None,
         settings: LlmSettings | None = None,
+        voices: VoiceSetup | None = None,
     ) -> None:
         """`store` (opened by the app) and `users` (opened and closed here) add the
         console's `/api`, and `live` its live calls; without them only `/metrics` and
@@ -129,6 +135,7 @@ class ConsoleServer:
         self.personas = personas
         self.health = health
         self.settings = settings
+        self.voices = voices
         self.url: str | None = None  # once listening
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -154,7 +161,7 @@ class ConsoleServer:
         level = logging.getLogger().getEffectiveLevel()
         app = console_app(self.metrics, self.store, users, live=self.live,
                           personas=self.personas, health=self.health,
-                          settings=self.settings)
+                          settings=self.settings, voices=self.voices)
         config = uvicorn.Config(app, log_level=level, log_config=None,
                                 access_log=False, lifespan="off")
         self._server = _EmbeddedServer(config)

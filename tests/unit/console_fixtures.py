@@ -16,6 +16,7 @@ from ari_app.console.live import LiveBus
 from ari_app.console.llm_settings import LlmSettings
 from ari_app.console.server import console_app
 from ari_app.console.users import UserStore
+from ari_app.console.voices_api import VoiceSetup
 from ari_app.doctor.check import Check
 from ari_app.metrics import Metrics
 from ari_app.mind.persona_file import PersonaFiles
@@ -55,8 +56,8 @@ async def fake_health_checks() -> list[Check]:
 
 
 @asynccontextmanager
-async def console(tmp_path: Path, settings: LlmSettings | None = None
-                  ) -> AsyncIterator[Console]:
+async def console(tmp_path: Path, settings: LlmSettings | None = None,
+                  voices: VoiceSetup | None = None) -> AsyncIterator[Console]:
     clock = Clock()
     db = tmp_path / "calls.sqlite3"
     hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -68,7 +69,7 @@ async def console(tmp_path: Path, settings: LlmSettings | None = None
         shutil.copy(REPO / "config" / "personas" / "default.yaml", tmp_path / "personas")
         personas = PersonaFiles(tmp_path / "personas", clock=clock)
         app = console_app(Metrics(), store, users, clock, live=live, personas=personas,
-                          health=fake_health_checks, settings=settings)
+                          health=fake_health_checks, settings=settings, voices=voices)
         yield Console(store, users, clock, app, live, personas)
 
 

@@ -1,0 +1,151 @@
+"""The console's Voices page (admin): the cloned voices' reference clips, checked as
+`secretary voice add` checks them (tts/voices.py), the voice each language speaks with, a
+sentence spoken by it, and the choice of voice per language (written to the config, used
+from the next start).
+
+`GET /api/voices`, `POST /api/voices` (multipart: name, replace, files),
+`POST /api/voices/speak`, `PUT /api/voices/choice`."""
+
+# no `from __future__ import annotations`: FastAPI reads the routes' annotations, which
+# name dependencies local to the router's builder
+import asyncio
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated, Any, get_args
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
+from pydantic import BaseModel, Field
+
+from ari_app.api.audio import encode_wav
+from ari_app.config import Config, VoiceConfig, parse_config
+from ari_app.console.auth import Auth, Caller, require
+from ari_app.console.users import UserStore
+from ari_app.engines import Engines
+from ari_app.errors import ConfigError
+from ari_app.tts.voices import add_voice, list_voices
+from ari_app.yaml_edit import atomic_write, merged_text
+from ari_app.yaml_file import parse_yaml
+
+MAX_CLIP_BYTES = 20 * 1024 * 1024  # 30 s of 48 kHz stereo 16-bit is 5.8 MB
+MAX_SPOKEN_CHARS = 300
+
+
+class SpeakIn(BaseModel):
+    language: str
+    text: str = Field(min_length=1, max_length=MAX_SPOKEN_CHARS)
+
+
+class VoiceChoice(BaseModel):
+    language: str
+    engine: str
+    voice: str = Field(min_length=1)
+
+
+def save_voice_choice(config_path: Path, language: str, choice: dict[str, str],
+                      env: Mapping[str, str] | None = None) -> None:
+    """Write tts.voices.<language> into the config, checked with the whole config first."""
+    text = config_path.read_text(encoding="utf-8")
+    data = parse_yaml(text, str(config_path))
+    if not isinstance(data, dict):
+        raise ConfigError(f"{config_path}: expected a mapping at the top level")
+    tts = dict(data.get("tts") or {})
+    voices = dict(tts.get("voices") or {})
+    voices[language] = choice
+    tts["voices"] = voices
+    data["tts"] = tts
+    parse_config(data, str(config_path), env)  # ConfigError naming the key
+    atomic_write(config_path.with_name(config_path.name + ".bak"), text)
+    atomic_write(config_path, merged_text(text, data))
+
+
+@dataclass(frozen=True)
+class VoiceSetup:
+    """What the Voices page works on: the running config, its engines and its file."""
+
+    cfg: Config
+    engines: Engines | None
+    config_path: Path | None
+    env: Mapping[str, str] | None = None  # the config's environment (default: os.environ)
+
+
+def voices_router(auth: Auth, users: UserStore, setup: VoiceSetup) -> APIRouter:
+    cfg, engines, config_path = setup.cfg, setup.engines, setup.config_path
+    router = APIRouter(tags=["voices"])
+    Admin = Annotated[Caller, Depends(require(auth, "admin"))]
+    voices_dir = cfg.paths.voices_dir
+
+    @router.get("/voices")
+    async def voices(_: Admin) -> dict[str, Any]:
+        """The cloned voices (their clips' summary), and the voice of each language now."""
+        cloned = await asyncio.to_thread(list_voices, voices_dir)
+        return {
+            "voices_dir": str(voices_dir),
+            "cloned": [{"name": v.get("name"), "created": v.get("created"),
+                        "clips": len(v.get("clips") or []),
+                        "total_duration_s": v.get("total_duration_s"), "error": v.get("error")}
+                       for v in cloned],
+            "in_use": {lang: v.model_dump() for lang, v in cfg.tts.voices.items()},
+            "fallback": {lang: v.model_dump() for lang, v in cfg.tts.fallback.items()},
+            "engines": list(get_args(VoiceConfig.model_fields["engine"].annotation)),
+        }
+
+    @router.post("/voices", status_code=201, responses={422: {}})
+    async def add(
+        admin: Admin,
+        name: Annotated[str, Form()],
+        files: Annotated[list[UploadFile], File(description="16-bit WAV clips, 3-30 s each")],
+        replace: Annotated[bool, Form()] = False,
+    ) -> dict[str, Any]:
+        """Check the clips and keep them as voice `name` (nothing is kept if one fails)."""
+        with tempfile.TemporaryDirectory(prefix="voice-upload-") as tmp:
+            paths = []
+            for i, upload in enumerate(files):
+                data = await upload.read(MAX_CLIP_BYTES + 1)
+                if len(data) > MAX_CLIP_BYTES:
+                    raise HTTPException(413, f"{upload.filename}: over "
+                                             f"{MAX_CLIP_BYTES // 2**20} MB")
+                safe = Path(upload.filename or f"clip-{i + 1}.wav").name or f"clip-{i + 1}.wav"
+                path = Path(tmp) / str(i) / safe  # the admin's own file name, in messages
+                path.parent.mkdir()
+                path.write_bytes(data)
+                paths.append(path)
+            report = await asyncio.to_thread(add_voice, name, paths, voices_dir,
+                                             replace=replace)
+        body = {
+            "name": report.name, "ok": report.ok, "problems": report.problems,
+            "total_duration_s": round(report.total_duration_s, 2),
+            "clips": [{**{k: v for k, v in asdict(c).items() if k != "path"},
+                       "file": c.path.name} for c in report.clips],
+        }
+        if not report.ok:
+            raise HTTPException(422, body)
+        await users.audit(admin.name, "voice_add", name=name, clips=len(files), replace=replace)
+        return body
+
+    @router.post("/voices/speak", responses={200: {"content": {"audio/wav": {}}}})
+    async def speak(body: SpeakIn, _: Admin) -> Response:
+        """`text` spoken by the voice the language uses now, as audio/wav."""
+        if engines is None or body.language not in engines.tts:
+            raise HTTPException(404, f"no voice for language {body.language!r}")
+        tts = engines.tts[body.language]
+        pcm = b"".join([chunk async for chunk in tts.synthesize(body.text)])
+        wav = await asyncio.to_thread(encode_wav, pcm, tts.sample_rate)
+        return Response(wav, media_type="audio/wav")
+
+    @router.put("/voices/choice", responses={422: {}, 503: {}})
+    async def choose(body: VoiceChoice, admin: Admin) -> dict[str, Any]:
+        """The voice for a language, written to the config; used from the next start."""
+        if config_path is None:
+            raise HTTPException(503, "the app was started without a config file to write")
+        choice = {"engine": body.engine, "voice": body.voice}
+        try:
+            await asyncio.to_thread(save_voice_choice, config_path, body.language, choice,
+                                    setup.env)
+        except ConfigError as exc:
+            raise HTTPException(422, str(exc)) from None
+        await users.audit(admin.name, "voice_choice", language=body.language, **choice)
+        return {"language": body.language, **choice, "restart_needed": True}
+
+    return router
