@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from ari_app.api.messages import ApiMessages
 from ari_app.ari.client import AriClient, AriError
 from ari_app.ari.events import Backoff, EventStream
 from ari_app.call.ending import EndReason
@@ -22,6 +23,7 @@ from ari_app.call.session import (
 )
 from ari_app.capacity import Capacity
 from ari_app.config import Config
+from ari_app.console.chat_api import ChatSetup
 from ari_app.console.live import LiveBus
 from ari_app.console.llm_settings import LlmSettings
 from ari_app.console.server import ConsoleServer
@@ -77,19 +79,22 @@ class SecretaryApp:
         self.metrics.records_spooled.set_function(lambda: float(self.spool.waiting()))
         # the console's /api (accounts in the calls database) beside /metrics
         self.live = LiveBus()  # the calls in progress, for the console's live view
+        personas = Personas(cfg.paths.personas_dir)  # reloaded when a file changes
         self.console = ConsoleServer(
             cfg.console, self.metrics, store, UserStore(cfg.storage.database), self.live,
             PersonaFiles(cfg.paths.personas_dir),
             health=lambda: doctor_checks(cfg, "loaded when secretary run started"),
             settings=LlmSettings(config_path) if config_path is not None else None,
             voices=VoiceSetup(cfg, engines, config_path),
+            chat=ChatSetup(personas, cfg.persona, cfg.default_language, self.llm,
+                           ApiMessages(store, self.notifications).keep),
         )
         recogniser = engines.stt
         self.capacity = Capacity(cfg.capacity,
                                  lambda: int(getattr(recogniser, "pending", 0)))
         self.ctx = CallContext(
             cfg=cfg, ari=self.ari, engines=engines, store=store,
-            personas=Personas(cfg.paths.personas_dir), route=self._route, llm=self.llm,
+            personas=personas, route=self._route, llm=self.llm,
             on_message=self._notify, metrics=self.metrics, capacity=self.capacity,
             spool=self.spool, observer=self.live,
         )

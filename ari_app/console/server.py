@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from ari_app.api.serve import listen_socket
 from ari_app.console.auth import Auth, auth_router
 from ari_app.console.calls_api import audit_router, calls_router
+from ari_app.console.chat_api import ChatSetup, chat_router
 from ari_app.console.dashboard import dashboard_router
 from ari_app.console.health_api import Checks, health_router
 from ari_app.console.live import LiveBus
@@ -70,12 +71,13 @@ def console_app(
     health: Checks | None = None,
     settings: LlmSettings | None = None,
     voices: VoiceSetup | None = None,
+    chat: ChatSetup | None = None,
 ) -> FastAPI:
     """`/metrics` and `/healthz`; with `users` also the session routes under `/api`, with
     `store` too the call history, with `live` the live calls, with `personas` the persona
     editor, with `health` the Lines and health checks, with `settings` the language
-    models' settings and with `voices` the Voices page. Both stores are opened and closed
-    by the caller."""
+    models' settings, with `voices` the Voices page and with `chat` the Chat. Both stores
+    are opened and closed by the caller."""
     app = FastAPI(title="AI secretary console", docs_url="/api/docs", redoc_url=None,
                   openapi_url="/api/openapi.json")
 
@@ -106,6 +108,8 @@ def console_app(
             api.include_router(settings_router(auth, settings, users))
         if voices is not None:
             api.include_router(voices_router(auth, users, voices))
+        if chat is not None:
+            api.include_router(chat_router(auth, chat))
         app.include_router(api, prefix="/api")
     mount_ui(app)
     return app
@@ -123,6 +127,7 @@ class ConsoleServer:
         health: Checks | None = None,
         settings: LlmSettings | None = None,
         voices: VoiceSetup | None = None,
+        chat: ChatSetup | None = None,
     ) -> None:
         """`store` (opened by the app) and `users` (opened and closed here) add the
         console's `/api`, and `live` its live calls; without them only `/metrics` and
@@ -136,6 +141,7 @@ class ConsoleServer:
         self.health = health
         self.settings = settings
         self.voices = voices
+        self.chat = chat
         self.url: str | None = None  # once listening
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -161,7 +167,7 @@ class ConsoleServer:
         level = logging.getLogger().getEffectiveLevel()
         app = console_app(self.metrics, self.store, users, live=self.live,
                           personas=self.personas, health=self.health,
-                          settings=self.settings, voices=self.voices)
+                          settings=self.settings, voices=self.voices, chat=self.chat)
         config = uvicorn.Config(app, log_level=level, log_config=None,
                                 access_log=False, lifespan="off")
         self._server = _EmbeddedServer(config)

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 from argon2 import PasswordHasher
 
+from ari_app.console.chat_api import ChatSetup
 from ari_app.console.live import LiveBus
 from ari_app.console.llm_settings import LlmSettings
 from ari_app.console.server import console_app
@@ -57,7 +58,8 @@ async def fake_health_checks() -> list[Check]:
 
 @asynccontextmanager
 async def console(tmp_path: Path, settings: LlmSettings | None = None,
-                  voices: VoiceSetup | None = None) -> AsyncIterator[Console]:
+                  voices: VoiceSetup | None = None, chat: ChatSetup | None = None
+                  ) -> AsyncIterator[Console]:
     clock = Clock()
     db = tmp_path / "calls.sqlite3"
     hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -69,7 +71,8 @@ async def console(tmp_path: Path, settings: LlmSettings | None = None,
         shutil.copy(REPO / "config" / "personas" / "default.yaml", tmp_path / "personas")
         personas = PersonaFiles(tmp_path / "personas", clock=clock)
         app = console_app(Metrics(), store, users, clock, live=live, personas=personas,
-                          health=fake_health_checks, settings=settings, voices=voices)
+                          health=fake_health_checks, settings=settings, voices=voices,
+                          chat=chat)
         yield Console(store, users, clock, app, live, personas)
 
 
