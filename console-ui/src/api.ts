@@ -161,3 +161,57 @@ export function fieldErrors(e: unknown): FieldError[] {
     return { field: loc, message: String(x?.msg ?? x?.message ?? '') }
   })
 }
+
+/** GET /api/dashboard: today's counts in the viewer's zone, and reply latency hour by hour. */
+export interface LatencySummary { replies: number; p50_ms: number | null; p95_ms: number | null }
+export interface Dashboard {
+  day: string
+  tz: string
+  calls: number
+  answered: number
+  transferred: number
+  unended: number
+  in_progress: number | null
+  messages: number
+  latency: LatencySummary
+  hours: (LatencySummary & { from: number })[]
+}
+
+/** An account of the console (GET /api/users). */
+export interface ConsoleUser { name: string; role: Role; created_at: number | string | null }
+
+/** One line of the audit log (GET /api/audit), newest first. */
+export interface AuditEntry {
+  id: number
+  at: number
+  who: string | null
+  what: string
+  details: Record<string, unknown> | string | null
+}
+
+/** GET /api/health: what `secretary doctor` checks, run now. */
+export interface HealthCheck { name: string; status: 'ok' | 'warn' | 'fail'; detail: string; fix: string | null }
+export interface Health { checked_at: number; ok: boolean; summary: string; checks: HealthCheck[] }
+
+/** One `llm.providers` entry as the config has it, with `label` and `key_set` added by GET. */
+export type LlmProvider = Record<string, unknown> & { key_set?: boolean | null; label?: string }
+
+/** GET/PUT /api/settings/llm. */
+export interface LlmSettings {
+  configured: boolean
+  providers: LlmProvider[]
+  secrets_file: string | null
+  filler_after_s: number | null
+  version: string
+  restart_needed?: boolean
+}
+
+/** POST /api/settings/llm/{index}/test. */
+export interface LlmTest {
+  ok: boolean
+  provider: string
+  first_token_ms: number | null
+  total_ms: number | null
+  reply: string | null
+  error: string | null
+}

@@ -7,6 +7,9 @@ import CallView from './views/CallView.vue'
 import MessagesView from './views/MessagesView.vue'
 import SettingsView from './views/SettingsView.vue'
 import PersonaView from './views/PersonaView.vue'
+import DashboardView from './views/DashboardView.vue'
+import UsersView from './views/UsersView.vue'
+import HealthView from './views/HealthView.vue'
 
 export const router = createRouter({
   history: createWebHistory(),
@@ -14,11 +17,14 @@ export const router = createRouter({
     { path: '/', redirect: '/live' },
     { path: '/login', component: LoginView, meta: { public: true } },
     { path: '/live', component: LiveView },
+    { path: '/dashboard', component: DashboardView },
     { path: '/calls', component: CallsView },
     { path: '/calls/:id', component: CallView, props: true },
     { path: '/messages', component: MessagesView },
     { path: '/settings', component: SettingsView, meta: { admin: true } },
     { path: '/persona', component: PersonaView, meta: { admin: true } },
+    { path: '/users', component: UsersView, meta: { admin: true } },
+    { path: '/health', component: HealthView, meta: { admin: true } },
     { path: '/:rest(.*)*', redirect: '/live' },
   ],
 })

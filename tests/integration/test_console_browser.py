@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -25,7 +26,9 @@ import httpx
 import pytest
 from callkit import dial, wait_call_ended
 
+from testkit.runner import place_call
 from testkit.scenario import CallerLine
+from testkit.staff import StaffPhone
 
 pytestmark = pytest.mark.integration
 
@@ -120,10 +123,11 @@ def add_user(config: Path, name: str, password: str, role: str) -> None:
 
 
 class ConsoleApp:
-    def __init__(self, app: Any, config: Path, db: Path) -> None:
+    def __init__(self, app: Any, config: Path, db: Path, personas: Path) -> None:
         self.app = app
         self.config = config
         self.db = db
+        self.personas = personas
         self.paths: set[str] = set(httpx.get(f"{BASE}/api/openapi.json", timeout=10)
                                    .json()["paths"])
 
@@ -136,14 +140,16 @@ def console(asterisk_testbed: Any, built_ui: Path,
     from testkit.local import LocalApp, write_config
 
     directory = tmp_path_factory.mktemp("console-browser")
-    config = write_config(directory)
+    personas = directory / "personas"  # the persona editor saves here, not in the checkout
+    shutil.copytree(REPO / "config" / "personas", personas)
+    config = write_config(directory, {"paths": {"personas_dir": str(personas)}})
     db = directory / "calls.sqlite3"
     seed(db, SEEDED)
     add_user(config, *ADMIN, "admin")
     add_user(config, *RECEPTIONIST, "receptionist")
     app = LocalApp(config, directory / "secretary.log").start()
     try:
-        yield ConsoleApp(app, config, db)
+        yield ConsoleApp(app, config, db, personas)
     finally:
         rc = app.stop()
         assert rc == 0, f"secretary exited {rc} on SIGTERM:\n{app.output[-3000:]}"
@@ -451,3 +457,49 @@ def test_the_calls_page_is_quick_with_ten_thousand_calls(
     assert statistics.median(took) < 1.0, took
     assert took_cold < 1.0, took_cold
     shoot(page, tmp_path, "calls-timed")
+
+
+def test_an_operator_puts_a_caller_through_from_the_live_page(
+    console: ConsoleApp, page: Any, caller_audio: dict[str, Path], tmp_path: Path
+) -> None:
+    """The receptionist presses transfer: the staff phone (sipp on 5090) rings, takes the
+    call with 1, and the record and the audit log say she put it through."""
+    log_in(page, *RECEPTIONIST)
+    with sqlite3.connect(console.db) as conn:
+        before = conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+    result: dict[str, Any] = {}
+
+    async def call_and_staff() -> None:
+        async with StaffPhone(tmp_path / "staff", "accept", ring_ms=1000,
+                              key_after_ms=3000) as phone:
+            result["call"] = await place_call(
+                exten="100",
+                utterances=[CallerLine(caller_audio["ru_hours"], pause_before_ms=5000),
+                            CallerLine(caller_audio["ru_hello_staff"], pause_before_ms=14000)],
+                workdir=tmp_path / "caller", hangup="caller", hangup_wait_ms=2000,
+            )
+            result["staff"] = await phone.result(timeout_s=40)
+
+    phones = threading.Thread(target=lambda: asyncio.run(call_and_staff()))
+    phones.start()
+    card = page.wait_for_selector("[data-testid=live-call]", timeout=20000)
+    page.wait_for_selector("[data-testid=live-call] .turn.caller", timeout=30000)
+    card.query_selector("input[list=transfer-targets]").fill("accounting")
+    with page.expect_response(lambda r: r.url.endswith("/transfer")) as moved:
+        card.query_selector("[data-testid=transfer]").click()
+    assert moved.value.ok, moved.value.text()
+    shoot(page, tmp_path, "live-transferred")
+    phones.join(120)
+    assert not phones.is_alive(), "sipp did not finish"
+    assert result["call"].sipp_rc == 0, result["call"].sipp_log
+    assert result["staff"].key_sent_at_log, result["staff"].log  # took the call with 1
+    calls = wait_call_ended(console.db, before + 1)
+    record = max(calls, key=lambda c: c["started_at"])
+    assert (record["ended_by"], record["transferred_to"]) == ("transferred", "accounting")
+    with sqlite3.connect(console.db) as conn:
+        by = conn.execute("SELECT transferred_by FROM calls WHERE call_id = ?",
+                          (record["call_id"],)).fetchone()[0]
+        audit = conn.execute("SELECT who FROM console_audit WHERE what = 'transfer'"
+                             ).fetchall()
+    assert by == RECEPTIONIST[0]
+    assert (RECEPTIONIST[0],) in audit
