@@ -4,8 +4,12 @@ and the Asterisk CLI of the testbed.
 
 The staff phone these tests use is testkit.staff.StaffPhone.
 
-The listener is not the secretary: it only registers the Stasis app name(s) it is given and
-records every event (subscribeAll), so a test sees each channel Asterisk creates.
+The listener is not the secretary: it only registers the Stasis app name(s) it is given,
+subscribes them to every channel (`channel:`) and records every event, so a test sees each
+channel Asterisk creates. Not `subscribeAll=true`: that also subscribes to every device state,
+and closing such a websocket can deadlock Asterisk's ARI for good (the unsubscribe joins a
+device state dispatch while holding the session lock: asterisk/asterisk#2170). In a CI run it
+did, mid-file, and every later handshake timed out.
 """
 
 from __future__ import annotations
@@ -87,19 +91,21 @@ class AriEvents:
         self.http = httpx.AsyncClient(auth=AUTH, timeout=10)
 
     async def __aenter__(self) -> AriEvents:
-        url = f"{WS}?app={self.apps}&subscribeAll=true&api_key={AUTH[0]}:{AUTH[1]}"
-        # Now and then a handshake stalls for 10-30 s right after an earlier connection of the
-        # same apps closed (about 1 run in 3 of this file on the shared 2-core machine; not
-        # reproduced in isolation): wait longer, try once more, then fail.
-        for attempt in (1, 2):
-            try:
-                self._ws = await websockets.connect(url, open_timeout=20, close_timeout=2)
-                break
-            except TimeoutError:
-                if attempt == 2:
-                    raise
+        url = f"{WS}?app={self.apps}&subscribeAll=false&api_key={AUTH[0]}:{AUTH[1]}"
+        self._ws = await websockets.connect(url, open_timeout=20, close_timeout=2)
         self._reader = asyncio.create_task(self._read())
+        for app in self.apps.split(","):
+            await self._subscribe_to_every_channel(app)
         return self
+
+    async def _subscribe_to_every_channel(self, app: str) -> None:
+        for _ in range(20):  # the app is registered once the handshake is done; 2 s at most
+            subscribed = await self.ari("POST", f"/applications/{app}/subscription",
+                                        eventSource="channel:")
+            if subscribed.status_code != 404:
+                break
+            await asyncio.sleep(0.1)
+        assert subscribed.status_code == 200, (app, subscribed.status_code, subscribed.text)
 
     async def __aexit__(self, *exc: object) -> None:
         # Leave no channel in our apps behind: unregistering an app that still has channels
