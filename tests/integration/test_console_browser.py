@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import yaml
 from callkit import dial, wait_call_ended
 
 from testkit.runner import place_call
@@ -503,3 +504,64 @@ def test_an_operator_puts_a_caller_through_from_the_live_page(
                              ).fetchall()
     assert by == RECEPTIONIST[0]
     assert (RECEPTIONIST[0],) in audit
+
+def test_saturday_hours_changed_in_persona_reach_the_next_caller(
+    console: ConsoleApp, page: Any, caller_audio: dict[str, Path], tmp_path: Path
+) -> None:
+    """An invalid time is refused with the field named and nothing written; a valid one is
+    saved (comments kept) and the next caller asking for the hours is told it."""
+    persona_file = console.personas / "default.yaml"
+    original = persona_file.read_text(encoding="utf-8")
+    assert yaml.safe_load(original)["hours"]["sat"] == "closed"
+    log_in(page, *ADMIN)
+    page.goto(f"{BASE}/persona")
+    span = page.wait_for_selector("[data-field='hours.sat']")
+    closed = page.locator("[data-field='hours.sat.closed']")
+    if closed.is_checked():
+        closed.uncheck()
+    span.fill("25:00-14:00")
+    with page.expect_response(lambda r: "/api/persona/" in r.url
+                              and r.request.method == "PUT") as refused:
+        page.click("[data-test=persona-save]")
+    assert refused.value.status == 422
+    errors = page.wait_for_selector("[data-test=persona-errors]")
+    assert "hours.sat" in errors.inner_text()
+    assert persona_file.read_text(encoding="utf-8") == original  # nothing written
+    shoot(page, tmp_path, "persona-refused")
+    page.fill("[data-field='hours.sat']", "10:00-14:00")
+    with page.expect_response(lambda r: "/api/persona/" in r.url
+                              and r.request.method == "PUT") as saved:
+        page.click("[data-test=persona-save]")
+    assert saved.value.status == 200, saved.value.text()
+    page.wait_for_selector("[data-test=persona-errors]", state="detached")
+    saved_text = persona_file.read_text(encoding="utf-8")
+    assert yaml.safe_load(saved_text)["hours"]["sat"] == "10:00-14:00", saved_text
+    comment_lines = [line for line in original.splitlines() if line.lstrip().startswith("#")]
+    assert all(line in saved_text for line in comment_lines)  # the admin's comments stay
+    shoot(page, tmp_path, "persona-saved")
+
+    with sqlite3.connect(console.db) as conn:
+        before = conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+    result: dict[str, Any] = {}
+
+    def call() -> None:  # in a thread: Playwright's sync API holds this thread's event loop
+        result["call"] = dial(
+            exten="100",
+            utterances=[
+                CallerLine(caller_audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS),
+                CallerLine(caller_audio["ru_bye"], pause_before_ms=ANSWER_WAIT_MS),
+            ],
+            workdir=tmp_path, hangup="remote", hangup_wait_ms=15000,
+        )
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    caller.join(120)
+    assert not caller.is_alive(), "sipp did not finish"
+    assert result["call"].sipp_rc == 0, result["call"].sipp_log + console.app.output[-3000:]
+    calls = wait_call_ended(console.db, before + 1)
+    call_record = max(calls, key=lambda c: c["started_at"])
+    told = " ".join(t["text"] for t in call_record["turns"] if t["who"] == "secretary").lower()
+    # the weekly hours sentence now has Saturday's own hours: "в субботу с десяти до
+    # четырнадцати" (before: "в субботу и воскресенье выходной")
+    assert "субботу с десяти до четырнадцати" in told, told
