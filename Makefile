@@ -18,7 +18,7 @@ lint: setup
 # The integration tests start the testbed; whatever happens, it is stopped and its
 # chroot unmounted afterwards so the checkout can be removed.
 test: lint
-	@rc=0; $(PY) -m pytest -q -p no:cacheprovider tests || rc=$$?; \
+	@rc=0; $(PY) -m pytest -q -p no:cacheprovider --durations=30 tests || rc=$$?; \
 	  scripts/asterisk-testbed stop >/dev/null 2>&1 || true; exit $$rc
 
 unit: setup
