@@ -43,15 +43,19 @@ async def _handshake(ari_url: str, user: str, password: str, timeout_s: float) -
         return f"ARI websocket handshake: {exc.__class__.__name__}: {exc}"
 
 
-def keep_evidence(pid: int | None, cli: list[str], into: Path) -> Path:
+def keep_evidence(pid: int | None, cli: list[str], into: Path,
+                  sysroot: Path | None = None) -> Path:
     """What a wedged Asterisk was doing: gdb's `thread apply all bt` of process `pid` and
-    `core show taskprocessors` (through the `cli` command prefix), written under `into`."""
+    `core show taskprocessors` (through the `cli` command prefix), written under `into`.
+    `sysroot`: the chroot Asterisk runs in, so gdb finds its libraries and modules and the
+    stacks name Asterisk's exported functions."""
     into.mkdir(parents=True, exist_ok=True)
     report = into / f"asterisk-wedged-{time.strftime('%Y%m%d-%H%M%S')}.txt"
     parts = [f"pid {pid}"]
     if pid is not None and shutil.which("gdb"):
-        parts.append(_output(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
-                             timeout_s=120))
+        root = ["-ex", f"set sysroot {sysroot}"] if sysroot is not None else []
+        parts.append(_output(["gdb", "-p", str(pid), "-batch", *root,
+                              "-ex", "thread apply all bt"], timeout_s=120))
     else:
         parts.append("gdb: not run (no pid, or gdb missing: apt-get install gdb)")
     parts.append(_output([*cli, "core show taskprocessors"], timeout_s=20))

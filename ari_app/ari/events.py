@@ -135,6 +135,9 @@ class EventStream:
         self._ws: ClientConnection | None = None
 
     async def connect(self) -> None:
+        # Never subscribeAll=true: closing such a connection can deadlock Asterisk's ARI
+        # (asterisk/asterisk#2170, reproduced on the testbed: docs/testbed.md). The app hears
+        # the channels in its Stasis app, which is all it needs.
         url = self._client.websocket_url(
             f"/ari/events?app={self._client.app}&subscribeAll=false"
         )

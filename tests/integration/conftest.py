@@ -85,8 +85,9 @@ def asterisk_answers(request: pytest.FixtureRequest) -> None:
         return
     status = run_testbed("status", timeout=60).stdout
     pid = re.search(r"pid (\d+)", status)
+    chroot = REPO / ".testbed" / "root"
     report = keep_evidence(int(pid.group(1)) if pid else None, [str(TESTBED_SCRIPT), "cli"],
-                           REPO / ".testbed" / "wedges")
+                           REPO / ".testbed" / "wedges", chroot if chroot.is_dir() else None)
     message = (f"ASTERISK WEDGED before {request.module.__name__}: {why}; its threads and task "
                f"processors are in {report}; restarting the testbed")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
