@@ -182,7 +182,7 @@ def load_persona(path: Path) -> Persona:
 
 @dataclass
 class _Loaded:
-    stamp: tuple[int, int]  # (mtime_ns, size) of the file it came from
+    stamp: tuple[int, int, int]  # (mtime_ns, size, inode) of the file it came from
     persona: Persona
 
 
@@ -197,7 +197,7 @@ class Personas:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
         self._cache: dict[str, _Loaded] = {}
-        self._bad: dict[str, tuple[int, int]] = {}  # name -> stamp of a broken version
+        self._bad: dict[str, tuple[int, int, int]] = {}  # name -> stamp of a broken version
 
     def path(self, name: str) -> Path:
         if not _NAME_RE.match(name):
@@ -214,7 +214,9 @@ class Personas:
                 log.error("%s: %s; keeping the persona loaded before", path, exc.strerror)
                 return cached.persona
             raise ConfigError(f"{path}: cannot read persona: {exc.strerror or exc}") from None
-        stamp = (st.st_mtime_ns, st.st_size)
+        # the inode too: a file replaced by a rename (the console's saves, most editors) is
+        # seen even when its size and time stamp (coarse on some file systems) match
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
         cached = self._cache.get(name)
         if cached is not None and cached.stamp == stamp:
             return cached.persona

@@ -203,6 +203,23 @@ def test_personas_reload_on_change(tmp_path: Path, caplog: pytest.LogCaptureFixt
     assert personas("shop").company["ru"] == "Лютик"
 
 
+def test_personas_see_a_replaced_file_of_the_same_size_and_time(tmp_path: Path) -> None:
+    """A save that renames a new file over the old one is seen even when the size and the
+    time stamp are the same (a coarse file system clock, an edit of one letter)."""
+    data = default_data()
+    data["company"] = {"ru": "Ромашка", "en": "Romashka"}
+    path = write(tmp_path / "shop.yaml", data)
+    personas = Personas(tmp_path)
+    assert personas("shop").company["en"] == "Romashka"
+    stat = path.stat()
+    data["company"] = {"ru": "Ромашка", "en": "Romaschk"}  # as many bytes
+    fresh = write(tmp_path / "shop.yaml.new", data)
+    os.utime(fresh, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    fresh.replace(path)
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    assert personas("shop").company["en"] == "Romaschk"
+
+
 def test_personas_errors(tmp_path: Path) -> None:
     personas = Personas(tmp_path)
     with pytest.raises(ConfigError, match="cannot read persona"):
