@@ -231,6 +231,9 @@ class LineConfig(_Section):
 
     language: Language | None = None
     persona: NonEmpty | None = None
+    # the line's own voice, instead of tts.voices[<its language>]; the language's
+    # tts.fallback still stands behind it
+    voice: VoiceConfig | None = None
 
 
 class Config(_Section):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ari_app.config import Config
+from ari_app.config import Config, VoiceConfig
 from ari_app.models import whisper_model_dir
 from ari_app.stt.base import SpeechToText
 from ari_app.stt.factory import build_streaming_stt, build_stt
@@ -23,16 +23,27 @@ class Engines:
     tts: dict[str, TextToSpeech]  # language -> voice (with its fallback)
     streaming: StreamingStt | None = None  # streaming: fed while the caller speaks
     turn_end: TurnEndModel | None = None  # has the caller finished? (turn.end_of_turn)
+    # line -> (its language, its own voice with the language's fallback): lines.<line>.voice
+    line_tts: dict[str, tuple[str, TextToSpeech]] = field(default_factory=dict)
 
     async def load(self) -> None:
         if self.stt is not None:
             await self.stt.load()
         if self.streaming is not None:
             await self.streaming.load()
-        for tts in self.tts.values():
-            await tts.load()
+        loaded: set[int] = set()  # a line's voice may be the very object a language uses
+        for tts in [*self.tts.values(), *(tts for _, tts in self.line_tts.values())]:
+            if id(tts) not in loaded:
+                loaded.add(id(tts))
+                await tts.load()
 
-    def voice(self, language: str) -> TextToSpeech:
+    def voice(self, language: str, line: str | None = None) -> TextToSpeech:
+        """The line's own voice when it has one and the call speaks the line's language (a
+        dialplan's SECRETARY_LANG may choose another), else the language's."""
+        if line is not None and line in self.line_tts:
+            line_language, tts = self.line_tts[line]
+            if line_language == language:
+                return tts
         return self.tts[language]
 
 
@@ -55,15 +66,27 @@ def build_engines(cfg: Config) -> Engines:
         )  # fmt: skip
         stt = build_stt(cfg.stt.engine, whisper_model_dir(cfg.paths.models_dir, cfg.stt.model),
                         options)
-    voices: dict[str, TextToSpeech] = {}
-    for lang, voice in cfg.tts.voices.items():
-        chain = [build_tts(voice.engine, voice.voice)]
+    built: dict[tuple[VoiceConfig, VoiceConfig | None], TextToSpeech] = {}
+
+    def chain_of(voice: VoiceConfig, lang: str) -> TextToSpeech:
+        """The voice with its language's fallback behind it; one object per such pair."""
         fallback = cfg.tts.fallback.get(lang)
-        if fallback is not None:
-            chain.append(build_tts(fallback.engine, fallback.voice))
-        tts: TextToSpeech = FallbackTts(chain) if len(chain) > 1 else chain[0]
-        voices[lang] = tts
+        key = (voice, fallback)
+        if key not in built:
+            chain = [build_tts(voice.engine, voice.voice)]
+            if fallback is not None:
+                chain.append(build_tts(fallback.engine, fallback.voice))
+            built[key] = FallbackTts(chain) if len(chain) > 1 else chain[0]
+        return built[key]
+
+    voices = {lang: chain_of(voice, lang) for lang, voice in cfg.tts.voices.items()}
+    line_tts: dict[str, tuple[str, TextToSpeech]] = {}
+    for name, line in cfg.lines.items():
+        if line.voice is not None:
+            lang = cfg.language_for(name)
+            line_tts[name] = (lang, chain_of(line.voice, lang))
     turn_end = None
     if cfg.turn.end_of_turn == "smart":  # a missing model is an error at start, with the fix
         turn_end = TurnEndModel(SmartTurn(default_model_path(cfg.paths.models_dir)))
-    return Engines(stt=stt, tts=voices, streaming=streaming, turn_end=turn_end)
+    return Engines(stt=stt, tts=voices, streaming=streaming, turn_end=turn_end,
+                   line_tts=line_tts)

@@ -289,7 +289,7 @@ class CallSession:
         fallback in the dialplan (the same staff and voicemail as when the app is down)."""
         if self.leg is not None and not self._media_released and self._mind is not None:
             spoken = await self.speaker.say(self._mind.handing_back(self.has_fallback),
-                                            self.ctx.engines.voice(self.language))
+                                            self.ctx.engines.voice(self.language, self.line))
             await asyncio.sleep(HANGUP_DRAIN_S)
             await self.record.turn("secretary", spoken.said, spoken.started, spoken.ended,
                                    TurnTimings().as_record())
@@ -383,7 +383,8 @@ class CallSession:
 
     async def _redraft(self, mind: Mind[Any], text: str) -> None:
         await self._drop_draft()
-        self._draft = await ReplyDraft.of(mind, text, self.ctx.engines.voice(self.language))
+        self._draft = await ReplyDraft.of(mind, text,
+                                          self.ctx.engines.voice(self.language, self.line))
 
     async def _drop_draft(self) -> None:
         draft, self._draft = self._draft, None
@@ -537,8 +538,9 @@ class CallSession:
             return True
         self._transfers += 1
         staff = StaffCall(
-            ari, cfg.media, cfg.transfer, self.ctx.engines.voice(self.language), self.call_id,
-            self._transfers, route=lambda channel_id: self.ctx.route(channel_id, self),
+            ari, cfg.media, cfg.transfer, self.ctx.engines.voice(self.language, self.line),
+            self.call_id, self._transfers,
+            route=lambda channel_id: self.ctx.route(channel_id, self),
         )
         self._staff = staff
         assert self.leg is not None
@@ -666,7 +668,7 @@ class CallSession:
         if self._operator is not None:  # an operator's transfer waits: say nothing more
             self._loop.call_soon(self.speaker.interrupt)  # runs once `say` has begun
         try:
-            voice = voice or self.ctx.engines.voice(self.language)
+            voice = voice or self.ctx.engines.voice(self.language, self.line)
             if isinstance(text, str):
                 spoken = await self.speaker.say(text, voice)
             else:

@@ -1,7 +1,7 @@
 """The console's Voices page (admin): the cloned voices' reference clips, checked as
 `secretary voice add` checks them (tts/voices.py), the voice each language speaks with, a
-sentence spoken by it, and the choice of voice per language (written to the config, used
-from the next start).
+sentence spoken by it, and the choice of voice per language or per line (written to the
+config, used from the next start).
 
 `GET /api/voices`, `POST /api/voices` (multipart: name, replace, files),
 `POST /api/voices/speak`, `PUT /api/voices/choice`."""
@@ -35,29 +35,44 @@ MAX_SPOKEN_CHARS = 300
 class SpeakIn(BaseModel):
     language: str
     text: str = Field(min_length=1, max_length=MAX_SPOKEN_CHARS)
+    line: str | None = None  # speak with the line's own voice (lines.<line>.voice), if any
 
 
 class VoiceChoice(BaseModel):
-    language: str
+    language: str  # with `line`: ignored, the line speaks its own language
     engine: str
     voice: str = Field(min_length=1)
+    line: str | None = None  # written to lines.<line>.voice instead of tts.voices.<language>
 
 
 def save_voice_choice(config_path: Path, language: str, choice: dict[str, str],
-                      env: Mapping[str, str] | None = None) -> None:
-    """Write tts.voices.<language> into the config, checked with the whole config first."""
+                      env: Mapping[str, str] | None = None,
+                      line: str | None = None) -> Config:
+    """Write tts.voices.<language>, or lines.<line>.voice for a line the config has (the
+    language is then not used), into the config, checked with the whole config first.
+    Returns the config as written."""
     text = config_path.read_text(encoding="utf-8")
     data = parse_yaml(text, str(config_path))
     if not isinstance(data, dict):
         raise ConfigError(f"{config_path}: expected a mapping at the top level")
-    tts = dict(data.get("tts") or {})
-    voices = dict(tts.get("voices") or {})
-    voices[language] = choice
-    tts["voices"] = voices
-    data["tts"] = tts
-    parse_config(data, str(config_path), env)  # ConfigError naming the key
+    if line is not None:
+        lines = data.get("lines")
+        if not isinstance(lines, dict) or line not in lines:
+            raise ConfigError(f"{config_path}: lines.{line}: no such line in the config")
+        lines = dict(lines)
+        own = lines[line] if isinstance(lines[line], dict) else {}
+        lines[line] = {**own, "voice": choice}
+        data["lines"] = lines
+    else:
+        tts = dict(data.get("tts") or {})
+        voices = dict(tts.get("voices") or {})
+        voices[language] = choice
+        tts["voices"] = voices
+        data["tts"] = tts
+    written = parse_config(data, str(config_path), env)  # ConfigError naming the key
     atomic_write(config_path.with_name(config_path.name + ".bak"), text)
     atomic_write(config_path, merged_text(text, data))
+    return written
 
 
 @dataclass(frozen=True)
@@ -78,7 +93,8 @@ def voices_router(auth: Auth, users: UserStore, setup: VoiceSetup) -> APIRouter:
 
     @router.get("/voices")
     async def voices(_: Admin) -> dict[str, Any]:
-        """The cloned voices (their clips' summary), and the voice of each language now."""
+        """The cloned voices (their clips' summary), and the voice of each language and each
+        configured line now (a line's `voice` is null when it speaks its language's)."""
         cloned = await asyncio.to_thread(list_voices, voices_dir)
         return {
             "voices_dir": str(voices_dir),
@@ -88,6 +104,9 @@ def voices_router(auth: Auth, users: UserStore, setup: VoiceSetup) -> APIRouter:
                        for v in cloned],
             "in_use": {lang: v.model_dump() for lang, v in cfg.tts.voices.items()},
             "fallback": {lang: v.model_dump() for lang, v in cfg.tts.fallback.items()},
+            "lines": {name: {"language": cfg.language_for(name),
+                             "voice": line.voice.model_dump() if line.voice else None}
+                      for name, line in cfg.lines.items()},
             "engines": list(get_args(VoiceConfig.model_fields["engine"].annotation)),
         }
 
@@ -126,26 +145,35 @@ def voices_router(auth: Auth, users: UserStore, setup: VoiceSetup) -> APIRouter:
 
     @router.post("/voices/speak", responses={200: {"content": {"audio/wav": {}}}})
     async def speak(body: SpeakIn, _: Admin) -> Response:
-        """`text` spoken by the voice the language uses now, as audio/wav."""
-        if engines is None or body.language not in engines.tts:
-            raise HTTPException(404, f"no voice for language {body.language!r}")
-        tts = engines.tts[body.language]
+        """`text` spoken by the voice the language (or the line, with `line`) uses now, as
+        audio/wav."""
+        language = body.language
+        if body.line is not None:  # the line speaks its own language
+            if body.line not in cfg.lines:
+                raise HTTPException(404, f"no line {body.line!r} in the config")
+            language = cfg.language_for(body.line)
+        if engines is None or language not in engines.tts:
+            raise HTTPException(404, f"no voice for language {language!r}")
+        tts = engines.voice(language, body.line)
         pcm = b"".join([chunk async for chunk in tts.synthesize(body.text)])
         wav = await asyncio.to_thread(encode_wav, pcm, tts.sample_rate)
         return Response(wav, media_type="audio/wav")
 
     @router.put("/voices/choice", responses={422: {}, 503: {}})
     async def choose(body: VoiceChoice, admin: Admin) -> dict[str, Any]:
-        """The voice for a language, written to the config; used from the next start."""
+        """The voice for a language, or for a line (`line`; `language` is then ignored),
+        written to the config; used from the next start."""
         if config_path is None:
             raise HTTPException(503, "the app was started without a config file to write")
         choice = {"engine": body.engine, "voice": body.voice}
         try:
-            await asyncio.to_thread(save_voice_choice, config_path, body.language, choice,
-                                    setup.env)
+            written = await asyncio.to_thread(save_voice_choice, config_path, body.language,
+                                              choice, setup.env, body.line)
         except ConfigError as exc:
             raise HTTPException(422, str(exc)) from None
-        await users.audit(admin.name, "voice_choice", language=body.language, **choice)
-        return {"language": body.language, **choice, "restart_needed": True}
+        language = body.language if body.line is None else written.language_for(body.line)
+        await users.audit(admin.name, "voice_choice", language=language, line=body.line,
+                          **choice)
+        return {"language": language, "line": body.line, **choice, "restart_needed": True}
 
     return router

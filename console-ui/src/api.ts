@@ -29,36 +29,48 @@ export function query(params: Params): string {
   return s ? `?${s}` : ''
 }
 
-export async function api<T>(path: string, init: { method?: string; body?: unknown; params?: Params } = {}): Promise<T> {
-  const method = init.method ?? 'GET'
-  const headers: Record<string, string> = { Accept: 'application/json' }
-  if (init.body !== undefined) headers['Content-Type'] = 'application/json'
+async function send(path: string, method: string, headers: Record<string, string>, body?: BodyInit): Promise<Response> {
   if (method !== 'GET' && session.csrf) headers['X-CSRF-Token'] = session.csrf
-  const res = await fetch(`/api${path}${init.params ? query(init.params) : ''}`, {
-    method,
-    headers,
-    credentials: 'same-origin',
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  })
+  const res = await fetch(`/api${path}`, { method, headers, credentials: 'same-origin', body })
   if (res.status === 401 && path !== '/login') {
     session.user = null
     session.csrf = ''
   }
   if (!res.ok) {
     let detail = res.statusText
-    let body: unknown
+    let parsed: unknown
     try {
-      body = await res.json()
-      const d = (body as { detail?: unknown } | null)?.detail
+      parsed = await res.json()
+      const d = (parsed as { detail?: unknown } | null)?.detail
       if (typeof d === 'string') detail = d
       else if (d && typeof (d as { message?: unknown }).message === 'string') detail = (d as { message: string }).message
     } catch {
       /* not JSON */
     }
-    throw new ApiError(res.status, detail, body)
+    throw new ApiError(res.status, detail, parsed)
   }
+  return res
+}
+
+export async function api<T>(path: string, init: { method?: string; body?: unknown; params?: Params } = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' }
+  if (init.body !== undefined) headers['Content-Type'] = 'application/json'
+  const res = await send(`${path}${init.params ? query(init.params) : ''}`, init.method ?? 'GET', headers,
+    init.body === undefined ? undefined : JSON.stringify(init.body))
   if (res.status === 204) return undefined as T
   return (await res.json()) as T
+}
+
+/** A multipart/form-data POST (file uploads); the JSON answer. */
+export async function apiForm<T>(path: string, form: FormData): Promise<T> {
+  const res = await send(path, 'POST', { Accept: 'application/json' }, form)
+  return (await res.json()) as T
+}
+
+/** A JSON POST whose answer is a file (audio): the body as a Blob. */
+export async function apiBlob(path: string, body: unknown): Promise<Blob> {
+  const res = await send(path, 'POST', { 'Content-Type': 'application/json' }, JSON.stringify(body))
+  return res.blob()
 }
 
 interface SessionBody { user: User; csrf_token: string }
@@ -214,4 +226,51 @@ export interface LlmTest {
   total_ms: number | null
   reply: string | null
   error: string | null
+}
+
+/** GET /api/voices: the cloned voices' reference clips and the voice each language (and line) uses. */
+export interface VoiceChoiceValue { engine: string; voice: string }
+export interface ClonedVoice {
+  name: string
+  created: number | string | null
+  clips: number
+  total_duration_s: number | null
+  error?: string | null
+}
+export interface LineVoice { language: string | null; voice: VoiceChoiceValue | null }
+export interface Voices {
+  voices_dir: string
+  cloned: ClonedVoice[]
+  in_use: Record<string, VoiceChoiceValue>
+  fallback: Record<string, VoiceChoiceValue>
+  engines: string[]
+  lines?: Record<string, LineVoice>
+}
+
+/** POST /api/voices: each clip's measurements and problems (by its file name). */
+export interface ClipCheck {
+  file: string
+  ok: boolean
+  problems: string[]
+  notes?: string[]
+  duration_s: number
+  sample_rate: number
+  channels: number
+  rms_dbfs: number
+  peak_dbfs: number
+  clipped_fraction: number
+  silence_fraction: number
+}
+export interface VoiceCheck { name: string; ok: boolean; problems: string[]; total_duration_s: number; clips: ClipCheck[] }
+
+/** POST /api/chat: one turn of a text conversation with the secretary. */
+export interface ChatReply {
+  conversation_id: string
+  persona: string
+  language: string
+  reply: string
+  intent: string | null
+  end_call: boolean
+  transfer: string | null
+  message: (Record<string, unknown> & { stored_id?: number }) | null
 }

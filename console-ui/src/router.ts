@@ -10,6 +10,8 @@ import PersonaView from './views/PersonaView.vue'
 import DashboardView from './views/DashboardView.vue'
 import UsersView from './views/UsersView.vue'
 import HealthView from './views/HealthView.vue'
+import VoicesView from './views/VoicesView.vue'
+import ChatView from './views/ChatView.vue'
 
 export const router = createRouter({
   history: createWebHistory(),
@@ -21,8 +23,10 @@ export const router = createRouter({
     { path: '/calls', component: CallsView },
     { path: '/calls/:id', component: CallView, props: true },
     { path: '/messages', component: MessagesView },
+    { path: '/chat', component: ChatView },
     { path: '/settings', component: SettingsView, meta: { admin: true } },
     { path: '/persona', component: PersonaView, meta: { admin: true } },
+    { path: '/voices', component: VoicesView, meta: { admin: true } },
     { path: '/users', component: UsersView, meta: { admin: true } },
     { path: '/health', component: HealthView, meta: { admin: true } },
     { path: '/:rest(.*)*', redirect: '/live' },

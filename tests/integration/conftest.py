@@ -188,3 +188,23 @@ def human_speech() -> dict[str, HumanClip]:
         return assemble(REPO / "var" / "human-speech")
     except HumanSpeechError as exc:
         pytest.fail(f"the human speech set cannot be assembled: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless chromium under Playwright, for the console's browser tests (skipped,
+    saying why, where the package is missing)."""
+    from consolekit import launched_browser, require_chromium
+
+    require_chromium()
+    with launched_browser() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser profile (Russian locale, desktop size) and its page."""
+    from consolekit import new_page
+
+    with new_page(browser) as p:
+        yield p

@@ -4,28 +4,40 @@ in a real browser: Debian's headless chromium driven by Playwright, against a re
 before it started, and a real call placed with sipp.
 
 Screenshots of every page, on a desktop and on a phone-sized screen, are kept in each
-test's tmp_path."""
+test's tmp_path. The admin's pages (dashboard, users, health, settings, voices) and the chat
+are in test_console_pages.py."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import shutil
 import sqlite3
 import statistics
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import yaml
 from callkit import dial, wait_call_ended
+from consolekit import (
+    ADMIN,
+    BASE,
+    DESKTOP,
+    GREETING_WAIT_MS,
+    PHONE,
+    RECEPTIONIST,
+    ConsoleApp,
+    InThread,
+    ask_the_hours,
+    at,
+    build_ui,
+    log_in,
+    require_chromium,
+    running_console,
+    shoot,
+)
 
 from testkit.runner import place_call
 from testkit.scenario import CallerLine
@@ -33,174 +45,16 @@ from testkit.staff import StaffPhone
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-DIST = REPO / "ari_app" / "console" / "static_dist"
-BASE = "http://127.0.0.1:8080"
 SEEDED = 10_000
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-ADMIN = ("anna", "anna-secret-1")
-RECEPTIONIST = ("rita", "rita-secret-1")
-
-# the testbed config answers on 100 (ru); greeting ~5 s, the hours answer ~8 s
-GREETING_WAIT_MS = 7000
-ANSWER_WAIT_MS = 15000
-
-
-@pytest.fixture(scope="module", autouse=True)
-def chromium_present() -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: Debian's chromium package (scripts/setup "
-                    "installs it) runs these browser tests")
 
 
 @pytest.fixture(scope="module")
-def built_ui() -> Path:
-    """The front end's build; made here from console-ui/ when the set-up has not yet."""
-    if not (DIST / "index.html").is_file():
-        ui = REPO / "console-ui"
-        if not (ui / "node_modules").is_dir():
-            pytest.fail("the console UI is not built and console-ui/node_modules is missing: "
-                        "run scripts/setup (or cd console-ui && npm ci && npm run build)",
-                        pytrace=False)
-        done = subprocess.run(["npm", "run", "build"], cwd=ui, capture_output=True, text=True,
-                              timeout=300, check=False)
-        assert done.returncode == 0, done.stdout + done.stderr
-    return DIST
-
-
-def seed(db: Path, count: int) -> None:
-    """`count` ended calls of the past ~70 days with two turns each, and a few messages:
-    the schema made by CallStore itself, the rows in one bulk insert."""
-    from ari_app.storage import CallStore
-
-    async def make_schema() -> None:
-        async with CallStore(db):
-            pass
-
-    asyncio.run(make_schema())
-    now = time.time()
-    endings = ("caller_hangup", "app_hangup", "transferred")
-    calls, turns = [], []
-    for i in range(count):
-        started = now - 3600 - i * 600
-        call_id = f"seed-{i:05d}"
-        calls.append((call_id, f"chan-{i}", "100" if i % 3 else "101", "testbed",
-                      f"+7900{i:07d}", "ru", started, started + 40 + i % 50,
-                      endings[i % 3]))
-        turns.append((call_id, 0, "secretary", "Компания «Ромашка», Анна, здравствуйте!",
-                      started + 1, started + 5, json.dumps({"tts_ms": 120.0})))
-        turns.append((call_id, 1, "caller", f"Вопрос номер {i} про доставку",
-                      started + 6, started + 9, json.dumps({"stt_ms": 300.0})))
-    messages = [
-        (f"seed-{i:05d}", now - 3600 - i * 600, "ru", name, number, reason, urgency,
-         f"+7900{i:07d}")
-        for i, (name, number, reason, urgency) in enumerate([
-            ("Иван Петров", "+7 912 345-67-89", "перезвонить по заказу", "high"),
-            ("Мария", "8 800 555 35 35", "вопрос о доставке", "normal"),
-            ("John Smith", "+44 20 7946 0000", "invoice question", "normal"),
-        ])
-    ]
-    with sqlite3.connect(db) as conn:
-        conn.executemany(
-            "INSERT INTO calls (call_id, channel_id, line, endpoint, caller_id, language, "
-            "started_at, ended_at, ended_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", calls)
-        conn.executemany(
-            "INSERT INTO turns (call_id, idx, who, text, started_at, ended_at, timings) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", turns)
-        conn.executemany(
-            "INSERT INTO messages (call_id, created_at, language, name, callback_number, "
-            "reason, urgency, caller_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", messages)
-
-
-def add_user(config: Path, name: str, password: str, role: str) -> None:
-    made = subprocess.run(
-        [sys.executable, "-m", "ari_app.cli.main", "user", "add", "-c", str(config), name,
-         "--role", role],
-        input=f"{password}\n", capture_output=True, text=True, timeout=60, check=False,
-    )
-    assert made.returncode == 0, made.stdout + made.stderr
-
-
-class ConsoleApp:
-    def __init__(self, app: Any, config: Path, db: Path, personas: Path) -> None:
-        self.app = app
-        self.config = config
-        self.db = db
-        self.personas = personas
-        self.paths: set[str] = set(httpx.get(f"{BASE}/api/openapi.json", timeout=10)
-                                   .json()["paths"])
-
-
-@pytest.fixture(scope="module")
-def console(asterisk_testbed: Any, built_ui: Path,
+def console(asterisk_testbed: Any,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleApp]:
-    """`secretary run` on the testbed config over a database already holding 10,000 calls,
-    with an admin and a receptionist made by `secretary user add`."""
-    from testkit.local import LocalApp, write_config
-
-    directory = tmp_path_factory.mktemp("console-browser")
-    personas = directory / "personas"  # the persona editor saves here, not in the checkout
-    shutil.copytree(REPO / "config" / "personas", personas)
-    config = write_config(directory, {"paths": {"personas_dir": str(personas)}})
-    db = directory / "calls.sqlite3"
-    seed(db, SEEDED)
-    add_user(config, *ADMIN, "admin")
-    add_user(config, *RECEPTIONIST, "receptionist")
-    app = LocalApp(config, directory / "secretary.log").start()
-    try:
-        yield ConsoleApp(app, config, db, personas)
-    finally:
-        rc = app.stop()
-        assert rc == 0, f"secretary exited {rc} on SIGTERM:\n{app.output[-3000:]}"
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_present: None) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--autoplay-policy=no-user-gesture-required", "--mute-audio"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport=DESKTOP, locale="ru-RU")
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-def at(path: str) -> Any:
-    """A URL test for wait_for_url: the page's path is `path` (the query aside)."""
-    return lambda url: urlsplit(url).path == path
-
-
-def log_in(page: Any, name: str, password: str) -> None:
-    page.goto(f"{BASE}/live")
-    page.wait_for_url(at("/login"))
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(at("/live"))
-
-
-def shoot(page: Any, tmp_path: Path, name: str) -> None:
-    """The page as it is now, on the desktop and on a phone-sized screen."""
-    page.set_viewport_size(DESKTOP)
-    page.screenshot(path=str(tmp_path / f"{name}-desktop.png"), full_page=True)
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=str(tmp_path / f"{name}-phone.png"), full_page=True)
-    page.set_viewport_size(DESKTOP)
+    require_chromium()  # before the app starts: nothing to test without the browser
+    build_ui()
+    with running_console(tmp_path_factory.mktemp("console-browser"), SEEDED) as app:
+        yield app
 
 
 def test_log_in_and_every_page(console: ConsoleApp, page: Any, tmp_path: Path) -> None:
@@ -310,20 +164,7 @@ def test_a_real_call_in_the_console(
     log_in(page, *ADMIN)
     live = live_socket_answers(page)
     calls_before = SEEDED
-    result: dict[str, Any] = {}
-
-    def call() -> None:
-        result["call"] = dial(
-            exten="100",
-            utterances=[
-                CallerLine(caller_audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS),
-                CallerLine(caller_audio["ru_bye"], pause_before_ms=ANSWER_WAIT_MS),
-            ],
-            workdir=tmp_path, hangup="remote", hangup_wait_ms=15000,
-        )
-
-    caller = threading.Thread(target=call)
-    caller.start()
+    caller = ask_the_hours(caller_audio, tmp_path)
     if live:  # the call as it goes, on the Live page
         page.wait_for_selector("[data-testid=live-call]", timeout=20000)
         # listening in: the call's audio arrives (seconds counted as frames come in)
@@ -333,9 +174,8 @@ def test_a_real_call_in_the_console(
             " return h && !h.textContent.includes('0:00') }", timeout=15000)
         page.wait_for_selector("[data-testid=live-call] .turn.caller", timeout=30000)
         shoot(page, tmp_path, "live-call")
-    caller.join(120)
-    assert not caller.is_alive(), "sipp did not finish"
-    assert result["call"].sipp_rc == 0, result["call"].sipp_log + console.app.output[-3000:]
+    dialled = caller.result()
+    assert dialled.sipp_rc == 0, dialled.sipp_log + console.app.output[-3000:]
     record = wait_call_ended(console.db, calls_before + 1)
     real = max(record, key=lambda c: c["started_at"])
     said = [t["text"] for t in real["turns"] if t["who"] == "caller"]
@@ -389,19 +229,13 @@ def test_an_operator_hangs_up_from_the_live_page(
     log_in(page, *RECEPTIONIST)
     if "/api/live/{call_id}/hangup" not in console.paths or not live_socket_answers(page):
         pytest.skip("WS /api/live or POST /api/live/{call_id}/hangup is not in the backend yet")
-    with sqlite3.connect(console.db) as conn:
-        before = conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
-    result: dict[str, Any] = {}
-
-    def call() -> None:  # the caller asks, then would wait a minute for the app to hang up
-        result["call"] = dial(
-            exten="100",
-            utterances=[CallerLine(caller_audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS)],
-            workdir=tmp_path, hangup="remote", hangup_wait_ms=60000,
-        )
-
-    caller = threading.Thread(target=call)
-    caller.start()
+    before = console.calls()
+    # the caller asks, then would wait a minute for the app to hang up
+    caller = InThread(lambda: dial(
+        exten="100",
+        utterances=[CallerLine(caller_audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS)],
+        workdir=tmp_path, hangup="remote", hangup_wait_ms=60000,
+    ))
     card = page.wait_for_selector("[data-testid=live-call]", timeout=20000)
     page.wait_for_selector("[data-testid=live-call] .turn.caller", timeout=30000)
     # a transfer to no one is refused, and the page says why
@@ -417,9 +251,8 @@ def test_an_operator_hangs_up_from_the_live_page(
         card.query_selector("[data-testid=hangup]").click()
     assert posted.value.ok, posted.value.text()
     page.wait_for_selector("[data-testid=no-live-calls]", timeout=15000)
-    caller.join(90)
-    assert not caller.is_alive(), "sipp did not finish"
-    assert result["call"].hung_up_by == "remote", result["call"].sipp_log
+    dialled = caller.result(90)
+    assert dialled.hung_up_by == "remote", dialled.sipp_log
     calls = wait_call_ended(console.db, before + 1)
     ended = max(calls, key=lambda c: c["started_at"])
     assert ended["ended_by"] == "operator_hangup", ended
@@ -429,8 +262,7 @@ def test_the_calls_page_is_quick_with_ten_thousand_calls(
     console: ConsoleApp, page: Any, tmp_path: Path
 ) -> None:
     """From navigation to the table on screen, over a database of 10,000+ calls."""
-    with sqlite3.connect(console.db) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0] >= SEEDED
+    assert console.calls() >= SEEDED
     log_in(page, *ADMIN)
     page.goto(f"{BASE}/calls")  # once for the browser's cache, as an operator's would be
     page.wait_for_selector("[data-testid=call-row]")
@@ -466,23 +298,20 @@ def test_an_operator_puts_a_caller_through_from_the_live_page(
     """The receptionist presses transfer: the staff phone (sipp on 5090) rings, takes the
     call with 1, and the record and the audit log say she put it through."""
     log_in(page, *RECEPTIONIST)
-    with sqlite3.connect(console.db) as conn:
-        before = conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
-    result: dict[str, Any] = {}
+    before = console.calls()
 
-    async def call_and_staff() -> None:
+    async def call_and_staff() -> tuple[Any, Any]:
         async with StaffPhone(tmp_path / "staff", "accept", ring_ms=1000,
                               key_after_ms=3000) as phone:
-            result["call"] = await place_call(
+            dialled = await place_call(
                 exten="100",
                 utterances=[CallerLine(caller_audio["ru_hours"], pause_before_ms=5000),
                             CallerLine(caller_audio["ru_hello_staff"], pause_before_ms=14000)],
                 workdir=tmp_path / "caller", hangup="caller", hangup_wait_ms=2000,
             )
-            result["staff"] = await phone.result(timeout_s=40)
+            return dialled, await phone.result(timeout_s=40)
 
-    phones = threading.Thread(target=lambda: asyncio.run(call_and_staff()))
-    phones.start()
+    phones = InThread(lambda: asyncio.run(call_and_staff()))
     card = page.wait_for_selector("[data-testid=live-call]", timeout=20000)
     page.wait_for_selector("[data-testid=live-call] .turn.caller", timeout=30000)
     card.query_selector("input[list=transfer-targets]").fill("accounting")
@@ -490,10 +319,9 @@ def test_an_operator_puts_a_caller_through_from_the_live_page(
         card.query_selector("[data-testid=transfer]").click()
     assert moved.value.ok, moved.value.text()
     shoot(page, tmp_path, "live-transferred")
-    phones.join(120)
-    assert not phones.is_alive(), "sipp did not finish"
-    assert result["call"].sipp_rc == 0, result["call"].sipp_log
-    assert result["staff"].key_sent_at_log, result["staff"].log  # took the call with 1
+    dialled, staff = phones.result()
+    assert dialled.sipp_rc == 0, dialled.sipp_log
+    assert staff.key_sent_at_log, staff.log  # took the call with 1
     calls = wait_call_ended(console.db, before + 1)
     record = max(calls, key=lambda c: c["started_at"])
     assert (record["ended_by"], record["transferred_to"]) == ("transferred", "accounting")
@@ -504,6 +332,7 @@ def test_an_operator_puts_a_caller_through_from_the_live_page(
                              ).fetchall()
     assert by == RECEPTIONIST[0]
     assert (RECEPTIONIST[0],) in audit
+
 
 def test_saturday_hours_changed_in_persona_reach_the_next_caller(
     console: ConsoleApp, page: Any, caller_audio: dict[str, Path], tmp_path: Path
@@ -540,25 +369,9 @@ def test_saturday_hours_changed_in_persona_reach_the_next_caller(
     assert all(line in saved_text for line in comment_lines)  # the admin's comments stay
     shoot(page, tmp_path, "persona-saved")
 
-    with sqlite3.connect(console.db) as conn:
-        before = conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
-    result: dict[str, Any] = {}
-
-    def call() -> None:  # in a thread: Playwright's sync API holds this thread's event loop
-        result["call"] = dial(
-            exten="100",
-            utterances=[
-                CallerLine(caller_audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS),
-                CallerLine(caller_audio["ru_bye"], pause_before_ms=ANSWER_WAIT_MS),
-            ],
-            workdir=tmp_path, hangup="remote", hangup_wait_ms=15000,
-        )
-
-    caller = threading.Thread(target=call)
-    caller.start()
-    caller.join(120)
-    assert not caller.is_alive(), "sipp did not finish"
-    assert result["call"].sipp_rc == 0, result["call"].sipp_log + console.app.output[-3000:]
+    before = console.calls()
+    dialled = ask_the_hours(caller_audio, tmp_path).result()
+    assert dialled.sipp_rc == 0, dialled.sipp_log + console.app.output[-3000:]
     calls = wait_call_ended(console.db, before + 1)
     call_record = max(calls, key=lambda c: c["started_at"])
     told = " ".join(t["text"] for t in call_record["turns"] if t["who"] == "secretary").lower()

@@ -179,3 +179,25 @@ def test_lines_language_and_persona(tmp_path: Path) -> None:
     assert cfg.language_for("unknown-line") == "ru"
     assert cfg.persona_for("en") == "english"
     assert cfg.persona_for("x") == "default"
+
+
+def test_a_line_has_its_own_voice(tmp_path: Path) -> None:
+    data = {**MINIMAL, "lines": {"sales": {"language": "en",
+                                           "voice": {"engine": "espeak", "voice": "en-us"}},
+                                 "support": {}}}
+    cfg: Config = load_config(write(tmp_path, data), env={})
+    assert cfg.lines["sales"].voice is not None
+    assert (cfg.lines["sales"].voice.engine, cfg.lines["sales"].voice.voice) == ("espeak",
+                                                                                 "en-us")
+    assert cfg.lines["support"].voice is None
+
+
+@pytest.mark.parametrize("voice, key", [
+    ({"engine": "telepathy", "voice": "x"}, "lines.sales.voice.engine:"),
+    ({"engine": "espeak", "voice": ""}, "lines.sales.voice.voice:"),
+    ({"engine": "espeak"}, "lines.sales.voice.voice: field required"),
+    ({"engine": "espeak", "voice": "en", "pitch": 3}, "lines.sales.voice.pitch:"),
+])
+def test_a_bad_line_voice_is_named(tmp_path: Path, voice: dict[str, object], key: str) -> None:
+    data = {**MINIMAL, "lines": {"sales": {"language": "en", "voice": voice}}}
+    assert key in error_of(write(tmp_path, data))

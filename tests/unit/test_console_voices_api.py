@@ -107,3 +107,49 @@ async def test_a_voice_speaks_and_is_chosen_per_language(tmp_path: Path) -> None
                                  json={"language": "ru", "engine": "telepathy", "voice": "x"})
         assert wrong.status_code == 422 and "tts.voices.ru.engine" in wrong.text
         assert load_config(path, env=ENV).tts.voices["ru"].engine == "espeak"
+
+
+async def test_a_voice_is_chosen_and_heard_per_line(tmp_path: Path) -> None:
+    setup, language_voice, path = setup_for(tmp_path)
+    line_voice = FakeVoice()
+    engines = Engines(stt=None, tts={"ru": language_voice},
+                      line_tts={"support": ("ru", line_voice)})
+    setup = VoiceSetup(setup.cfg, engines, path, ENV)
+    async with console(tmp_path, voices=setup) as c, c.client() as client:
+        headers = {CSRF_HEADER: await login(client, "root")}
+        listed = (await client.get("/api/voices")).json()
+        assert listed["lines"] == {"sales-en": {"language": "en", "voice": None},
+                                   "support": {"language": "ru", "voice": None}}
+        spoken = await client.post("/api/voices/speak", headers=headers,
+                                   json={"language": "ru", "text": "Линия.", "line": "support"})
+        assert spoken.status_code == 200, spoken.text
+        assert (line_voice.said, language_voice.said) == (["Линия."], [])
+        unknown = await client.post("/api/voices/speak", headers=headers,
+                                    json={"language": "ru", "text": "x", "line": "nope"})
+        assert unknown.status_code == 404 and line_voice.said == ["Линия."]
+
+        before = path.read_text(encoding="utf-8")
+        chosen = await client.put("/api/voices/choice", headers=headers, json={
+            "language": "en", "line": "support", "engine": "espeak", "voice": "ru"})
+        assert chosen.status_code == 200, chosen.text
+        assert chosen.json() == {"language": "ru", "line": "support", "engine": "espeak",
+                                 "voice": "ru", "restart_needed": True}
+        written = load_config(path, env=ENV)
+        voice = written.lines["support"].voice
+        assert voice is not None and (voice.engine, voice.voice) == ("espeak", "ru")
+        assert written.lines["support"].persona == "default"  # the line's other keys kept
+        assert written.tts.voices == setup.cfg.tts.voices  # the languages' voices untouched
+        assert (tmp_path / "secretary.yaml.bak").read_text(encoding="utf-8") == before
+        assert "# Optional per-line settings" in path.read_text(encoding="utf-8")
+
+        after = path.read_text(encoding="utf-8")
+        missing = await client.put("/api/voices/choice", headers=headers, json={
+            "language": "ru", "line": "nope", "engine": "espeak", "voice": "ru"})
+        assert missing.status_code == 422 and "lines.nope" in missing.text
+        wrong = await client.put("/api/voices/choice", headers=headers, json={
+            "language": "ru", "line": "sales-en", "engine": "telepathy", "voice": "x"})
+        assert wrong.status_code == 422 and "lines.sales-en.voice.engine" in wrong.text
+        assert path.read_text(encoding="utf-8") == after  # nothing written by a refusal
+        audit = [a for a in await c.users.audit_log(10) if a["what"] == "voice_choice"]
+        assert [a["details"] for a in audit] == [{"language": "ru", "line": "support",
+                                                  "engine": "espeak", "voice": "ru"}]
