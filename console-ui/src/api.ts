@@ -149,6 +149,8 @@ export interface Message {
   caller_id: string | null
   handled?: boolean
   handled_by?: string | null
+  /** each staff channel's outcome, once known: 'ok' or 'failed: why' ({}: none configured, or still sending) */
+  notified?: Record<string, string> | null
 }
 
 /** A persona file (GET/PUT /api/persona/{name}): its text, its data as JSON, and a version for PUT. */

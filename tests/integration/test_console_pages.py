@@ -30,6 +30,7 @@ from consolekit import (
     shoot,
 )
 
+from ari_app.llm.local_server import free_port
 from testkit.human_speech import HumanClip
 
 pytestmark = pytest.mark.integration
@@ -52,7 +53,10 @@ def console(asterisk_testbed: Any,
     build_ui()
     directory = tmp_path_factory.mktemp("console-pages")
     overrides = {"paths": {"voices_dir": str(directory / "voices")},
-                 "frozen_time": SATURDAY_NIGHT}
+                 "frozen_time": SATURDAY_NIGHT,
+                 # the staff's webhook is down: Messages must say the notice did not go out
+                 "notify": {"webhook": {"url": f"http://127.0.0.1:{free_port()}/hook",
+                                        "attempts": 1, "timeout_s": 2}}}
     with running_console(directory, SEEDED, overrides) as app:
         yield app
 
@@ -281,4 +285,14 @@ def test_a_message_left_in_the_chat_reaches_messages(console: ConsoleApp, page: 
     page.click("[data-testid=nav] >> text=Сообщения")
     row = page.wait_for_selector("[data-testid=message-row]:has-text('Олег')")
     assert row.query_selector("a[href^='tel:']").get_attribute("href") == "tel:89161234567"
+    # the staff's webhook refused it: the page says so once the outcome is recorded
+    failed = "[data-testid=message-row]:has-text('Олег') [data-outcome=failed]"
+    deadline = time.monotonic() + 20
+    while not page.locator(failed).count() and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        page.reload()
+        page.wait_for_selector("[data-testid=message-row]")
+    assert "webhook" in page.locator(failed).inner_text()
+    # the seeded messages, sent before any channel was configured, show none
+    assert page.locator("[data-testid=message-row]:has-text('Мария') [data-outcome]").count() == 0
     shoot(page, tmp_path, "messages-from-chat")
