@@ -2,7 +2,9 @@
 
 Today's calls in the viewer's time zone, split into answered by the secretary, put through
 to staff and still going; the messages left today; the voice-to-voice time of today's
-replies (median and 95th percentile) and hour by hour over the last 24 hours, for the chart.
+replies (median and 95th percentile) and hour by hour over the last 24 hours, for the chart;
+and the engines' health as the app's own metrics tell it since it started (no checks run:
+Lines and health runs those).
 """
 
 # no `from __future__ import annotations`: FastAPI reads the routes' annotations, which
@@ -19,9 +21,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from ari_app.console.auth import Auth, Caller, require
 from ari_app.console.live import LiveBus
+from ari_app.metrics import Metrics, read_samples
 from ari_app.storage import CallStore
 
 HOURS = 24
+QUEUE_WARN = 8  # transcriptions waiting: the recogniser is falling behind
 
 
 def day_bounds(now: float, tz: ZoneInfo) -> tuple[dt.date, float, float]:
@@ -57,8 +61,31 @@ def hourly(samples: Sequence[tuple[float, float]], since: float,
     return [{"from": since + 3600 * i, **latency_summary(b)} for i, b in enumerate(buckets)]
 
 
+def engine_health(metrics: Metrics) -> dict[str, Any]:
+    """Since the app started: each engine's failures, calls refused for a full box, the
+    recogniser's queue now, record writes waiting in the spool, and whether it is draining.
+    `ok` is false while any of the last three says trouble now."""
+    samples = read_samples(metrics.render().decode())
+    errors: dict[str, int] = {}
+    refused = 0
+    for key, value in samples.items():
+        if key.startswith("secretary_engine_errors_total{engine="):
+            errors[key.split("engine=", 1)[1].rstrip("}")] = int(value)
+        elif key.startswith("secretary_calls_refused_total{"):
+            refused += int(value)
+    queue = int(samples.get("secretary_recogniser_queue_depth", 0))
+    spooled = int(samples.get("secretary_record_writes_spooled", 0))
+    draining = samples.get("secretary_draining", 0) > 0
+    return {
+        "ok": not (spooled or draining) and queue < QUEUE_WARN,
+        "errors": errors, "calls_refused": refused, "recogniser_queue": queue,
+        "records_spooled": spooled, "draining": draining,
+    }
+
+
 def dashboard_router(auth: Auth, store: CallStore, live: LiveBus | None,
-                     clock: Callable[[], float] = time.time) -> APIRouter:
+                     clock: Callable[[], float] = time.time,
+                     metrics: Metrics | None = None) -> APIRouter:
     router = APIRouter(tags=["dashboard"])
     Staff = Annotated[Caller, Depends(require(auth, "admin", "receptionist"))]
 
@@ -88,6 +115,7 @@ def dashboard_router(auth: Auth, store: CallStore, live: LiveBus | None,
             "messages": counts["messages"],
             "latency": latency_summary([ms for _, ms in today]),
             "hours": hourly(recent, since),
+            "engines": engine_health(metrics) if metrics is not None else None,
         }
 
     return router

@@ -97,7 +97,7 @@ def console_app(
         api.include_router(users_router(auth, users))
         if store is not None:
             api.include_router(calls_router(auth, store, users))
-            api.include_router(dashboard_router(auth, store, live, clock))
+            api.include_router(dashboard_router(auth, store, live, clock, metrics))
         if live is not None:
             api.include_router(live_router(auth, live))
         if personas is not None:

@@ -189,6 +189,16 @@ export interface Dashboard {
   messages: number
   latency: LatencySummary
   hours: (LatencySummary & { from: number })[]
+  engines: EngineHealth | null
+}
+/** Since the app started, from its own metrics (no checks run). */
+export interface EngineHealth {
+  ok: boolean
+  errors: Record<string, number>
+  calls_refused: number
+  recogniser_queue: number
+  records_spooled: number
+  draining: boolean
 }
 
 /** An account of the console (GET /api/users). */

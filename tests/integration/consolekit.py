@@ -79,7 +79,8 @@ def seed(db: Path, count: int) -> None:
                       f"+7900{i:07d}", "ru", started, started + 40 + i % 50,
                       endings[i % 3]))
         turns.append((call_id, 0, "secretary", "Компания «Ромашка», Анна, здравствуйте!",
-                      started + 1, started + 5, json.dumps({"tts_ms": 120.0})))
+                      started + 1, started + 5,
+                      json.dumps({"tts_ms": 120.0, "v2v_ms": 400.0 + i % 7 * 50})))
         turns.append((call_id, 1, "caller", f"Вопрос номер {i} про доставку",
                       started + 6, started + 9, json.dumps({"stt_ms": 300.0})))
     messages = [

@@ -95,7 +95,14 @@ def test_dashboard_users_and_the_audit_log(console: ConsoleApp, page: Any,
     shown = page.request.get(f"{BASE}/api/dashboard?tz=UTC").json()
     # the seeded calls are one every ten minutes: the chart has the last 24 hours, hour by hour
     assert page.locator("[data-testid=dash-hour]").count() == 24
+    drawn = page.locator("[data-testid=dash-chart] rect.p50").count()
+    assert drawn >= 20, drawn  # every hour but the last one or two (the calls began 1 h ago)
+    assert all(400 <= h["p50_ms"] <= 700 for h in shown["hours"] if h["p50_ms"] is not None)
     assert shown["calls"] <= SEEDED
+    # the engines' tile: a fresh app on a healthy testbed, nothing failed or waiting
+    engines = page.locator("[data-testid=dash-engines]")
+    assert engines.get_attribute("data-ok") == "true", engines.inner_text()
+    assert shown["engines"]["records_spooled"] == 0 and not shown["engines"]["draining"]
     shoot(page, tmp_path, "dashboard")
 
     page.click("[data-testid=nav-users]")

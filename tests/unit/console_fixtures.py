@@ -43,6 +43,7 @@ class Console:
     app: object
     live: LiveBus
     personas: PersonaFiles
+    metrics: Metrics
 
     def client(self, address: str = "10.0.0.1") -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app, client=(address, 40000))  # type: ignore[arg-type]
@@ -70,10 +71,11 @@ async def console(tmp_path: Path, settings: LlmSettings | None = None,
         (tmp_path / "personas").mkdir()
         shutil.copy(REPO / "config" / "personas" / "default.yaml", tmp_path / "personas")
         personas = PersonaFiles(tmp_path / "personas", clock=clock)
-        app = console_app(Metrics(), store, users, clock, live=live, personas=personas,
+        metrics = Metrics()
+        app = console_app(metrics, store, users, clock, live=live, personas=personas,
                           health=fake_health_checks, settings=settings, voices=voices,
                           chat=chat)
-        yield Console(store, users, clock, app, live, personas)
+        yield Console(store, users, clock, app, live, personas, metrics)
 
 
 async def login(client: httpx.AsyncClient, name: str) -> str:

@@ -78,3 +78,24 @@ async def test_todays_calls_messages_and_latency(tmp_path: Path) -> None:
         assert utc["latency"] == {"replies": 3, "p50_ms": 500, "p95_ms": 600}
         bad = await client.get("/api/dashboard", params={"tz": "Mars/Olympus"})
         assert bad.status_code == 422 and "tz" in bad.text
+
+
+async def test_engine_health_from_the_apps_own_metrics(tmp_path: Path) -> None:
+    async with console(tmp_path) as c, c.client() as client:
+        await login(client, "rita")
+        calm = (await client.get("/api/dashboard")).json()["engines"]
+        assert calm == {"ok": True, "errors": {}, "calls_refused": 0, "recogniser_queue": 0,
+                        "records_spooled": 0, "draining": False}
+        c.metrics.engine_failed("llm")
+        c.metrics.engine_failed("llm")
+        c.metrics.engine_failed("tts")
+        c.metrics.calls_refused.labels("recogniser_queue").inc()
+        c.metrics.watch_recogniser(lambda: 3)
+        busy = (await client.get("/api/dashboard")).json()["engines"]
+        assert busy["errors"] == {"llm": 2, "tts": 1}
+        assert (busy["calls_refused"], busy["recogniser_queue"], busy["ok"]) == (1, 3, True)
+        c.metrics.records_spooled.set(2)  # the database refuses writes now: trouble
+        assert (await client.get("/api/dashboard")).json()["engines"]["ok"] is False
+        c.metrics.records_spooled.set(0)
+        c.metrics.watch_recogniser(lambda: 20)  # the recogniser falls behind
+        assert (await client.get("/api/dashboard")).json()["engines"]["ok"] is False
