@@ -303,6 +303,7 @@ const ru = {
   chTransfer: 'перевод: {to}',
   chMessage: 'сообщение сохранено (№ {id})',
   chEnd: 'конец разговора',
+  chExpired: 'Разговор устарел (хранится час). Следующее сообщение начнёт новый.',
   endReasons: {
     caller_hangup: 'звонящий положил трубку',
     app_hangup: 'секретарь завершил',
@@ -621,6 +622,7 @@ const en: Dict = {
   chTransfer: 'transfer: {to}',
   chMessage: 'message stored (no. {id})',
   chEnd: 'end of conversation',
+  chExpired: 'The conversation expired (kept for an hour). The next text starts a new one.',
   endReasons: {
     caller_hangup: 'caller hung up',
     app_hangup: 'secretary ended',
