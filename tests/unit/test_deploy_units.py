@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "deploy" / "systemd"
@@ -78,3 +79,37 @@ def test_sysusers_makes_the_service_user(tmp_path: Path) -> None:
              (tmp_path / "etc" / "passwd").read_text(encoding="utf-8").splitlines()}
     assert users["secretary"][5] == "/var/lib/secretary"
     assert users["secretary"][6].endswith("nologin")
+
+
+def test_the_service_may_write_where_the_app_and_its_console_write() -> None:
+    """Every place the example config makes the app write (records, recordings, cloned
+    voices, personas, the LLM keys the console sets, and the config itself, which the
+    console's Settings and Voices rewrite) is writable under the unit's ProtectSystem=strict."""
+    service = configparser.ConfigParser(strict=False, interpolation=None)
+    service.optionxform = str  # type: ignore[assignment,method-assign]
+    service.read(UNITS / "secretary.service", encoding="utf-8")
+    section = service["Service"]
+    writable = [Path(p.lstrip("-")) for p in section["ReadWritePaths"].split()]
+    writable += [Path("/var/lib") / d for d in section["StateDirectory"].split()]
+    unit_lines = (UNITS / "secretary.service").read_text(encoding="utf-8").splitlines()
+    # Environment= comes more than once (configparser keeps only the last)
+    config_path = Path(next(line.split("=", 2)[2] for line in unit_lines
+                            if line.startswith("Environment=SECRETARY_CONFIG=")))
+    example = REPO / "config" / "secretary.example.yaml"
+    cfg = yaml.safe_load(example.read_text(encoding="utf-8"))
+    # the commented secrets_file line is the one an admin uncomments
+    secrets = next(line.split(":", 1)[1].split("#")[0].strip()
+                   for line in example.read_text(encoding="utf-8").splitlines()
+                   if line.strip().startswith("# secrets_file:"))
+    written = {
+        "config (console Settings, Voices)": config_path.parent,
+        "storage.database": Path(cfg["storage"]["database"]).parent,
+        "storage.recordings_dir": Path(cfg["storage"]["recordings_dir"]),
+        "paths.personas_dir": Path(cfg["paths"]["personas_dir"]),
+        "paths.voices_dir": Path(cfg["paths"]["voices_dir"]),
+        "llm.secrets_file": Path(secrets).parent,
+    }
+    for what, path in written.items():
+        assert path.is_absolute(), f"{what}: {path} depends on the working directory"
+        assert any(path == w or w in path.parents for w in writable), (
+            f"{what}: {path} is read-only under the unit (writable: {writable})")
