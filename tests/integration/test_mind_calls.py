@@ -18,7 +18,16 @@ import pytest
 from aiosmtpd.controller import Controller
 from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
 from conftest import AsteriskTestbed, RunningApp, run_secretary
-from consolekit import BASE, CHROMIUM, RECEPTIONIST, add_user, build_ui, log_in
+from consolekit import (
+    BASE,
+    CHROMIUM,
+    RECEPTIONIST,
+    add_user,
+    build_ui,
+    launched_browser,
+    log_in,
+    new_page,
+)
 
 from testkit.scenario import CallerLine
 
@@ -74,7 +83,6 @@ def test_a_message_is_taken_read_back_stored_and_mailed(
     transcribe: Any,
     mailbox: tuple[Mailbox, int],
     tmp_path: Path,
-    request: pytest.FixtureRequest,
 ) -> None:
     result = dial(
         exten="100",
@@ -151,27 +159,29 @@ def test_a_message_is_taken_read_back_stored_and_mailed(
     # and marks it handled; that sticks after a reload
     build_ui()
     add_user(secretary_app.config, *RECEPTIONIST, "receptionist")
-    page = request.getfixturevalue("page")
-    log_in(page, *RECEPTIONIST)
-    page.goto(f"{BASE}/messages")
-    row = page.locator("[data-testid=message-row]").filter(has_text="89161234567")
-    row.wait_for()
-    assert row.count() == 1
-    assert row.locator(f"a[href='/calls/{call['call_id']}']").count() == 1
-    assert row.locator("[data-outcome=ok]").inner_text().startswith("smtp")
-    row.locator("[data-testid=handled]").check()
-    deadline = time.monotonic() + 5
-    handled_by = None
-    while handled_by is None and time.monotonic() < deadline:
-        with sqlite3.connect(secretary_app.db) as con:
-            handled_by = con.execute("SELECT handled_by FROM messages WHERE id = ?",
-                                     (message["id"],)).fetchone()[0]
-        time.sleep(0.1)
-    assert handled_by == RECEPTIONIST[0]
-    page.reload()
-    row.wait_for()
-    assert row.locator("[data-testid=handled]").is_checked()
-    page.screenshot(path=str(tmp_path / "messages-after-a-call.png"), full_page=True)
+    # a browser of this test's own, closed at its end: Playwright's sync API holds the
+    # thread's event loop while it runs, and the next test dials from this thread
+    with launched_browser() as browser, new_page(browser) as page:
+        log_in(page, *RECEPTIONIST)
+        page.goto(f"{BASE}/messages")
+        row = page.locator("[data-testid=message-row]").filter(has_text="89161234567")
+        row.wait_for()
+        assert row.count() == 1
+        assert row.locator(f"a[href='/calls/{call['call_id']}']").count() == 1
+        assert row.locator("[data-outcome=ok]").inner_text().startswith("smtp")
+        row.locator("[data-testid=handled]").check()
+        deadline = time.monotonic() + 5
+        handled_by = None
+        while handled_by is None and time.monotonic() < deadline:
+            with sqlite3.connect(secretary_app.db) as con:
+                handled_by = con.execute("SELECT handled_by FROM messages WHERE id = ?",
+                                         (message["id"],)).fetchone()[0]
+            time.sleep(0.1)
+        assert handled_by == RECEPTIONIST[0]
+        page.reload()
+        row.wait_for()
+        assert row.locator("[data-testid=handled]").is_checked()
+        page.screenshot(path=str(tmp_path / "messages-after-a-call.png"), full_page=True)
 
 
 def test_english_facts_answered_and_an_unknown_question_offered_a_message(
