@@ -5,6 +5,7 @@ a language's voice (a fake engine), and the choice of voice written to the confi
 from __future__ import annotations
 
 import io
+import re
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -41,9 +42,10 @@ class FakeVoice:
 def setup_for(tmp_path: Path) -> tuple[VoiceSetup, FakeVoice, Path]:
     path = tmp_path / "secretary.yaml"
     text = (REPO / "config" / "secretary.example.yaml").read_text(encoding="utf-8")
-    assert "\npaths:\n" in text
-    path.write_text(text.replace("\npaths:\n", f"\npaths:\n  voices_dir: {tmp_path / 'voices'}\n",
-                                 1), encoding="utf-8")
+    # the example names a voices_dir under paths: this test's own instead (one key, not two)
+    text, n = re.subn(r"(?m)^  voices_dir: .*$", f"  voices_dir: {tmp_path / 'voices'}", text)
+    assert n == 1, "the example config should set paths.voices_dir once"
+    path.write_text(text, encoding="utf-8")
     cfg = load_config(path, env=ENV)
     voice = FakeVoice()
     return VoiceSetup(cfg, Engines(stt=None, tts={"ru": voice}), path, ENV), voice, path
