@@ -81,7 +81,7 @@ class SecretaryApp:
         self.live = LiveBus()  # the calls in progress, for the console's live view
         personas = Personas(cfg.paths.personas_dir)  # reloaded when a file changes
         self.console = ConsoleServer(
-            cfg.console, self.metrics, store, UserStore(cfg.storage.database), self.live,
+            cfg.console, self.metrics, store, UserStore(cfg.storage.target), self.live,
             PersonaFiles(cfg.paths.personas_dir),
             health=lambda: doctor_checks(cfg, "loaded when secretary run started"),
             settings=LlmSettings(config_path) if config_path is not None else None,

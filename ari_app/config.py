@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -190,13 +191,34 @@ class TurnConfig(_Section):
         return self
 
 
+def _database_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in ("postgresql", "postgresql+asyncpg", "postgres"):
+        raise ValueError(
+            "expected postgresql://user@host:5432/database (its password from PGPASSWORD "
+            "in the service's environment file), or no url for the SQLite file `database`"
+        )
+    return "postgresql://" + value.split("://", 1)[1]
+
+
 class StorageConfig(_Section):
     database: AbsPath = Path("var/calls.sqlite3")
+    # a PostgreSQL server shared by several boxes instead of the file `database`
+    url: Annotated[str | None, AfterValidator(_database_url)] = Field(default=None, repr=False)
+    # this box's name in every call it records (several boxes, one database)
+    node: NonEmpty = Field(default_factory=socket.gethostname)
     recordings_dir: AbsPath = Path("var/recordings")
     record_audio: bool = True
     # record writes the database refused, kept until it takes them (record_spool.py);
     # None: next to the database, <database>.spool.jsonl
     spool: AbsPath | None = None
+
+    @property
+    def target(self) -> Path | str:
+        """What the stores open: the server's URL, or the SQLite file."""
+        return self.url or self.database
 
     @property
     def spool_path(self) -> Path:

@@ -13,6 +13,8 @@
 - `bench.py load [--levels 8,16,24]`: N callers asking within 300 ms of each other, for each
   level N: voice to voice p50/p95 at the callers, no_reply, the recogniser's deepest queue
   (scripts/bench_load.py).
+- `bench.py storage [-n N]`: the console's queries on N recorded calls in SQLite and in a real
+  PostgreSQL (scripts/bench_storage.py); needs no testbed.
 - `bench.py speech [-n N] [-b B]`: TTS time to first audio per engine (after load), voice to
   voice per language over N calls, barge-in stop time over B calls where the caller talks
   over the greeting, RTP send jitter at the caller, and the app's own overhead per turn
@@ -394,7 +396,9 @@ def main() -> int:
     soak = sub.add_parser("soak", help="many callers for minutes, then what was left behind")
     soak.add_argument("--calls", type=int, default=40, help="callers calling at once")
     soak.add_argument("--minutes", type=float, default=10.0)
-    for p in (call, speech, mind, turns, load, soak):
+    storage = sub.add_parser("storage", help="the console's queries on many recorded calls")
+    storage.add_argument("-n", "--calls", type=int, default=100_000)
+    for p in (call, speech, mind, turns, load, soak, storage):
         p.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md")
     for p in (call, load):
         p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -426,6 +430,13 @@ def main() -> int:
                 args.calls, args.minutes,
                 None if args.no_write else lambda s: write_doc("soak", s), machine(),
             )
+    elif args.which == "storage":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_storage  # scripts/bench_storage.py: no Asterisk part
+
+        summary = bench_storage.run(
+            args.calls, None if args.no_write else lambda s: write_doc("storage", s),
+            machine(), p50_p95)
     elif args.which == "turns":
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import bench_turns  # scripts/bench_turns.py

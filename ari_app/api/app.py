@@ -6,7 +6,7 @@ The speech engines load in the background when the app starts: until then (or if
 failed) the endpoints that need it answer 503 saying which and why; /chat needs none.
 /chat and /process_call answer as calls do: the rules, with the `llm:` section's language
 models when it has any (the rules answer when none does); a message taken is stored in the
-calls database (storage.database) and sent to the staff (notify:).
+calls database (storage.database or storage.url) and sent to the staff (notify:).
 Errors are JSON {"detail": "..."}: 400 unknown language/persona/voice or bad WAV,
 404 unknown conversation, 409 a conversation that ended, 413 too long, 415 wrong upload
 type, 422 invalid body (text too long, ...), 503 engines not ready.
@@ -86,7 +86,7 @@ def create_app(
             ttl_s=api.conversation_ttl_s, max_conversations=api.max_conversations, clock=clock
         ),
         notifications=notify,
-        messages=ApiMessages(CallStore(config.storage.database), notify),
+        messages=ApiMessages(CallStore(config.storage.target, node=config.storage.node), notify),
         llm=llm,
     )
 
@@ -167,7 +167,7 @@ async def info(request: Request) -> InfoOut:
 async def health(request: Request, response: Response) -> HealthOut:
     state = get_state(request)
     speech = state.speech
-    database = await check_database(state.config.storage.database)
+    database = await check_database(state.config.storage.target)
     problem = state.persona_problem
     status: Literal["ok", "loading", "degraded"]
     if speech.loading:

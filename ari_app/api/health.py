@@ -1,4 +1,5 @@
-"""Is the call database reachable? Checked read-only, without creating anything."""
+"""Is the call database reachable? Checked read-only, without creating anything: the SQLite
+file, or the PostgreSQL server (storage.url)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ import os
 import sqlite3
 from pathlib import Path
 
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from ari_app.api.schemas import DatabaseStatus
+from ari_app.storage.database import database_url
 
 
 def _check(path: Path) -> DatabaseStatus:
@@ -30,5 +36,22 @@ def _check(path: Path) -> DatabaseStatus:
     return DatabaseStatus(ok=True, path=where, detail=f"{calls} calls recorded")
 
 
-async def check_database(path: Path) -> DatabaseStatus:
-    return await asyncio.to_thread(_check, path)
+async def _check_server(url: str) -> DatabaseStatus:
+    engine = create_async_engine(database_url(url), connect_args={"timeout": 3.0})
+    where = engine.url.set(drivername="postgresql").render_as_string(hide_password=True)
+    try:
+        async with engine.connect() as conn:
+            if not await conn.run_sync(lambda c: inspect(c).has_table("calls")):
+                return DatabaseStatus(ok=True, path=where, detail="no tables yet (no call so far)")
+            calls = (await conn.execute(text("SELECT count(*) FROM calls"))).scalar_one()
+    except (SQLAlchemyError, OSError) as exc:
+        return DatabaseStatus(ok=False, path=where, detail=f"cannot read: {exc}")
+    finally:
+        await engine.dispose()
+    return DatabaseStatus(ok=True, path=where, detail=f"{calls} calls recorded")
+
+
+async def check_database(target: Path | str) -> DatabaseStatus:
+    if isinstance(target, str):
+        return await _check_server(target)
+    return await asyncio.to_thread(_check, target)

@@ -40,7 +40,7 @@ async def _run(config_path: Path) -> int:
     engines = build_engines(cfg)
     log.info("loading speech engines")
     await engines.load()
-    store = CallStore(cfg.storage.database)
+    store = CallStore(cfg.storage.target, node=cfg.storage.node)
     app = SecretaryApp(cfg, engines, store, config_path)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -66,7 +66,7 @@ async def _calls(config_path: Path, limit: int, call_id: str | None) -> int:
     from ari_app.storage import CallStore
 
     cfg = load_config(config_path)
-    store = CallStore(cfg.storage.database)
+    store = CallStore(cfg.storage.target, node=cfg.storage.node)
     await store.open()
     try:
         if call_id:
@@ -91,7 +91,7 @@ async def _messages(config_path: Path, limit: int) -> int:
     from ari_app.storage import CallStore
 
     cfg = load_config(config_path)
-    async with CallStore(cfg.storage.database) as store:
+    async with CallStore(cfg.storage.target, node=cfg.storage.node) as store:
         rows = await store.messages(limit)
     for row in rows:
         print(format_message(row))

@@ -1,5 +1,5 @@
 """`secretary user add NAME --role admin|receptionist`, `user list`, `user remove NAME`:
-the operator console's accounts, in the call database's file (storage.database).
+the operator console's accounts, in the call database (storage.database, or storage.url).
 
 The password is asked twice on a terminal (getpass), or read as the first line of stdin when
 stdin is not a terminal (`echo "$PW" | secretary user add anna --role admin`)."""
@@ -43,7 +43,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-async def run_user(args: argparse.Namespace, database: Path, stdin: TextIO) -> int:
+async def run_user(args: argparse.Namespace, database: Path | str, stdin: TextIO) -> int:
     if args.action == "add" and args.role not in ROLES:  # before asking for a password
         raise UserError(f"unknown role {args.role!r}; expected one of: {', '.join(ROLES)}")
     async with UserStore(database) as users:
@@ -74,7 +74,7 @@ def user_main(argv: list[str], stdin: TextIO | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         cfg = load_config(_config_path(getattr(args, "config", None)))
-        return asyncio.run(run_user(args, cfg.storage.database, stdin or sys.stdin))
+        return asyncio.run(run_user(args, cfg.storage.target, stdin or sys.stdin))
     except SecretaryError as exc:
         print(f"secretary user: {exc}", file=sys.stderr)
         return exc.exit_code

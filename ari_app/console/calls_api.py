@@ -58,12 +58,13 @@ def calls_router(auth: Auth, store: CallStore, users: UserStore) -> APIRouter:
         caller: Annotated[str | None, Query(description="part of the caller's number")] = None,
         ended_by: str | None = None,
         q: Annotated[str | None, Query(description="words said in the call")] = None,
+        node: Annotated[str | None, Query(description="the box that took it")] = None,
     ) -> dict[str, Any]:
         items, total = await store.search_calls(
             limit, offset,
             started_from=parse_when(date_from, "date_from"),
             started_to=parse_when(date_to, "date_to"),
-            line=line, caller=caller, ended_by=ended_by, words=q,
+            line=line, caller=caller, ended_by=ended_by, words=q, node=node,
         )  # fmt: skip
         return {"items": items, "total": total, "limit": limit, "offset": offset}
 

@@ -1,5 +1,5 @@
-"""The console's accounts and its audit log: two tables beside the call record (the same
-SQLite file is fine), passwords as argon2id hashes (argon2-cffi).
+"""The console's accounts and its audit log: two tables beside the call record (in its
+database: `storage/tables.py`), passwords as argon2id hashes (argon2-cffi).
 
 Roles: `admin` (everything, incl. the audit log) and `receptionist` (calls and messages).
 """
@@ -8,37 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ari_app.errors import SecretaryError
-from ari_app.storage import write_one
+from ari_app.storage import Database, StorageError
+from ari_app.storage.tables import console_audit, console_users
 
 ROLES = ("admin", "receptionist")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS console_users (
-    name          TEXT PRIMARY KEY,
-    role          TEXT NOT NULL CHECK (role IN ('admin', 'receptionist')),
-    password_hash TEXT NOT NULL,
-    created_at    REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS console_audit (
-    id      INTEGER PRIMARY KEY AUTOINCREMENT,
-    at      REAL NOT NULL,
-    who     TEXT,
-    what    TEXT NOT NULL,
-    details TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS console_audit_at ON console_audit(at);
-"""
+_USER_COLUMNS = (console_users.c.name, console_users.c.role, console_users.c.created_at)
 
 
 class UserError(SecretaryError):
@@ -46,20 +31,20 @@ class UserError(SecretaryError):
 
 
 class UserStore:
-    """Accounts and the audit log. `await open()` / `await close()` or `async with`."""
+    """Accounts and the audit log. `await open()` / `await close()` or `async with`.
+
+    `target`: the call database (its SQLite file or postgresql:// URL)."""
 
     def __init__(
         self,
-        path: Path | str,
+        target: Path | str,
         *,
         hasher: PasswordHasher | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.path = Path(path)
+        self.db = Database(target)
         self.clock = clock
         self._hasher = hasher or PasswordHasher()
-        self._db: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
         self._dummy_hash: str | None = None
 
     async def __aenter__(self) -> UserStore:
@@ -70,44 +55,30 @@ class UserStore:
         await self.close()
 
     async def open(self) -> None:
-        if self._db is not None:
-            return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = await aiosqlite.connect(self.path, timeout=5.0)
-            db.row_factory = aiosqlite.Row
-            await db.execute("PRAGMA busy_timeout=5000")
-            await db.executescript(_SCHEMA)
-            await db.commit()
-        except (OSError, sqlite3.Error) as exc:
-            raise UserError(f"{self.path}: cannot open the console accounts: {exc}") from exc
-        self._db = db
+            await self.db.open()
+        except StorageError as exc:
+            raise UserError(f"cannot open the console accounts: {exc}") from exc
 
     async def close(self) -> None:
-        db, self._db = self._db, None
-        if db is not None:
-            await db.close()
+        await self.db.close()
 
-    def _conn(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise UserError(f"{self.path}: the console accounts are not open")
-        return self._db
-
-    async def _execute(self, what: str, sql: str, params: tuple[Any, ...]) -> int:
+    async def _execute(self, what: str, statement: Any) -> int:
         """One statement, committed; an IntegrityError is raised as it is."""
         try:
-            return await write_one(self._conn(), self._lock, sql, params)
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.Error as exc:
-            raise UserError(f"{self.path}: cannot {what}: {exc}") from exc
+            async with self.db.transaction(what) as conn:
+                return int((await conn.execute(statement)).rowcount or 0)
+        except StorageError as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                raise exc.__cause__ from None
+            raise UserError(str(exc)) from exc
 
-    async def _rows(self, what: str, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    async def _rows(self, what: str, query: Any) -> list[dict[str, Any]]:
         try:
-            async with self._conn().execute(sql, params) as cur:
-                return [dict(row) for row in await cur.fetchall()]
-        except sqlite3.Error as exc:
-            raise UserError(f"{self.path}: cannot {what}: {exc}") from exc
+            async with self.db.reading(what) as conn:
+                return [dict(row) for row in (await conn.execute(query)).mappings()]
+        except StorageError as exc:
+            raise UserError(str(exc)) from exc
 
     # --- accounts ----------------------------------------------------------------------
 
@@ -121,19 +92,15 @@ class UserStore:
             raise UserError("the password is empty")
         hashed = await asyncio.to_thread(self._hasher.hash, password)
         try:
-            await self._execute(
-                f"add user {name}",
-                "INSERT INTO console_users (name, role, password_hash, created_at) "
-                "VALUES (?, ?, ?, ?)",
-                (name, role, hashed, self.clock()),
-            )
-        except sqlite3.IntegrityError as exc:
+            await self._execute(f"add user {name}", console_users.insert().values(
+                name=name, role=role, password_hash=hashed, created_at=self.clock()))
+        except IntegrityError as exc:
             raise UserError(f"a user named {name!r} already exists") from exc
 
     async def remove(self, name: str) -> bool:
         """Whether there was such a user."""
         changed = await self._execute(
-            f"remove user {name}", "DELETE FROM console_users WHERE name = ?", (name,)
+            f"remove user {name}", console_users.delete().where(console_users.c.name == name)
         )
         return changed > 0
 
@@ -148,37 +115,35 @@ class UserStore:
         if role is not None:
             changed = await self._execute(
                 f"change the role of {name}",
-                "UPDATE console_users SET role = ? WHERE name = ?", (role, name),
+                console_users.update().where(console_users.c.name == name).values(role=role),
             )
         if password is not None and changed:
             hashed = await asyncio.to_thread(self._hasher.hash, password)
             changed = await self._execute(
                 f"change the password of {name}",
-                "UPDATE console_users SET password_hash = ? WHERE name = ?", (hashed, name),
+                console_users.update().where(console_users.c.name == name)
+                .values(password_hash=hashed),
             )
         return changed > 0 and await self.get(name) is not None
 
     async def get(self, name: str) -> dict[str, Any] | None:
         """{"name", "role", "created_at"}, or None."""
         rows = await self._rows(
-            f"read user {name}",
-            "SELECT name, role, created_at FROM console_users WHERE name = ?", (name,),
+            f"read user {name}", select(*_USER_COLUMNS).where(console_users.c.name == name)
         )
         return rows[0] if rows else None
 
     async def list_users(self) -> list[dict[str, Any]]:
         return await self._rows(
-            "list users", "SELECT name, role, created_at FROM console_users ORDER BY name", ()
+            "list users", select(*_USER_COLUMNS).order_by(console_users.c.name)
         )
 
     async def check_password(self, name: str, password: str) -> dict[str, Any] | None:
         """The user if the password is theirs, else None. An unknown name costs the same
         hashing work as a known one, so the answer's timing does not say which names exist."""
-        rows = await self._rows(
-            f"read user {name}",
-            "SELECT name, role, created_at, password_hash FROM console_users WHERE name = ?",
-            (name,),
-        )
+        rows = await self._rows(f"read user {name}", select(
+            *_USER_COLUMNS, console_users.c.password_hash
+        ).where(console_users.c.name == name))
         if rows:
             stored = str(rows[0].pop("password_hash"))
         else:
@@ -194,20 +159,14 @@ class UserStore:
     # --- the audit log -----------------------------------------------------------------
 
     async def audit(self, who: str | None, what: str, **details: Any) -> None:
-        await self._execute(
-            f"write the audit entry {what}",
-            "INSERT INTO console_audit (at, who, what, details) VALUES (?, ?, ?, ?)",
-            (self.clock(), who, what, json.dumps(details, sort_keys=True)),
-        )
+        await self._execute(f"write the audit entry {what}", console_audit.insert().values(
+            at=self.clock(), who=who, what=what, details=json.dumps(details, sort_keys=True)))
 
     async def audit_log(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """Newest first."""
-        rows = await self._rows(
-            "read the audit log",
-            "SELECT id, at, who, what, details FROM console_audit "
-            "ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
-            (int(limit), int(offset)),
-        )
+        rows = await self._rows("read the audit log", select(*console_audit.c).order_by(
+            console_audit.c.at.desc(), console_audit.c.id.desc()
+        ).limit(int(limit)).offset(int(offset)))
         for row in rows:
             try:
                 row["details"] = json.loads(row["details"] or "{}")

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ari_app.api.health import check_database
 from ari_app.ari.ami import AmiError, AmiSession, ami_password
 from ari_app.ari.client import AriClient
 from ari_app.config import Config, load_config
@@ -89,6 +90,14 @@ async def _pbx_checks(cfg: Config) -> list[Check]:
         await session.close()
 
 
+async def database_check(cfg: Config) -> Check:
+    """Can the call database be read (the SQLite file, or the server at storage.url)?"""
+    status = await check_database(cfg.storage.target)
+    key = "storage.url" if cfg.storage.url else "storage.database"
+    return Check.of("call database", status.ok, f"{status.path}: {status.detail}",
+                    f"check {key}; for a server, that it runs and PGPASSWORD is set")
+
+
 def _url_host(url: str) -> str:
     return urlsplit(url).hostname or ""
 
@@ -115,12 +124,14 @@ def summary(checks: list[Check]) -> str:
 
 async def doctor_checks(cfg: Config, source: str) -> list[Check]:
     """Every check, for a config loaded from `source`: ARI, the PBX over AMI (drivers,
-    trunks' registrations, the GSM modem, the dialplan), the models, a running app's
+    trunks' registrations, the GSM modem, the dialplan), the models, the call database, a
+    running app's
     metrics and the records spool. Also what the console's Lines and health page shows."""
     checks = [Check("configuration", "ok", source)]
     checks += await _ari_checks(cfg)
     checks += await _pbx_checks(cfg)
     checks += await asyncio.to_thread(_model_checks, cfg)  # reads model files' sizes
+    checks.append(await database_check(cfg))
     checks += await live_checks(cfg)
     checks.append(await asyncio.to_thread(spool_check, cfg))
     return checks

@@ -48,7 +48,11 @@ def normalise(text: str) -> str:
     return re.sub(r"[^\w\s]", " ", text)
 
 
-def call_records(db: Path) -> list[dict[str, Any]]:
+def call_records(db: Path | str) -> list[dict[str, Any]]:
+    """Every call, oldest first, with its turns, as the database holds them (timings as
+    JSON text): from the SQLite file, or from the PostgreSQL server at the URL `db`."""
+    if isinstance(db, str):
+        return asyncio.run(_server_records(db))
     with sqlite3.connect(db) as con:
         con.row_factory = sqlite3.Row
         calls = [dict(r) for r in con.execute("SELECT * FROM calls ORDER BY started_at")]
@@ -62,11 +66,32 @@ def call_records(db: Path) -> list[dict[str, Any]]:
     return calls
 
 
-def wait_call_ended(db: Path, count: int, timeout_s: float = 15.0) -> list[dict[str, Any]]:
+async def _server_records(url: str) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from ari_app.storage.database import database_url
+    from ari_app.storage.tables import calls, turns
+
+    engine = create_async_engine(database_url(url))
+    try:
+        async with engine.connect() as conn:
+            found = [dict(r) for r in (await conn.execute(
+                select(calls).order_by(calls.c.started_at))).mappings()]
+            for call in found:
+                call["turns"] = [dict(r) for r in (await conn.execute(
+                    select(turns).where(turns.c.call_id == call["call_id"])
+                    .order_by(turns.c.started_at))).mappings()]
+    finally:
+        await engine.dispose()
+    return found
+
+
+def wait_call_ended(db: Path | str, count: int, timeout_s: float = 15.0) -> list[dict[str, Any]]:
     """The records once `count` calls exist and all have ended."""
     deadline = time.monotonic() + timeout_s
     while True:
-        calls = call_records(db) if db.exists() else []
+        calls = call_records(db) if isinstance(db, str) or db.exists() else []
         if len(calls) >= count and all(c["ended_at"] for c in calls):
             return calls
         if time.monotonic() > deadline:

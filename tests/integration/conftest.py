@@ -116,7 +116,7 @@ def caller_audio(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 class RunningApp:
     app: Any  # testkit.local.LocalApp
     config: Path
-    db: Path
+    db: Path | str  # the SQLite file, or the PostgreSQL URL of storage.url
     calls_before: int = 0
 
 
@@ -130,9 +130,10 @@ def run_secretary(
 
     directory = tmp_path_factory.mktemp(name)
     config = write_config(directory, overrides)
+    url = ((overrides or {}).get("storage") or {}).get("url")
     app = LocalApp(config, directory / "secretary.log").start()
     try:
-        yield RunningApp(app=app, config=config, db=directory / "calls.sqlite3")
+        yield RunningApp(app=app, config=config, db=url or directory / "calls.sqlite3")
     finally:
         rc = app.stop()
         assert rc == 0, f"secretary exited {rc} on SIGTERM:\n{app.output[-3000:]}"

@@ -1,23 +1,38 @@
 """End-to-end calls: sipp dials the real Asterisk testbed, the real app answers with the real
 models, and we check what the caller heard on the wire (transcribed with Whisper) and what
-the call record holds."""
+the call record holds. This module's app keeps its records on a real PostgreSQL server
+(storage.url), as boxes sharing one database do; the other modules' apps use SQLite."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from callkit import dial, normalise, scrape, wait_asterisk_clean, wait_call_ended
+from callkit import call_records, dial, normalise, scrape, wait_asterisk_clean, wait_call_ended
+from conftest import RunningApp, run_secretary
 
+from testkit.postgres import PostgresServer
 from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
+NODE = "box-pg"
+
+
+@pytest.fixture(scope="module")
+def secretary_app(
+    asterisk_testbed: Any, tmp_path_factory: pytest.TempPathFactory,
+    postgres_server: PostgresServer,
+) -> Iterator[RunningApp]:
+    """`secretary run` with its records on the real PostgreSQL, as node NODE."""
+    url = asyncio.run(postgres_server.database())
+    yield from run_secretary(tmp_path_factory, overrides={"storage": {"url": url, "node": NODE}})
 
 # The greeting lasts ~4-5 s, the hours answer ~8 s starting ~2-2.5 s after the question;
 # the testbed config re-prompts only after 10 s of silence; the app is half-duplex, so the
@@ -83,7 +98,7 @@ def test_call_end_to_end(
     call = calls[-1]
     secretary_app.calls_before = len(calls)
     assert call["ended_by"] == "app_hangup"
-    assert call["language"] == lang
+    assert call["language"] == lang and call["node"] == NODE
     caller_turns = [t for t in call["turns"] if t["who"] == "caller"]
     assert len(caller_turns) == 2
     assert found(case["caller"], caller_turns[0]["text"]), caller_turns
@@ -143,6 +158,7 @@ def test_doctor_reads_the_running_app(secretary_app: Any) -> None:
     assert re.search(r"ok\s+secretary run\s+running \(http://127\.0\.0\.1:8080/metrics\): "
                      r"\d+ call\(s\) in progress", out), out
     assert re.search(r"ok\s+secretary run: call records written\s+every write succeeded", out), out
+    assert re.search(r"ok\s+call database\s+postgresql://\S+: \d+ calls recorded", out), out
 
 
 def test_the_console_api_of_the_running_app(secretary_app: Any) -> None:
@@ -161,7 +177,7 @@ def test_the_console_api_of_the_running_app(secretary_app: Any) -> None:
         assert login.status_code == 200, login.text
         calls = client.get("/calls", params={"limit": 5})
         assert calls.status_code == 200, calls.text
-        with sqlite3.connect(secretary_app.db) as db:
-            stored = db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
-        assert calls.json()["total"] == stored
+        stored = call_records(secretary_app.db)
+        assert calls.json()["total"] == len(stored) > 0
+        assert {c["node"] for c in calls.json()["items"]} == {NODE}
         assert client.get("/audit").status_code == 403  # admins only

@@ -201,7 +201,7 @@ async def test_the_running_console_server_opens_and_closes_the_accounts(tmp_path
                 assert latest["details"] == {"address": "203.0.113.9"}  # the client, not nginx
         finally:
             await server.close()
-        assert accounts._db is None
+        assert not accounts.db.is_open
 
 
 async def test_without_accounts_there_is_no_api(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Console accounts in SQLite: argon2 hashes, duplicate names, empty passwords, roles."""
+"""Console accounts (in SQLite, and on a real PostgreSQL where the test takes `db_target`):
+argon2 hashes, duplicate names, empty passwords, roles."""
 
 from __future__ import annotations
 
@@ -39,17 +40,17 @@ async def test_password_is_stored_as_an_argon2_hash(tmp_path: Path) -> None:
     ],
 )
 async def test_bad_accounts_are_refused_clearly(
-    tmp_path: Path, name: str, role: str, password: str, error: str
+    db_target: Path | str, name: str, role: str, password: str, error: str
 ) -> None:
-    async with UserStore(tmp_path / "db.sqlite3", hasher=FAST) as users:
+    async with UserStore(db_target, hasher=FAST) as users:
         await users.add("anna", "admin", "pw")
         with pytest.raises(UserError, match=error):
             await users.add(name, role, password)
         assert [u["name"] for u in await users.list_users()] == ["anna"]
 
 
-async def test_remove_says_whether_there_was_such_a_user(tmp_path: Path) -> None:
-    async with UserStore(tmp_path / "db.sqlite3", hasher=FAST) as users:
+async def test_remove_says_whether_there_was_such_a_user(db_target: Path | str) -> None:
+    async with UserStore(db_target, hasher=FAST) as users:
         await users.add("anna", "receptionist", "pw")
         assert await users.remove("anna") is True
         assert await users.remove("anna") is False

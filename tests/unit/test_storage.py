@@ -1,4 +1,5 @@
-"""CallStore on a real SQLite file: WAL, roundtrip, orphans, concurrency, errors."""
+"""CallStore on a real SQLite file and on a real PostgreSQL server (the same tests on both):
+roundtrip, orphans, concurrency, errors; SQLite's WAL and the migration of older files."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from ari_app.call.ending import EndReason
 from ari_app.cli.calls import format_call
-from ari_app.storage import SCHEMA_VERSION, CallStore, StorageError
+from ari_app.storage import CallStore, StorageError
+from ari_app.storage.database import SQLITE_USER_VERSION
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[CallStore]:
-    s = CallStore(tmp_path / "sub" / "calls.sqlite3")
+async def store(db_target: Path | str) -> AsyncIterator[CallStore]:
+    s = CallStore(db_target)
     await s.open()
     try:
         yield s
@@ -24,12 +27,14 @@ async def store(tmp_path: Path) -> AsyncIterator[CallStore]:
         await s.close()
 
 
-async def test_wal_mode_and_schema_version(store: CallStore) -> None:
-    with sqlite3.connect(store.path) as db:
+async def test_wal_mode_and_schema_version(tmp_path: Path) -> None:
+    async with CallStore(tmp_path / "sub" / "calls.sqlite3") as store:
+        path = store.path
+    with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SQLITE_USER_VERSION
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"calls", "turns"} <= tables
+    assert {"calls", "turns", "messages", "console_users", "alembic_version"} <= tables
 
 
 async def test_roundtrip(store: CallStore) -> None:
@@ -73,8 +78,8 @@ async def test_get_unknown_call(store: CallStore) -> None:
     assert await store.get_call("nope") is None
 
 
-async def test_close_orphans(tmp_path: Path) -> None:
-    path = tmp_path / "calls.sqlite3"
+async def test_close_orphans(db_target: Path | str) -> None:
+    path = db_target
     async with CallStore(path) as s:
         await s.start_call("open1", "ch1", None, None, None, "ru")
         await s.start_call("open2", "ch2", None, None, None, "en")
@@ -120,8 +125,8 @@ async def test_concurrent_writes(store: CallStore) -> None:
     assert len(await store.turns("b")) == 25
 
 
-async def test_second_connection_sees_writes(tmp_path: Path) -> None:
-    path = tmp_path / "calls.sqlite3"
+async def test_second_connection_sees_writes(db_target: Path | str) -> None:
+    path = db_target
     async with CallStore(path) as one, CallStore(path) as two:
         await asyncio.gather(
             one.start_call("x", "c", None, None, None, "ru"),
@@ -153,12 +158,19 @@ async def test_unopenable_path(tmp_path: Path) -> None:
         await CallStore(blocker / "calls.sqlite3").open()
 
 
-async def test_newer_schema_refused(tmp_path: Path) -> None:
-    path = tmp_path / "calls.sqlite3"
-    with sqlite3.connect(path) as db:
-        db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+async def test_newer_schema_refused(db_target: Path | str, tmp_path: Path) -> None:
+    """A database a newer program migrated is refused, not written into: an unknown
+    Alembic revision, or (SQLite) a user_version past the last one before Alembic."""
+    async with CallStore(db_target) as store:
+        async with store.db.transaction("pretend a newer program") as conn:
+            await conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(StorageError, match="newer"):
-        await CallStore(path).open()
+        await CallStore(db_target).open()
+    old = tmp_path / "pre-alembic.sqlite3"
+    with sqlite3.connect(old) as db:
+        db.execute("PRAGMA user_version=4")
+    with pytest.raises(StorageError, match="newer"):
+        await CallStore(old).open()
 
 
 def test_report_timings_from_session_keys() -> None:
@@ -184,8 +196,8 @@ def test_report_of_unfinished_call() -> None:
     assert "in progress" in report and "Recordings: none" in report
 
 
-async def test_messages_are_stored_and_listed_newest_first(tmp_path: Path) -> None:
-    async with CallStore(tmp_path / "calls.sqlite3") as store:
+async def test_messages_are_stored_and_listed_newest_first(db_target: Path | str) -> None:
+    async with CallStore(db_target) as store:
         await store.start_call("c1", "ch1", "office", "PJSIP/x", "+79161234567", "ru")
         first = await store.add_message(
             "c1", {"name": "Иван", "callback_number": "+79161234567", "reason": "счёт",
@@ -230,3 +242,94 @@ async def test_drop_turns_removes_only_the_rows_named(store: CallStore) -> None:
     assert len(await store.turns("c2")) == 1
     # the next turn still goes after the last one kept
     assert await store.add_turn("c1", "secretary", "С девяти до шести.", 4.0, 5.0) == 3
+
+
+async def test_a_version_3_file_is_migrated_in_place(tmp_path: Path) -> None:
+    """A file written by the program before Alembic keeps its calls, and its turns gain
+    what the console's search and dashboard read (folded text, voice-to-voice time)."""
+    path = tmp_path / "v3.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE calls (call_id TEXT PRIMARY KEY, channel_id TEXT, line TEXT,"
+            " endpoint TEXT, caller_id TEXT, language TEXT, started_at REAL NOT NULL,"
+            " ended_at REAL, ended_by TEXT, error TEXT, caller_wav TEXT, secretary_wav TEXT,"
+            " transferred_to TEXT, transferred_by TEXT);"
+            "CREATE INDEX calls_started_at ON calls(started_at);"
+            "CREATE INDEX calls_line_started_at ON calls(line, started_at);"
+            "CREATE TABLE turns (id INTEGER PRIMARY KEY AUTOINCREMENT, call_id TEXT NOT NULL"
+            " REFERENCES calls(call_id) ON DELETE CASCADE, idx INTEGER NOT NULL, who TEXT NOT"
+            " NULL, text TEXT NOT NULL, started_at REAL, ended_at REAL, timings TEXT NOT NULL"
+            " DEFAULT '{}', UNIQUE (call_id, idx));"
+            "CREATE TABLE console_users (name TEXT PRIMARY KEY, role TEXT NOT NULL,"
+            " password_hash TEXT NOT NULL, created_at REAL NOT NULL);"
+            "INSERT INTO console_users VALUES ('anna', 'admin', 'x', 1.0);"
+            "INSERT INTO calls (call_id, line, started_at, ended_at, ended_by)"
+            " VALUES ('old', 'ru-gsm', 1000.0, 1030.0, 'caller_hangup');"
+            "INSERT INTO calls (call_id, line, started_at) VALUES ('killed', 'ru-gsm', 1500.0);"
+            "INSERT INTO turns (call_id, idx, who, text, started_at, ended_at, timings) VALUES"
+            " ('old', 0, 'caller', 'ЗАПИШИТЕ меня', 1001.0, 1002.0, '{}'),"
+            " ('old', 1, 'secretary', 'Записала.', 1003.0, 1004.0, '{\"v2v_ms\": 640.5}'),"
+            " ('old', 2, 'secretary', 'Ещё?', 1005.0, 1006.0, 'not json');"
+            "PRAGMA user_version=3;"
+        )
+    async with CallStore(path, node="box-a") as store:
+        assert await store.close_orphans() == 1  # the old program's call left open
+        assert (await store.get_call("killed") or {})["ended_by"] == "app_crashed"
+        found, total = await store.search_calls(words="запишите")
+        assert total == 1 and found[0]["call_id"] == "old" and found[0]["node"] is None
+        assert await store.reply_latencies(900.0, 1100.0) == [(1003.0, 640.5)]
+        call = await store.get_call("old")
+        assert call is not None and len(call["turns"]) == 3
+        assert call["turns"][0]["text"] == "ЗАПИШИТЕ меня"
+        await store.start_call("new", "ch", "ru-gsm", None, None, "ru", started_at=2000.0)
+        assert (await store.get_call("new") or {})["node"] == "box-a"
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SQLITE_USER_VERSION
+        assert db.execute("SELECT name FROM console_users").fetchall() == [("anna",)]
+
+
+async def test_each_call_names_its_node_and_orphans_are_closed_by_their_own(
+    db_target: Path | str,
+) -> None:
+    """Two boxes share a database: each closes only the calls it left open (the other's
+    may be live)."""
+    async with CallStore(db_target, node="box-a") as a, CallStore(db_target, node="box-b") as b:
+        await a.start_call("a1", "ch", "ru", None, None, "ru", started_at=10.0)
+        await b.start_call("b1", "ch", "ru", None, None, "ru", started_at=11.0)
+        assert await a.close_orphans() == 1
+        one, two = await a.get_call("a1"), await a.get_call("b1")
+        assert one is not None and one["node"] == "box-a" and one["ended_by"] == "app_crashed"
+        assert two is not None and two["node"] == "box-b" and two["ended_at"] is None
+        page, total = await b.search_calls(node="box-b")
+        assert total == 1 and page[0]["call_id"] == "b1"
+
+
+async def test_search_is_case_blind_in_any_script_and_takes_wildcards_literally(
+    store: CallStore,
+) -> None:
+    await store.start_call("c1", "ch", "ru", None, "+7 (916) 100%", "ru", started_at=1.0)
+    await store.start_call("c2", "ch", "en", None, "+7916_200", "en", started_at=2.0)
+    await store.add_turn("c1", "caller", "Здравствуйте, СЧЁТ не пришёл", 1.0, 2.0)
+    await store.add_turn("c2", "caller", "Straße closed? ÉTÉ", 2.0, 3.0)
+    for words, expected in (("счёт", ["c1"]), ("здравствуйте пришёл", ["c1"]),
+                            ("STRASSE", ["c2"]), ("été", ["c2"]), ("счёт été", [])):
+        page, total = await store.search_calls(words=words)
+        assert [c["call_id"] for c in page] == expected and total == len(expected), words
+    for caller, expected in (("100%", ["c1"]), ("%", ["c1"]), ("_", ["c2"]), ("916", ["c2", "c1"])):
+        page, _ = await store.search_calls(caller=caller)
+        assert [c["call_id"] for c in page] == expected, caller
+
+
+async def test_several_stores_opening_a_new_database_at_once_all_open(
+    db_target: Path | str,
+) -> None:
+    """Several processes (or the app and its console) opening an empty database at once:
+    its schema is made once, and every one of them can write."""
+    stores = [CallStore(db_target, node=f"n{i}") for i in range(4)]
+    await asyncio.gather(*(s.open() for s in stores))
+    try:
+        await asyncio.gather(*(s.start_call(f"c{i}", "ch", None, None, None, "ru")
+                               for i, s in enumerate(stores)))
+        assert (await stores[0].search_calls())[1] == 4
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
