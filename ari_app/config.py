@@ -97,6 +97,19 @@ class MediaConfig(_Section):
     external_host: NonEmpty = "127.0.0.1"
 
 
+class SttRemoteConfig(_Section):
+    """A shared inference server that hears the turns first (OpenAI-compatible
+    `/audio/transcriptions`: vLLM, faster-whisper-server); the local engine (`stt.engine`,
+    whisper) hears a turn when the server fails or is slower than timeout_s, and every turn
+    for retry_after_s after a failure."""
+
+    base_url: Annotated[str, AfterValidator(_http_url)]  # e.g. http://gpu-box:8000/v1
+    model: NonEmpty = "whisper-1"
+    timeout_s: float = Field(default=3.0, gt=0, le=30)
+    api_key_env: NonEmpty | None = None  # the environment variable holding the key
+    retry_after_s: float = Field(default=30.0, ge=0)
+
+
 class SttConfig(_Section):
     """whisper: batch transcription of each finished turn (model: a faster-whisper directory
     under paths.models_dir). vosk: streaming, fed while the caller speaks (model: a Vosk model
@@ -115,6 +128,13 @@ class SttConfig(_Section):
     # whisper, fitted window: turns of several calls that wait for the recogniser together
     # are decoded as one batch of up to this many (1: one at a time); docs/benchmarks.md
     batch: int = Field(default=8, ge=1, le=32)
+    remote: SttRemoteConfig | None = None  # whisper only: a server asked first
+
+    @model_validator(mode="after")
+    def _remote_needs_whisper(self) -> SttConfig:
+        if self.remote is not None and self.engine != "whisper":
+            raise ValueError("stt.remote: only behind stt.engine whisper (a batch recogniser)")
+        return self
 
 
 class VoiceConfig(_Section):

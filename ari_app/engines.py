@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ari_app.config import Config, VoiceConfig
+from ari_app.config import Config, SttRemoteConfig, VoiceConfig
+from ari_app.errors import ConfigError
 from ari_app.models import whisper_model_dir
 from ari_app.stt.base import SpeechToText
 from ari_app.stt.factory import build_streaming_stt, build_stt
+from ari_app.stt.remote import RemoteFirstStt, RemoteStt, RemoteSttOptions
 from ari_app.stt.streaming import StreamingStt
 from ari_app.stt.vosk import packaged_vosk_model
 from ari_app.stt.whisper import WhisperOptions
@@ -47,7 +51,20 @@ class Engines:
         return self.tts[language]
 
 
-def build_engines(cfg: Config) -> Engines:
+def remote_first(remote: SttRemoteConfig, local: SpeechToText,
+                 env: Mapping[str, str] | None = None) -> RemoteFirstStt:
+    """The inference server asked first, `local` behind it (stt/remote.py)."""
+    key = None
+    if remote.api_key_env is not None:
+        key = (os.environ if env is None else env).get(remote.api_key_env)
+        if not key:
+            raise ConfigError(f"stt.remote.api_key_env: {remote.api_key_env} is not set")
+    options = RemoteSttOptions(remote.base_url, remote.model, remote.timeout_s, key,
+                               remote.retry_after_s)
+    return RemoteFirstStt(RemoteStt(options), local)
+
+
+def build_engines(cfg: Config, env: Mapping[str, str] | None = None) -> Engines:
     stt: SpeechToText | None = None
     streaming: StreamingStt | None = None
     if cfg.stt.engine == "vosk":
@@ -66,6 +83,8 @@ def build_engines(cfg: Config) -> Engines:
         )  # fmt: skip
         stt = build_stt(cfg.stt.engine, whisper_model_dir(cfg.paths.models_dir, cfg.stt.model),
                         options)
+        if cfg.stt.remote is not None:
+            stt = remote_first(cfg.stt.remote, stt, env)
     built: dict[tuple[VoiceConfig, VoiceConfig | None], TextToSpeech] = {}
 
     def chain_of(voice: VoiceConfig, lang: str) -> TextToSpeech:

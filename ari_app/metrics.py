@@ -18,7 +18,7 @@ from ari_app.turn.timings import TurnTimings
 
 # Seconds: voice-to-voice is worth resolving between 0.3 and 2 s (the targets are 0.5/0.8 s).
 LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0, 5.0)
-STAGES = ("endpoint", "stt", "reply", "tts_first_audio")
+STAGES = ("endpoint", "stt", "reply", "tts_first_audio", "stt_remote")
 
 
 class Metrics:
@@ -39,7 +39,8 @@ class Metrics:
         self.stage = Histogram(
             "secretary_stage_seconds",
             "One stage of a turn: endpoint (speech end to turn over), stt, reply (the mind), "
-            "tts_first_audio", ["stage"], buckets=LATENCY_BUCKETS, registry=r)
+            "tts_first_audio, stt_remote (the inference server's answer, stt.remote)",
+            ["stage"], buckets=LATENCY_BUCKETS, registry=r)
         self.engine_errors = Counter(
             "secretary_engine_errors", "Failures of a speech or language engine", ["engine"],
             registry=r)
@@ -77,7 +78,8 @@ class Metrics:
         if timings.speech.v2v_ms is not None:
             self.voice_to_voice.labels(line).observe(timings.speech.v2v_ms / 1000)
         stages = {"endpoint": timings.endpoint_ms, "stt": timings.stt_ms,
-                  "reply": timings.reply_ms, "tts_first_audio": timings.speech.tts_first_audio_ms}
+                  "reply": timings.reply_ms, "tts_first_audio": timings.speech.tts_first_audio_ms,
+                  "stt_remote": timings.stt_remote_ms}
         for stage, ms in stages.items():
             if ms is not None:
                 self.stage.labels(stage).observe(ms / 1000)

@@ -14,6 +14,8 @@ class Transcript:
     language: str
     audio_s: float
     elapsed_s: float
+    source: str = "local"  # "remote": an inference server heard it (stt/remote.py)
+    remote_ms: float | None = None  # the server's answer time, when it was asked
 
 
 @runtime_checkable

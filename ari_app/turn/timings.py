@@ -102,6 +102,8 @@ class TurnTimings:
     stt_ms: float | None = None  # turn judged over -> words ready
     reply_ms: float | None = None  # words -> the answer's text began
     heard_by: HeardBy | None = None
+    stt_remote_ms: float | None = None  # the inference server's answer time (stt.remote)
+    stt_remote: bool = False  # the server heard the turn (else the local engine did)
     merged: bool = False  # two parts of the caller's turn answered as one
     drafted: bool = False  # the reply's first sentence was synthesised at the pause
     mind: MindFigures = field(default_factory=MindFigures)
@@ -113,7 +115,8 @@ class TurnTimings:
                           reply_ms=self.reply_ms, merged_turns=self.merged,
                           stt_streaming=self.heard_by == "stream",
                           stt_speculative=self.heard_by == "guess",
-                          reply_drafted=self.drafted)
+                          reply_drafted=self.drafted, stt_remote_ms=self.stt_remote_ms,
+                          stt_remote=self.stt_remote)
         if self.transfer_failed is not None:
             record[f"transfer_{self.transfer_failed}"] = 1.0
         record.update(_numbers(llm_first_event_ms=self.mind.first_event_ms,

@@ -116,6 +116,8 @@ class Turn:
         audio, heard = self.audio, self.heard
         assert audio is not None and heard is not None
         self.timings.heard_by = heard.by
+        self.timings.stt_remote_ms = heard.transcript.remote_ms
+        self.timings.stt_remote = heard.transcript.source == "remote"
         self.timings.endpoint_ms = (audio.detected_at - audio.speech_end) * 1000
         self.timings.stt_ms = (self.listener.loop.time() - max(started, audio.detected_at)) * 1000
         return heard.transcript
