@@ -13,6 +13,8 @@
 - `bench.py load [--levels 8,16,24]`: N callers asking within 300 ms of each other, for each
   level N: voice to voice p50/p95 at the callers, no_reply, the recogniser's deepest queue
   (scripts/bench_load.py).
+- `bench.py remote-stt`: the human speech set heard in-process and by a shared
+  OpenAI-compatible server (faster-whisper-server) on the same turns (scripts/bench_remote_stt.py).
 - `bench.py storage [-n N]`: the console's queries on N recorded calls in SQLite and in a real
   PostgreSQL (scripts/bench_storage.py); needs no testbed.
 - `bench.py speech [-n N] [-b B]`: TTS time to first audio per engine (after load), voice to
@@ -398,7 +400,8 @@ def main() -> int:
     soak.add_argument("--minutes", type=float, default=10.0)
     storage = sub.add_parser("storage", help="the console's queries on many recorded calls")
     storage.add_argument("-n", "--calls", type=int, default=100_000)
-    for p in (call, speech, mind, turns, load, soak, storage):
+    remote_stt = sub.add_parser("remote-stt", help="a shared STT server against in-process STT")
+    for p in (call, speech, mind, turns, load, soak, storage, remote_stt):
         p.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md")
     for p in (call, load):
         p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -430,6 +433,12 @@ def main() -> int:
                 args.calls, args.minutes,
                 None if args.no_write else lambda s: write_doc("soak", s), machine(),
             )
+    elif args.which == "remote-stt":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_remote_stt  # scripts/bench_remote_stt.py: no Asterisk part
+
+        summary = bench_remote_stt.run(
+            None if args.no_write else lambda s: write_doc("remote-stt", s), machine(), p50_p95)
     elif args.which == "storage":
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import bench_storage  # scripts/bench_storage.py: no Asterisk part
