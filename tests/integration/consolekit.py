@@ -78,11 +78,13 @@ def seed(db: Path, count: int) -> None:
         calls.append((call_id, f"chan-{i}", "100" if i % 3 else "101", "testbed",
                       f"+7900{i:07d}", "ru", started, started + 40 + i % 50,
                       endings[i % 3]))
-        turns.append((call_id, 0, "secretary", "Компания «Ромашка», Анна, здравствуйте!",
-                      started + 1, started + 5,
-                      json.dumps({"tts_ms": 120.0, "v2v_ms": 400.0 + i % 7 * 50})))
-        turns.append((call_id, 1, "caller", f"Вопрос номер {i} про доставку",
-                      started + 6, started + 9, json.dumps({"stt_ms": 300.0})))
+        greeting, v2v = "Компания «Ромашка», Анна, здравствуйте!", 400.0 + i % 7 * 50
+        asked = f"Вопрос номер {i} про доставку"
+        # the columns CallStore.add_turn fills: the folded text (search), v2v_ms (dashboard)
+        turns.append((call_id, 0, "secretary", greeting, greeting.casefold(), started + 1,
+                      started + 5, json.dumps({"tts_ms": 120.0, "v2v_ms": v2v}), v2v))
+        turns.append((call_id, 1, "caller", asked, asked.casefold(), started + 6,
+                      started + 9, json.dumps({"stt_ms": 300.0}), None))
     messages = [
         (f"seed-{i:05d}", now - 3600 - i * 600, "ru", name, number, reason, urgency,
          f"+7900{i:07d}")
@@ -97,8 +99,8 @@ def seed(db: Path, count: int) -> None:
             "INSERT INTO calls (call_id, channel_id, line, endpoint, caller_id, language, "
             "started_at, ended_at, ended_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", calls)
         conn.executemany(
-            "INSERT INTO turns (call_id, idx, who, text, started_at, ended_at, timings) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", turns)
+            "INSERT INTO turns (call_id, idx, who, text, folded, started_at, ended_at, "
+            "timings, v2v_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", turns)
         conn.executemany(
             "INSERT INTO messages (call_id, created_at, language, name, callback_number, "
             "reason, urgency, caller_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", messages)
