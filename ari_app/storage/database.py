@@ -117,8 +117,10 @@ class Database:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StorageError(f"{self.name}: cannot open the call database: {exc}") from exc
+            # a few connections (a thread each): one writes at a time, the others read
             engine = create_async_engine(
-                self.url, connect_args={"timeout": self._busy_timeout_ms / 1000}
+                self.url, pool_size=4, max_overflow=0, pool_timeout=10.0,
+                connect_args={"timeout": self._busy_timeout_ms / 1000},
             )
             event.listen(engine.sync_engine, "connect", self._sqlite_pragmas)
             return engine
