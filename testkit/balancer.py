@@ -79,10 +79,11 @@ class Box:
 
 @dataclass
 class Balancer:
-    """Kamailio on CONFIG, listening on 127.0.0.1 (a free port), over `boxes`."""
+    """Kamailio on CONFIG, listening on 127.0.0.1 (a free port), over the boxes at
+    `destinations` (SIP URIs: stand-ins' or the cluster testbed's Asterisks)."""
 
     workdir: Path
-    boxes: list[Box]
+    destinations: list[str]
     ping_s: int = 1
     invite_ms: int = 2000
     port: int = field(default_factory=lambda: free_udp_port("127.0.0.1"))
@@ -95,7 +96,7 @@ class Balancer:
     def start(self) -> Balancer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         listing = self.workdir / "dispatcher.list"
-        listing.write_text("".join(f"1 {b.uri} 0 0\n" for b in self.boxes))
+        listing.write_text("".join(f"1 {uri} 0 0\n" for uri in self.destinations))
         defines = [f"LISTEN=udp:127.0.0.1:{self.port}", f'DISPATCHER="{listing}"',
                    f'CTL="unix:{self.workdir}/kamailio_ctl"', f"PING_S={self.ping_s}",
                    f"INVITE_MS={self.invite_ms}"]

@@ -269,6 +269,15 @@ def _prepare_workdir(workdir: Path, utterances: list[CallerLine]) -> Path:
     return workdir
 
 
+def route_in_dialog(scenario: str) -> str:
+    """The scenario with sipp's [routes] (the Record-Route set its 200 OK recorded) in every
+    request sent within the dialog; sipp drops the line where there is no route set."""
+    via = "[next_url] SIP/2.0\nVia: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+    if via not in scenario:
+        raise ValueError("no in-dialog request to route in the scenario")
+    return scenario.replace(via, via + "[routes]\n")
+
+
 async def place_call(
     *,
     exten: str,
@@ -285,15 +294,21 @@ async def place_call(
     timeout_s: float = 120.0,
     capture_interface: str = "lo",
     min_dbfs: float = -40.0,
+    routed: bool = False,
 ) -> CallResult:
-    """Place one call with sipp and return what happened (see ``CallResult``)."""
+    """Place one call with sipp and return what happened (see ``CallResult``). `routed`:
+    the call crosses a proxy that record-routes (the SIP load balancer), so the caller's
+    requests within the dialog carry its Route set."""
     pt = payload_type(codec)
     workdir = _prepare_workdir(workdir, utterances)
     local_sip_port = local_sip_port or free_udp_port(local_ip)
     media_port = media_port or free_rtp_port(local_ip)
 
     scenario = workdir / "scenario.xml"
-    scenario.write_text(build_uac_scenario(utterances, codec, hangup, hangup_wait_ms))
+    text = build_uac_scenario(utterances, codec, hangup, hangup_wait_ms)
+    if routed:
+        text = route_in_dialog(text)
+    scenario.write_text(text)
     pcap = workdir / "call.pcap"
     cmd = sipp_command(
         scenario=scenario, exten=exten, workdir=workdir, sip_host=sip_host, sip_port=sip_port,
