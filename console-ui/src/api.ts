@@ -131,6 +131,7 @@ export interface CallItem {
   duration_s: number | null
   turn_count?: number
   transferred_to?: string | null
+  node?: string | null  // the box that took it (several boxes, one database)
 }
 
 export interface Call extends CallItem { turns: Turn[] }

@@ -28,6 +28,7 @@ from testkit.runner import CallResult, place_call
 
 pytestmark = pytest.mark.integration
 GREETING_MS = 4000  # each caller listens this long, then hangs up
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +115,29 @@ def test_calls_spread_over_both_boxes_into_one_database_and_one_console(
         assert listed["total"] == 8
         only_b = client.get("/calls", params={"node": "box-b"}).json()
         assert only_b["total"] == per_box["box-b"]
+    assert Counter(shown_boxes(cluster.node("box-a").console, "rita", "rita-secret-1")) == per_box
+
+
+def shown_boxes(console: str, name: str, password: str) -> list[str]:
+    """The box of each call on the console's Calls page, in a real browser (Debian's
+    chromium under Playwright), signed in as `name`."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/setup installs Debian's chromium")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            page = browser.new_context(locale="en-US").new_page()
+            page.goto(f"{console}/calls")
+            page.fill("input[name=name]", name)
+            page.fill("input[name=password]", password)
+            page.click("button[type=submit]")
+            page.wait_for_selector("[data-testid=call-node]")
+            return [cell.inner_text().strip()
+                    for cell in page.query_selector_all("[data-testid=call-node]")]
+        finally:
+            browser.close()
 
 
 def test_a_box_whose_asterisk_dies_gets_no_new_calls_and_no_caller_is_lost(
