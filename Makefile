@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` and `make test`.
 PY := .venv/bin/python
-LINT_PATHS := ari_app modem testkit tests scripts/setup-models scripts/make-caller-audio scripts/demo scripts/bench.py scripts/asterisk-testbed scripts/fetch-xtts-model scripts/bench_mind.py scripts/bench_turns.py scripts/bench_load.py scripts/bench_soak.py scripts/bench_storage.py scripts/bench_remote_stt.py scripts/bench_stt_batch.py scripts/bench_stt_prompt.py scripts/bench_gpu.py scripts/bench_turn_end.py scripts/ct2_whisper_to_hf.py scripts/fetch-models \
+LINT_PATHS := ari_app modem testkit tests scripts/setup-models scripts/make-caller-audio scripts/demo scripts/bench.py scripts/asterisk-testbed scripts/fetch-xtts-model scripts/bench_mind.py scripts/bench_turns.py scripts/bench_load.py scripts/bench_soak.py scripts/bench_storage.py scripts/bench_remote_stt.py scripts/bench_cluster.py scripts/bench_stt_batch.py scripts/bench_stt_prompt.py scripts/bench_gpu.py scripts/bench_turn_end.py scripts/ct2_whisper_to_hf.py scripts/fetch-models \
 	scripts/make-human-speech scripts/ari_wedge_repro.py
 
 .PHONY: setup demo test test-cluster lint unit bench stop

@@ -13,6 +13,8 @@
 - `bench.py load [--levels 8,16,24]`: N callers asking within 300 ms of each other, for each
   level N: voice to voice p50/p95 at the callers, no_reply, the recogniser's deepest queue
   (scripts/bench_load.py).
+- `bench.py cluster [-n N]`: N callers through the SIP load balancer to the cluster testbed's
+  two boxes, then one box's Asterisk killed (scripts/bench_cluster.py).
 - `bench.py remote-stt`: the human speech set heard in-process and by a shared
   OpenAI-compatible server (faster-whisper-server) on the same turns (scripts/bench_remote_stt.py).
 - `bench.py storage [-n N]`: the console's queries on N recorded calls in SQLite and in a real
@@ -401,7 +403,9 @@ def main() -> int:
     storage = sub.add_parser("storage", help="the console's queries on many recorded calls")
     storage.add_argument("-n", "--calls", type=int, default=100_000)
     remote_stt = sub.add_parser("remote-stt", help="a shared STT server against in-process STT")
-    for p in (call, speech, mind, turns, load, soak, storage, remote_stt):
+    cluster = sub.add_parser("cluster", help="two boxes behind the load balancer, one killed")
+    cluster.add_argument("-n", "--calls", type=int, default=40)
+    for p in (call, speech, mind, turns, load, soak, storage, remote_stt, cluster):
         p.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md")
     for p in (call, load):
         p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -433,6 +437,13 @@ def main() -> int:
                 args.calls, args.minutes,
                 None if args.no_write else lambda s: write_doc("soak", s), machine(),
             )
+    elif args.which == "cluster":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_cluster  # scripts/bench_cluster.py: its own Asterisk boxes
+
+        summary = bench_cluster.run(
+            args.calls, None if args.no_write else lambda s: write_doc("cluster", s), machine(),
+            p50_p95)
     elif args.which == "remote-stt":
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import bench_remote_stt  # scripts/bench_remote_stt.py: no Asterisk part
