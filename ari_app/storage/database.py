@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from ari_app.errors import SecretaryError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+logging.getLogger("alembic").setLevel(logging.WARNING)  # not a line per migration step
 # SQLite's user_version as the last schema before Alembic (3) left it, plus one: a program
 # from before Alembic refuses a file this one has migrated instead of writing into it
 SQLITE_USER_VERSION = 4
@@ -207,15 +209,13 @@ def _reason(exc: BaseException) -> str:
 
 
 def _lock_file(path: Path) -> int | None:
-    """An exclusive flock on the SQLite file itself (SQLite's own locks are fcntl locks,
-    which flock does not touch), held while its schema is migrated; None where the file
-    can be neither made nor opened (the engine then says why)."""
-    for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):
-        try:
-            fd = os.open(path, flags, 0o660)
-        except OSError:
-            continue
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return fd
-    return None
-
+    """An exclusive flock on a file beside the SQLite database (`<name>.lock`), held while
+    its schema is migrated; None where it cannot be made (a read-only directory: the engine
+    then says what it cannot do). Never the database file itself: closing any descriptor of
+    it would drop the POSIX locks this process's SQLite connections hold on it."""
+    try:
+        fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o660)
+    except OSError:
+        return None
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd

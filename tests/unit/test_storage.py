@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -333,3 +335,27 @@ async def test_several_stores_opening_a_new_database_at_once_all_open(
         assert (await stores[0].search_calls())[1] == 4
     finally:
         await asyncio.gather(*(s.close() for s in stores))
+
+
+async def test_opening_another_store_keeps_the_first_ones_sqlite_locks(tmp_path: Path) -> None:
+    """The app opens its call store, then the console opens the accounts on the same file.
+    SQLite's locks are POSIX locks, which a process loses on a file when it closes any
+    descriptor of it: the second open must not touch the database file itself, or another
+    process's last connection takes itself for the last one and deletes the WAL from under
+    the app ("disk I/O error", rows that vanish)."""
+    path = tmp_path / "calls.sqlite3"
+    async with CallStore(path) as app_store:
+        await app_store.start_call("c1", "ch", "ru", None, None, "ru", started_at=1.0)
+        async with CallStore(path):  # the second opener (the console's accounts, say)
+            pass
+        reader = (  # another process's reader (a CLI, a report, a test), closed at its end
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+            "print(c.execute('SELECT COUNT(*) FROM calls').fetchone()[0]); c.close()")
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-c", reader, str(path)], capture_output=True,
+            text=True, timeout=60, check=True)
+        assert done.stdout.strip() == "1"
+        wal_kept = await asyncio.to_thread(Path(f"{path}-wal").exists)
+        assert wal_kept, "the WAL was deleted under an open store"
+        await app_store.add_turn("c1", "caller", "алло", 1.0, 2.0)
+        assert len(await app_store.turns("c1")) == 1
