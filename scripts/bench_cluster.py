@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ari_app.storage import CallStore
-from testkit.cluster import Cluster
+from testkit.cluster import Cluster, caller_ports
 from testkit.postgres import PostgresServer
 from testkit.runner import CallResult, place_call
 
@@ -32,13 +32,14 @@ def _calls(cluster: Cluster, workdir: Path, count: int, at_once: int
            ) -> list[tuple[float, CallResult]]:
     assert cluster.balancer is not None
     port = cluster.balancer.port
+    ports = caller_ports(count)
 
     def one(n: int) -> tuple[float, CallResult]:
         dialled = time.time()
         return dialled, asyncio.run(place_call(
             exten="100", utterances=[], workdir=workdir / f"call-{n}", hangup="caller",
             hangup_wait_ms=LISTEN_MS, sip_host="127.0.0.1", sip_port=port, routed=True,
-            timeout_s=60))
+            local_sip_port=ports[n][0], media_port=ports[n][1], timeout_s=60))
 
     with ThreadPoolExecutor(at_once) as pool:
         return list(pool.map(one, range(count)))

@@ -19,11 +19,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from testkit.balancer import Balancer
+from testkit.balancer import Balancer, free_udp_port
 from testkit.local import REPO, LocalApp, write_config
+from testkit.runner import free_rtp_port
 
 TESTBED = REPO / "scripts" / "asterisk-testbed"
 NODES = (("box-a", "127.0.0.2"), ("box-b", "127.0.0.3"))
+
+
+def caller_ports(count: int) -> list[tuple[int, int]]:
+    """(SIP port, RTP port) for `count` sipp callers started at once, chosen before any of
+    them binds: each free now, and no two RTP ranges overlapping (sipp binds P..P+3). Chosen
+    one by one in each caller's thread, two could pick the same port before either bound it."""
+    rtp: list[int] = []
+    while len(rtp) < count:
+        port = free_rtp_port("127.0.0.1")
+        if all(abs(port - other) >= 4 for other in rtp):
+            rtp.append(port)
+    sip: list[int] = []
+    while len(sip) < count:
+        port = free_udp_port("127.0.0.1")
+        if port not in sip and all(abs(port - other) >= 4 for other in rtp):
+            sip.append(port)
+    return list(zip(sip, rtp, strict=True))
 
 
 @dataclass

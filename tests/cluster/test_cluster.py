@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from ari_app.storage import CallStore
-from testkit.cluster import Cluster
+from testkit.cluster import Cluster, caller_ports
 from testkit.postgres import PostgresServer
 from testkit.runner import CallResult, place_call
 
@@ -62,12 +62,13 @@ def calls(cluster: Cluster, workdir: Path, count: int, at_once: int = 4) -> list
     GREETING_MS and hangs up."""
     assert cluster.balancer is not None
     port = cluster.balancer.port
+    ports = caller_ports(count)
 
     def one(n: int) -> CallResult:
         return asyncio.run(place_call(
             exten="100", utterances=[], workdir=workdir / f"call-{n}", hangup="caller",
             hangup_wait_ms=GREETING_MS, sip_host="127.0.0.1", sip_port=port, routed=True,
-            timeout_s=60))
+            local_sip_port=ports[n][0], media_port=ports[n][1], timeout_s=60))
 
     with ThreadPoolExecutor(at_once) as pool:
         return list(pool.map(one, range(count)))
