@@ -264,8 +264,7 @@ class CallStore:
 
     async def list_calls(self, limit: int = 20) -> list[dict[str, Any]]:
         """The newest calls first, each with `duration_s` and `turn_count` (no turns)."""
-        rows = await self._read("list calls", _with_turn_count(select(*_CALL_COLUMNS))
-                                .order_by(*CALL_SEARCH_ORDER).limit(int(limit)))
+        rows = await self._read("list calls", call_search_query([], limit=limit))
         return [_call_dict(row) for row in rows]
 
     async def search_calls(
@@ -274,8 +273,7 @@ class CallStore:
         """A page of calls, newest first, each with `duration_s` and `turn_count`, and how
         many calls match in all. Filters: see `call_search_where`."""
         where = call_search_where(**filters)
-        rows = await self._read("search calls", call_search_query(where)
-                                .limit(int(limit)).offset(int(offset)))
+        rows = await self._read("search calls", call_search_query(where, limit, offset))
         counted = await self._read(
             "count calls", select(func.count().label("n")).select_from(calls).where(*where)
         )
@@ -340,15 +338,19 @@ def call_search_where(
     return where
 
 
-def call_search_query(where: list[ColumnElement[bool]]) -> Select[Any]:
-    """The calls matching `where`, newest first, with their turn counts."""
-    return _with_turn_count(select(*_CALL_COLUMNS)).where(*where).order_by(*CALL_SEARCH_ORDER)
-
-
-def _with_turn_count(query: Select[Any]) -> Select[Any]:
-    count = (select(func.count()).where(turns.c.call_id == calls.c.call_id)
+def call_search_query(where: list[ColumnElement[bool]], limit: int | None = None,
+                      offset: int = 0) -> Select[Any]:
+    """The calls matching `where`, newest first, with their turn counts; a page of them when
+    `limit` is given. The page is cut before the turns are counted: PostgreSQL evaluates a
+    select list's subqueries on the rows an OFFSET skips too (10x slower deep in 100,000
+    calls)."""
+    page = select(*_CALL_COLUMNS).where(*where).order_by(*CALL_SEARCH_ORDER)
+    if limit is not None:
+        page = page.limit(int(limit)).offset(int(offset))
+    cut = page.subquery("page")
+    count = (select(func.count()).where(turns.c.call_id == cut.c.call_id)
              .scalar_subquery().label("turn_count"))
-    return query.add_columns(count)
+    return select(*cut.c, count).order_by(cut.c.started_at.desc(), cut.c.call_id.desc())
 
 
 def _with_json(row: RowMapping, column: str) -> dict[str, Any]:

@@ -322,6 +322,27 @@ async def test_search_is_case_blind_in_any_script_and_takes_wildcards_literally(
         assert [c["call_id"] for c in page] == expected, caller
 
 
+async def test_pages_of_calls_are_newest_first_with_their_own_turn_counts(
+    store: CallStore,
+) -> None:
+    """Pages cut anywhere in the list: the calls in order (ties by call_id), each with its
+    own turns counted, and the total of all matches."""
+    for i in range(12):  # c00 and c01 at the same time: call_id breaks the tie
+        await store.start_call(f"c{i:02d}", "ch", "ru" if i % 2 else "en", None, None, "ru",
+                               started_at=float(max(i, 1)))
+        for k in range(i % 4):
+            await store.add_turn(f"c{i:02d}", "caller", f"turn {k}", float(i), float(i) + 0.5)
+    newest_first = [f"c{i:02d}" for i in range(11, -1, -1)]
+    for offset in (0, 5, 10):
+        page, total = await store.search_calls(5, offset)
+        assert total == 12
+        assert [c["call_id"] for c in page] == newest_first[offset:offset + 5]
+        assert [c["turn_count"] for c in page] == [int(c["call_id"][1:]) % 4 for c in page]
+    page, total = await store.search_calls(2, 1, line="ru")
+    assert total == 6 and [c["call_id"] for c in page] == ["c09", "c07"]
+    assert [c["call_id"] for c in await store.list_calls(3)] == newest_first[:3]
+
+
 async def test_several_stores_opening_a_new_database_at_once_all_open(
     db_target: Path | str,
 ) -> None:
