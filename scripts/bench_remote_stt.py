@@ -73,6 +73,8 @@ async def _measure(defaults_url: str, greedy_url: str) -> list[dict[str, Any]]:
     local_full = WhisperStt(MODEL, WhisperOptions(window="full"))  # the server's window
     await local.load()
     await local_full.load()
+    engines: dict[str, WhisperStt | RemoteStt] = {
+        "local": local, "local_full": local_full, **servers}
     rows = []
     try:
         clips = [json.loads(p.read_text()) for p in sorted(SPEECH.glob("*.json"))]
@@ -82,8 +84,6 @@ async def _measure(defaults_url: str, greedy_url: str) -> list[dict[str, Any]]:
             pcm = _turn(SPEECH / f"{clip['id']}.wav")
             ref = words(clip["text"])
             row: dict[str, Any] = {"id": clip["id"], "words": len(ref)}
-            engines: dict[str, WhisperStt | RemoteStt] = {
-                "local": local, "local_full": local_full, **servers}
             for name, engine in engines.items():
                 began = time.perf_counter()
                 heard = await engine.transcribe(pcm, clip["language"])
