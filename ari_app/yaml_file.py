@@ -3,10 +3,11 @@
 PyYAML's safe loader lets Python's own errors out for a scalar it recognises but cannot
 build: a date that does not exist (`2024-02-30`: ValueError), an integer over Python's
 4300-digit limit (ValueError), an explicit tag on the wrong text (`!!bool maybe`: KeyError,
-`!!int +`: IndexError, `!!timestamp x`: AttributeError); and nesting deeper than Python's
-recursion limit is a RecursionError. `AdminLoader` makes each of them a YAML error at the
-value's line, so that `read_yaml` can report every bad file the same way: a ConfigError
-"<file>: invalid YAML: line L column C: <problem>".
+`!!int +`: IndexError, `!!timestamp x`: AttributeError); nesting deeper than Python's
+recursion limit is a RecursionError; and a key given twice in one mapping is taken, the last
+silently winning over an admin's first. `AdminLoader` makes each of them a YAML error at the
+value's (or the second key's) line, so that `read_yaml` can report every bad file the same
+way: a ConfigError "<file>: invalid YAML: line L column C: <problem>".
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
-from yaml.nodes import Node
+from yaml.nodes import MappingNode, Node, ScalarNode
 from yaml.reader import ReaderError
 
 from ari_app.errors import ConfigError
@@ -43,6 +44,21 @@ class AdminLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[tuple[str, str], Any] = {}
+        # a `!!map` tag on a sequence or scalar: the base says it is not a mapping
+        pairs = node.value if isinstance(node, MappingNode) else []
+        for key_node, _ in pairs:
+            if not isinstance(key_node, ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults` is meant to be overridden
+            key = (key_node.tag, key_node.value)
+            if key in seen:
+                raise ConstructorError(
+                    None, None, f"duplicate key {key_node.value!r} (first at line "
+                    f"{seen[key].line + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep)
 
     def construct_object(self, node: Node, deep: bool = False) -> Any:
         try:

@@ -20,7 +20,7 @@ from ari_app.config import load_config
 from ari_app.errors import ConfigError
 from ari_app.llm.secrets import load_secrets_file
 from ari_app.mind.persona import load_persona
-from ari_app.yaml_file import MAX_DEPTH
+from ari_app.yaml_file import MAX_DEPTH, read_yaml
 from testkit.fuzz import FUZZ, YAML_VALUES, mutated
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,3 +183,19 @@ def test_an_impossible_date_names_its_line(folder: Path) -> None:
     with pytest.raises(ConfigError, match=rf"line {line} column 11: '2026-02-30' is not a "
                        r"valid timestamp \(day is out of range for month\)"):
         load_persona(path)
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines(folder: Path) -> None:
+    """An admin who adds a second `language:` under a line must not have one of the two
+    silently win; a merge (`<<:`) may still be overridden, as YAML means it."""
+    twice = CONFIG_TEXT.replace("end_silence_ms: 600", "end_silence_ms: 600\n  end_silence_ms: 900")
+    assert twice != CONFIG_TEXT
+    path = folder / "twice.yaml"
+    path.write_text(twice, encoding="utf-8")
+    first = twice.splitlines().index("  end_silence_ms: 600") + 1
+    with pytest.raises(ConfigError, match=rf"{path}: invalid YAML: line {first + 1} column 3: "
+                       rf"duplicate key 'end_silence_ms' \(first at line {first}\)"):
+        load_config(path)
+    merged = "base: &b {codec: ulaw}\nline:\n  <<: *b\n  codec: alaw\n"
+    path.write_text(merged, encoding="utf-8")
+    assert read_yaml(path) == {"base": {"codec": "ulaw"}, "line": {"codec": "alaw"}}
