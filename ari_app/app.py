@@ -84,7 +84,8 @@ class SecretaryApp:
             cfg.console, self.metrics, store, UserStore(cfg.storage.target), self.live,
             PersonaFiles(cfg.paths.personas_dir),
             health=lambda: doctor_checks(cfg, "loaded when secretary run started"),
-            settings=LlmSettings(config_path) if config_path is not None else None,
+            settings=(LlmSettings(config_path, running=cfg.llm)
+                      if config_path is not None else None),
             voices=VoiceSetup(cfg, engines, config_path),
             chat=ChatSetup(personas, cfg.persona, cfg.default_language, self.llm,
                            ApiMessages(store, self.notifications).keep),

@@ -6,7 +6,8 @@ comments stay, yaml_edit.py), after the whole config with the new section has pa
 same checks as at start, and the old file is backed up beside it. Keys go only into
 `llm.secrets_file` (mode 0600) and never come back out: a provider says whether its key is
 set, not what it is. The running app builds its model chain at start: a save says so
-(`restart_needed`).
+(`restart_needed`), and so does every read while the file's `llm:` is not what runs (given
+`running`, the section the app started with).
 """
 
 from __future__ import annotations
@@ -60,11 +61,20 @@ def version_of(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+class _Unknown:
+    """No running app to compare with (a console without one, a test)."""
+
+
+UNKNOWN = _Unknown()
+
+
 class LlmSettings:
     def __init__(self, config_path: Path, env: Mapping[str, str] | None = None,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 running: LlmConfig | _Unknown | None = UNKNOWN) -> None:
         self.config_path = Path(config_path)
+        self.running = running  # the `llm:` the app started with (None: none)
         self.env = os.environ if env is None else env
         self.transport = transport  # tests: a fake provider
         self.clock = clock
@@ -108,6 +118,8 @@ class LlmSettings:
             "secrets_file": str(llm.secrets_file) if llm and llm.secrets_file else None,
             "filler_after_s": llm.filler_after_s if llm else None,
             "version": version_of(text),
+            # None: no running app to compare with
+            "restart_needed": None if isinstance(self.running, _Unknown) else llm != self.running,
         }
 
     def _secret_names(self, llm: LlmConfig | None) -> set[str]:
@@ -145,7 +157,8 @@ class LlmSettings:
         if new != text:
             atomic_write(self.config_path.with_name(self.config_path.name + BACKUP_SUFFIX), text)
             atomic_write(self.config_path, new)
-        return {**self.read(), "restart_needed": True}
+        after = self.read()
+        return {**after, "restart_needed": after["restart_needed"] is not False}
 
     def _check(self, data: dict[str, Any]) -> None:
         try:

@@ -85,6 +85,34 @@ class VoiceSetup:
     env: Mapping[str, str] | None = None  # the config's environment (default: os.environ)
 
 
+def choices_of(cfg: Config) -> dict[str, dict[str, str] | None]:
+    """The voice of each language ("lang:ru") and each line ("line:100", None when it speaks
+    its language's) in `cfg`."""
+    out: dict[str, dict[str, str] | None] = {
+        f"lang:{lang}": v.model_dump() for lang, v in cfg.tts.voices.items()}
+    out.update({f"line:{name}": line.voice.model_dump() if line.voice else None
+                for name, line in cfg.lines.items()})
+    return out
+
+
+def next_start(setup: VoiceSetup) -> dict[str, dict[str, str] | None]:
+    """The choices the config file makes that the running app does not use yet (saved here or
+    by hand since the start), by the keys of `choices_of`; {} when the file cannot be read or
+    checked (the page then shows what runs)."""
+    if setup.config_path is None:
+        return {}
+    try:
+        data = parse_yaml(setup.config_path.read_text(encoding="utf-8"), str(setup.config_path))
+        if not isinstance(data, dict):
+            return {}
+        written = choices_of(parse_config(data, str(setup.config_path), setup.env))
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return {}
+    running = choices_of(setup.cfg)
+    return {key: choice for key, choice in written.items()
+            if key in running and choice != running[key]}
+
+
 def voices_router(auth: Auth, users: UserStore, setup: VoiceSetup) -> APIRouter:
     cfg, engines, config_path = setup.cfg, setup.engines, setup.config_path
     router = APIRouter(tags=["voices"])
@@ -94,8 +122,10 @@ def voices_router(auth: Auth, users: UserStore, setup: VoiceSetup) -> APIRouter:
     @router.get("/voices")
     async def voices(_: Admin) -> dict[str, Any]:
         """The cloned voices (their clips' summary), and the voice of each language and each
-        configured line now (a line's `voice` is null when it speaks its language's)."""
+        configured line now (a line's `voice` is null when it speaks its language's), and
+        `next_start`: the choices the config file holds that take effect at the next start."""
         cloned = await asyncio.to_thread(list_voices, voices_dir)
+        pending = await asyncio.to_thread(next_start, setup)
         return {
             "voices_dir": str(voices_dir),
             "cloned": [{"name": v.get("name"), "created": v.get("created"),
@@ -108,6 +138,7 @@ def voices_router(auth: Auth, users: UserStore, setup: VoiceSetup) -> APIRouter:
                              "voice": line.voice.model_dump() if line.voice else None}
                       for name, line in cfg.lines.items()},
             "engines": list(get_args(VoiceConfig.model_fields["engine"].annotation)),
+            "next_start": pending,
         }
 
     @router.post("/voices", status_code=201, responses={422: {}})

@@ -228,7 +228,7 @@ export interface LlmSettings {
   secrets_file: string | null
   filler_after_s: number | null
   version: string
-  restart_needed?: boolean
+  restart_needed?: boolean | null
 }
 
 /** POST /api/settings/llm/{index}/test. */
@@ -258,6 +258,8 @@ export interface Voices {
   fallback: Record<string, VoiceChoiceValue>
   engines: string[]
   lines?: Record<string, LineVoice>
+  /** choices in the config file that the running app does not use yet, by row key ('lang:ru', 'line:100') */
+  next_start?: Record<string, VoiceChoiceValue | null>
 }
 
 /** POST /api/voices: each clip's measurements and problems (by its file name). */

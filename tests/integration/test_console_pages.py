@@ -163,6 +163,8 @@ def test_settings_add_a_model_that_does_not_answer(console: ConsoleApp, page: An
         page.click("[data-testid=llm-save]")
     assert saved.value.status == 200, saved.value.text()
     page.wait_for_selector("[data-testid=llm-restart]")
+    page.reload()  # the notice stays until the app runs what the file says
+    page.wait_for_selector("[data-testid=llm-restart]")
     providers = config_of(console)["llm"]["providers"]
     assert [(p["kind"], p["model"]) for p in providers][-1] == ("openai", "qwen-test")
     last = page.locator("[data-testid=llm-provider]").last
@@ -251,6 +253,11 @@ def test_voices_checked_spoken_and_chosen(console: ConsoleApp, page: Any, tmp_pa
     assert saved["lines"]["testbed-en"] == {"language": "en",
                                             "voice": {"engine": "espeak", "voice": "en"}}
     assert saved["tts"]["voices"]["en"]["engine"] != "espeak"
+    page.reload()  # both choices still shown as waiting for the next start
+    for key, voice in (("lang:ru", "espeak · ru"), ("line:testbed-en", "espeak · en")):
+        waiting = page.wait_for_selector(f"[data-testid=voice-choice][data-key='{key}'] "
+                                         "[data-testid=voice-choice-msg].ok")
+        assert voice in waiting.inner_text(), (key, waiting.inner_text())
     with sqlite3.connect(console.db) as conn:
         audit = {row[0] for row in conn.execute("SELECT what FROM console_audit")}
     assert {"voice_add", "voice_choice"} <= audit, audit

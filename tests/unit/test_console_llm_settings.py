@@ -12,6 +12,7 @@ import httpx
 import pytest
 from console_fixtures import console, login
 
+from ari_app.config import load_config
 from ari_app.console.auth import CSRF_HEADER
 from ari_app.console.llm_settings import LlmSettings, SettingsChanged, SettingsInvalid
 
@@ -118,3 +119,20 @@ async def test_the_settings_api_is_admins_only_and_never_returns_keys(tmp_path: 
         audit = [(a["what"], a["details"]) for a in await c.users.audit_log(10)]
         assert ("secret_set", {"name": "gemini"}) in audit
         assert all("AIza" not in json.dumps(a) for a in audit)
+
+
+def test_a_reload_says_a_restart_is_needed_until_the_file_is_what_runs(tmp_path: Path) -> None:
+    """The notice outlives the page: compared with the `llm:` the app started with."""
+    path = config_file(tmp_path)
+    started = load_config(path, env=ENV).llm
+    settings = LlmSettings(path, env=ENV, running=started)
+    got = settings.read()
+    assert got["restart_needed"] is False
+    local, gemini, anthropic = got["providers"]
+    saved = settings.save([anthropic, local, gemini], got["version"])
+    assert saved["restart_needed"] is True
+    assert LlmSettings(path, env=ENV, running=started).read()["restart_needed"] is True
+    back = settings.save([local, gemini, anthropic], saved["version"])  # as it runs again
+    assert back["restart_needed"] is False
+    unknown = LlmSettings(path, env=ENV).read()  # no running app to compare with
+    assert unknown["restart_needed"] is None

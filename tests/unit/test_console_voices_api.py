@@ -105,6 +105,10 @@ async def test_a_voice_speaks_and_is_chosen_per_language(tmp_path: Path) -> None
                                   json={"language": "ru", "engine": "espeak", "voice": "ru"})
         assert chosen.status_code == 200 and chosen.json()["restart_needed"] is True
         assert load_config(path, env=ENV).tts.voices["ru"].engine == "espeak"
+        # a reload of the page: what runs, and what the next start will use
+        listed = (await client.get("/api/voices")).json()
+        assert listed["in_use"]["ru"] == setup.cfg.tts.voices["ru"].model_dump()
+        assert listed["next_start"] == {"lang:ru": {"engine": "espeak", "voice": "ru"}}
         wrong = await client.put("/api/voices/choice", headers=headers,
                                  json={"language": "ru", "engine": "telepathy", "voice": "x"})
         assert wrong.status_code == 422 and "tts.voices.ru.engine" in wrong.text
@@ -141,6 +145,14 @@ async def test_a_voice_is_chosen_and_heard_per_line(tmp_path: Path) -> None:
         assert voice is not None and (voice.engine, voice.voice) == ("espeak", "ru")
         assert written.lines["support"].persona == "default"  # the line's other keys kept
         assert written.tts.voices == setup.cfg.tts.voices  # the languages' voices untouched
+        pending = (await client.get("/api/voices")).json()["next_start"]
+        assert pending == {"line:support": {"engine": "espeak", "voice": "ru"}}
+        saved = path.read_text(encoding="utf-8")
+        path.write_text(before, encoding="utf-8")  # put back by hand: nothing pending
+        assert (await client.get("/api/voices")).json()["next_start"] == {}
+        path.write_text("tts: [", encoding="utf-8")  # broken by hand: what runs is shown
+        assert (await client.get("/api/voices")).json()["next_start"] == {}
+        path.write_text(saved, encoding="utf-8")
         assert (tmp_path / "secretary.yaml.bak").read_text(encoding="utf-8") == before
         assert "# Optional per-line settings" in path.read_text(encoding="utf-8")
 
