@@ -121,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         from ari_app.cli.users import user_main
 
         return user_main(args_list[1:])
+    if args_list[:1] == ["records"]:  # `secretary records copy SOURCE TARGET`
+        from ari_app.cli.records import records_main
+
+        return records_main(args_list[1:])
     parser = argparse.ArgumentParser(prog="secretary", description=__doc__.splitlines()[0])
     parser.add_argument("--log-level", default=os.environ.get("SECRETARY_LOG_LEVEL", "INFO"))
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         ("chat", "talk to the secretary in text (--lang ru|en, --persona NAME)"),
         ("voice", "manage cloned-voice reference clips (add NAME FILE..., list)"),
         ("user", "manage operator console accounts (add NAME --role ROLE, list, remove NAME)"),
+        ("records", "copy one call database into another (copy SOURCE TARGET [--node NAME])"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("-c", "--config", help=f"YAML config (default {DEFAULT_CONFIG})")
