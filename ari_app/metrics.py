@@ -8,9 +8,10 @@ so that tests and a second app in the same process start from zero.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from ari_app.call.ending import EndReason
@@ -103,12 +104,20 @@ class Metrics:
         """The Prometheus text exposition of everything above."""
         return generate_latest(self.registry)
 
+    def samples(self) -> dict[str, float]:
+        """Everything above now, keyed as `read_samples` keys a scrape (no text between)."""
+        return _keyed(self.registry.collect())
+
 
 def read_samples(text: str) -> dict[str, float]:
     """A scrape as {"name{label=value,...}": value}, labels sorted (what `secretary doctor`
     and the tests read)."""
+    return _keyed(text_string_to_metric_families(text))
+
+
+def _keyed(families: Iterable[Metric]) -> dict[str, float]:
     samples: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
+    for family in families:
         for sample in family.samples:
             labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
             samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from ari_app.console.auth import Auth, Caller, require
 from ari_app.console.live import LiveBus
-from ari_app.metrics import Metrics, read_samples
+from ari_app.metrics import Metrics
 from ari_app.storage import CallStore
 
 HOURS = 24
@@ -65,7 +65,7 @@ def engine_health(metrics: Metrics) -> dict[str, Any]:
     """Since the app started: each engine's failures, calls refused for a full box, the
     recogniser's queue now, record writes waiting in the spool, and whether it is draining.
     `ok` is false while any of the last three says trouble now."""
-    samples = read_samples(metrics.render().decode())
+    samples = metrics.samples()
     errors: dict[str, int] = {}
     refused = 0
     for key, value in samples.items():

@@ -50,6 +50,8 @@ def test_a_reply_observes_the_figures_it_has_in_seconds() -> None:
     assert samples["secretary_stage_seconds_sum{stage=endpoint}"] == pytest.approx(0.25)
     assert "secretary_stage_seconds_count{stage=reply}" not in samples
     assert samples["secretary_engine_errors_total{engine=llm}"] == 1
+    # what the console's dashboard reads without the text: the same samples, the same keys
+    assert metrics.samples() == samples
 
 
 def test_dropped_rtp_and_failed_writes_and_the_recogniser_queue() -> None:
