@@ -4,7 +4,7 @@ sentence spoken by it, and the choice of voice per language or per line (written
 config, used from the next start).
 
 `GET /api/voices`, `POST /api/voices` (multipart: name, replace, files),
-`POST /api/voices/speak`, `PUT /api/voices/choice`."""
+`POST /api/voices/speak`, `PUT /api/voices/choice`, `DELETE /api/voices/choice?line=`."""
 
 # no `from __future__ import annotations`: FastAPI reads the routes' annotations, which
 # name dependencies local to the router's builder
@@ -15,7 +15,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Response,
+    UploadFile,
+)
 from pydantic import BaseModel, Field
 
 from ari_app.api.audio import encode_wav
@@ -45,12 +54,13 @@ class VoiceChoice(BaseModel):
     line: str | None = None  # written to lines.<line>.voice instead of tts.voices.<language>
 
 
-def save_voice_choice(config_path: Path, language: str, choice: dict[str, str],
+def save_voice_choice(config_path: Path, language: str, choice: dict[str, str] | None,
                       env: Mapping[str, str] | None = None,
                       line: str | None = None) -> Config:
     """Write tts.voices.<language>, or lines.<line>.voice for a line the config has (the
-    language is then not used), into the config, checked with the whole config first.
-    Returns the config as written."""
+    language is then not used), into the config, checked with the whole config first; a
+    line's choice None removes its own voice (it speaks its language's again). Returns the
+    config as written."""
     text = config_path.read_text(encoding="utf-8")
     data = parse_yaml(text, str(config_path))
     if not isinstance(data, dict):
@@ -60,9 +70,12 @@ def save_voice_choice(config_path: Path, language: str, choice: dict[str, str],
         if not isinstance(lines, dict) or line not in lines:
             raise ConfigError(f"{config_path}: lines.{line}: no such line in the config")
         lines = dict(lines)
-        own = lines[line] if isinstance(lines[line], dict) else {}
-        lines[line] = {**own, "voice": choice}
+        own = dict(lines[line]) if isinstance(lines[line], dict) else {}
+        own.pop("voice", None)
+        lines[line] = own if choice is None else {**own, "voice": choice}
         data["lines"] = lines
+    elif choice is None:
+        raise ConfigError(f"{config_path}: tts.voices.{language}: a language needs a voice")
     else:
         tts = dict(data.get("tts") or {})
         voices = dict(tts.get("voices") or {})
@@ -206,5 +219,23 @@ def voices_router(auth: Auth, users: UserStore, setup: VoiceSetup) -> APIRouter:
         await users.audit(admin.name, "voice_choice", language=language, line=body.line,
                           **choice)
         return {"language": language, "line": body.line, **choice, "restart_needed": True}
+
+    @router.delete("/voices/choice", responses={422: {}, 503: {}})
+    async def reset(line: Annotated[str, Query(description="the line")],
+                    admin: Admin) -> dict[str, Any]:
+        """The line's own voice removed from the config: from the next start it speaks with
+        its language's voice."""
+        if config_path is None:
+            raise HTTPException(503, "the app was started without a config file to write")
+        try:
+            written = await asyncio.to_thread(save_voice_choice, config_path, "", None,
+                                              setup.env, line)
+        except ConfigError as exc:
+            raise HTTPException(422, str(exc)) from None
+        language = written.language_for(line)
+        await users.audit(admin.name, "voice_choice", language=language, line=line,
+                          engine=None, voice=None)
+        return {"language": language, "line": line, "engine": None, "voice": None,
+                "restart_needed": True}
 
     return router

@@ -258,6 +258,14 @@ def test_voices_checked_spoken_and_chosen(console: ConsoleApp, page: Any, tmp_pa
         waiting = page.wait_for_selector(f"[data-testid=voice-choice][data-key='{key}'] "
                                          "[data-testid=voice-choice-msg].ok")
         assert voice in waiting.inner_text(), (key, waiting.inner_text())
+    # and the line back to its language's voice
+    line = page.locator("[data-testid=voice-choice][data-key='line:testbed-en']")
+    with page.expect_response(lambda r: "/api/voices/choice" in r.url
+                              and r.request.method == "DELETE") as reset:
+        line.locator("[data-testid=voice-reset]").click()
+    assert reset.value.status == 200, reset.value.text()
+    assert "voice" not in config_of(console)["lines"]["testbed-en"]
+    assert line.locator("[data-testid=voice-reset]").count() == 0
     with sqlite3.connect(console.db) as conn:
         audit = {row[0] for row in conn.execute("SELECT what FROM console_audit")}
     assert {"voice_add", "voice_choice"} <= audit, audit

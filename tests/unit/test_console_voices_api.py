@@ -167,3 +167,21 @@ async def test_a_voice_is_chosen_and_heard_per_line(tmp_path: Path) -> None:
         audit = [a for a in await c.users.audit_log(10) if a["what"] == "voice_choice"]
         assert [a["details"] for a in audit] == [{"language": "ru", "line": "support",
                                                   "engine": "espeak", "voice": "ru"}]
+
+        # back to the language's voice: the line's own removed, its other keys kept
+        reset = await client.delete("/api/voices/choice", headers=headers,
+                                    params={"line": "support"})
+        assert reset.status_code == 200, reset.text
+        assert reset.json()["voice"] is None and reset.json()["restart_needed"] is True
+        written = load_config(path, env=ENV)
+        assert written.lines["support"].voice is None
+        assert written.lines["support"].persona == "default"
+        assert (await client.get("/api/voices")).json()["next_start"] == {}  # as it runs
+        nowhere = await client.delete("/api/voices/choice", headers=headers,
+                                      params={"line": "nope"})
+        assert nowhere.status_code == 422 and "lines.nope" in nowhere.text
+        unsigned = await client.delete("/api/voices/choice", params={"line": "support"})
+        assert unsigned.status_code == 403
+        audit = [a for a in await c.users.audit_log(10) if a["what"] == "voice_choice"]
+        assert audit[0]["details"] == {"language": "ru", "line": "support", "engine": None,
+                                       "voice": None}
