@@ -24,7 +24,7 @@ import httpx
 from ari_app.media.codecs import ulaw_decode, ulaw_encode
 from ari_app.media.resample import resample
 from ari_app.stt.remote import RemoteStt, RemoteSttOptions
-from ari_app.stt.whisper import WhisperOptions, WhisperStt
+from ari_app.stt.whisper import FULL_WINDOW_DECODING, WhisperOptions, WhisperStt
 from testkit.transcripts import edits, words
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,9 +38,8 @@ def _turn(path: Path) -> bytes:
     return bytes(2 * 4800) + resample(ulaw_decode(ulaw_encode(pcm)), 8000, 16000) + bytes(9600)
 
 
-# the app's own decoding (ari_app/stt/whisper.py): greedy, no conditioning, no VAD
-LIKE_OURS = {"beam_size": 1, "temperature": 0.0, "condition_on_previous_text": False,
-             "vad_filter": False}
+# the app's own decoding of a 30 s window
+LIKE_OURS = FULL_WINDOW_DECODING
 
 
 def _start_server(config: Path | None) -> tuple[subprocess.Popen[bytes], str]:

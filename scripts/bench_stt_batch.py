@@ -79,8 +79,8 @@ async def run(levels: list[int], batches: list[int]) -> dict[str, Any]:
         stt.close()
     base = min(batches)
     figures["texts_differing"] = {
-        n: sum(a != b for b in by_batch.values() if b is not by_batch[base]
-               for a, b in zip(by_batch[base], b, strict=True))
+        n: sum(said != heard for other in by_batch.values() if other is not by_batch[base]
+               for said, heard in zip(by_batch[base], other, strict=True))
         for n, by_batch in texts.items()}
     figures["clips"] = len(clips)
     return figures

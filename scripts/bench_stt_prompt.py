@@ -33,7 +33,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -319,7 +319,7 @@ def changes(
 
 def run(
     model_dir: Path,
-    window: str,
+    window: Literal["fitted", "full"],
     variants: tuple[str, ...],
     write: bool,
     details: bool,

@@ -29,9 +29,16 @@ _CALL_COLUMNS = [c for c in calls.c]
 _MESSAGE_COLUMNS = [c for c in messages.c]
 _TURN_COLUMNS = [turns.c[n] for n in ("id", "call_id", "idx", "who", "text", "started_at",
                                       "ended_at", "timings")]
-# newest first, ties by call_id: both from one index, no sort (calls_started_at, or
-# calls_line_started_at for a line)
-CALL_SEARCH_ORDER = (calls.c.started_at.desc(), calls.c.call_id.desc())
+
+
+def _newest_first(table: Any) -> tuple[ColumnElement[Any], ...]:
+    """The order of a list of calls (of `calls` or a page cut from it): newest first, ties
+    by call_id; on `calls` both come from one index, no sort (calls_started_at, or
+    calls_line_started_at for a line)."""
+    return (table.c.started_at.desc(), table.c.call_id.desc())
+
+
+CALL_SEARCH_ORDER = _newest_first(calls)
 
 
 class CallStore:
@@ -350,7 +357,7 @@ def call_search_query(where: list[ColumnElement[bool]], limit: int | None = None
     cut = page.subquery("page")
     count = (select(func.count()).where(turns.c.call_id == cut.c.call_id)
              .scalar_subquery().label("turn_count"))
-    return select(*cut.c, count).order_by(cut.c.started_at.desc(), cut.c.call_id.desc())
+    return select(*cut.c, count).order_by(*_newest_first(cut))
 
 
 def _with_json(row: RowMapping, column: str) -> dict[str, Any]:

@@ -35,6 +35,11 @@ MARGIN_FRAMES = 200
 # a turn shorter than this is decoded at these lead-ins of silence, the likeliest kept
 SHORT_TURN_S = 1.5
 SHORT_TURN_LEADS_S = (0.0, 0.15, 0.3)
+# how the 30 s window is decoded: greedy, each window on its own, no VAD cutting (the turn
+# is already speech); the remote-STT bench asks a server for the same
+FULL_WINDOW_DECODING: dict[str, Any] = {
+    "beam_size": 1, "temperature": 0.0, "condition_on_previous_text": False,
+    "vad_filter": False}
 
 log = logging.getLogger(__name__)
 
@@ -282,12 +287,9 @@ class WhisperStt(ThreadedModel):
             audio,
             language=language,
             task="transcribe",
-            beam_size=1,
-            temperature=0.0,
-            condition_on_previous_text=False,
+            **FULL_WINDOW_DECODING,
             # faster-whisper puts these tokens after <|startofprev|> for the first 30 s
             initial_prompt=previous or None,
-            vad_filter=False,
             # Timestamp mode matters: without it Whisper tends to stop at the first pause
             # (measured: only "Здравствуйте!" of a two-sentence RHVoice utterance).
             without_timestamps=False,
