@@ -36,6 +36,7 @@ from ari_app.instance_lease import RENEW_S, InstanceLease
 from ari_app.llm.factory import build_chain
 from ari_app.llm.tools import SECRETARY_TOOLS
 from ari_app.llm.warmup import warm_up_chain
+from ari_app.memory import Trimmer, glibc_trim
 from ari_app.metrics import Metrics
 from ari_app.mind.llm_dialogue import warm_up_messages
 from ari_app.mind.persona import Personas
@@ -101,6 +102,7 @@ class SecretaryApp:
         )
         self.connected = asyncio.Event()
         self.lease = InstanceLease(self.ari, cfg.ari.app)
+        self.trimmer = Trimmer(glibc_trim())  # the heap given back when the box falls quiet
 
     def _route(self, channel_id: str, session: CallSession) -> None:
         self.sessions[channel_id] = session
@@ -309,6 +311,8 @@ class SecretaryApp:
         self.calls.pop(session, None)
         for key in [k for k, v in self.sessions.items() if v is session]:
             del self.sessions[key]
+        if not self.calls:
+            self.trimmer.soon()
 
     async def _reconcile(self) -> None:
         """After a reconnect: calls whose channel vanished while we were away are over."""
@@ -362,6 +366,7 @@ class SecretaryApp:
             task.cancel()
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.trimmer.wait()
         if self._stream is not None:
             await self._stream.close()
             try:
