@@ -114,14 +114,19 @@ async def _slot(slot: int, audio: dict[str, Path], work: Path, until: float,
         await asyncio.sleep(rng.uniform(1.0, 5.0))
 
 
-async def _sample_rss(pid: int, series: list[int]) -> None:
+async def _sample(pid: int, series: list[int], threads: list[int]) -> None:
+    """Resident memory (MiB) and threads every SAMPLE_EVERY_S: a pool that grows to its
+    bound levels off, a leak does not."""
     while True:
-        series.append(Resources.of(pid).rss_kib // 1024)
+        now = Resources.of(pid)
+        series.append(now.rss_kib // 1024)
+        threads.append(now.threads)
         await asyncio.sleep(SAMPLE_EVERY_S)
 
 
 async def _soak(slots: int, minutes: float, audio: dict[str, Path], work: Path,
-                pid: int, series: list[int]) -> tuple[list[tuple[str, CallResult]], Resources]:
+                pid: int, series: list[int], threads: list[int]
+                ) -> tuple[list[tuple[str, CallResult]], Resources]:
     until = time.monotonic() + minutes * 60
     outcomes: list[tuple[str, CallResult]] = []
     first_done, go = asyncio.Event(), asyncio.Event()
@@ -134,7 +139,7 @@ async def _soak(slots: int, minutes: float, audio: dict[str, Path], work: Path,
     warm = Resources.of(pid)
     go.set()
     print(f"warm: {len(outcomes)} calls over, {warm}", flush=True)
-    sampler = asyncio.ensure_future(_sample_rss(pid, series))
+    sampler = asyncio.ensure_future(_sample(pid, series, threads))
     await asyncio.gather(*tasks)
     sampler.cancel()
     return outcomes, warm
@@ -148,8 +153,9 @@ def run(slots: int, minutes: float, write: Callable[[str], None] | None, machine
         assert app.proc is not None
         started = Resources.of(app.proc.pid)
         series: list[int] = []
+        thread_series: list[int] = []
         outcomes, warm = asyncio.run(_soak(slots, minutes, audio, work / "calls", app.proc.pid,
-                                           series))
+                                           series, thread_series))
         time.sleep(SETTLE_S)
         end = Resources.of(app.proc.pid)
         channels, bridges = _asterisk_left()
@@ -180,6 +186,7 @@ def run(slots: int, minutes: float, write: Callable[[str], None] | None, machine
         "soak_rss_growth": round(growth, 3),
         "soak_rss_growth_second_half": round(late_growth, 3),
         "rss_mib_series": series,
+        "threads_series": thread_series,
         "records_open_after": still_open,
     }
     print(summary, flush=True)
@@ -202,7 +209,8 @@ def run(slots: int, minutes: float, write: Callable[[str], None] | None, machine
         f"{still_open} records without an end. soak_leaks {summary['soak_leaks']}, "
         f"soak_rss_growth {growth:.1%} (warm to end; second half of the soak "
         f"{late_growth:.1%}), records_open_after {still_open}. Resident memory every "
-        f"{SAMPLE_EVERY_S:.0f} s, MiB: {', '.join(map(str, series))}.",
+        f"{SAMPLE_EVERY_S:.0f} s, MiB: {', '.join(map(str, series))}; threads: "
+        f"{', '.join(map(str, thread_series))}.",
     ]
     print("\n".join(lines))
     if write is not None:
