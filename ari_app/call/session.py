@@ -342,7 +342,8 @@ class CallSession:
         self.listener.on_turn_frame = self.stream.feed
         if self.ctx.engines.turn_end is not None:
             self._judge = TurnEndJudge(self.ctx.engines.turn_end, transport.sample_rate,
-                                       cfg.turn.smart_turn_threshold, self.call_id)
+                                       cfg.turn.smart_turn_threshold, self.call_id,
+                                       self.language)
         frozen = cfg.frozen_time
         dialogue = make_mind(Dialogue(
             self._persona(), self.language,

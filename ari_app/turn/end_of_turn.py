@@ -6,7 +6,8 @@ last word and our answer, and people leave about 200 ms. At the first pause of
 `turn.speculate_after_ms` the end-of-turn model (Smart Turn v3.2, `smart_turn.py`) hears
 the turn so far; when it says the caller has finished, the listener ends the turn there.
 The words guessed at the same pause count too: a whole question ("... в субботу?") ends
-the turn there whatever the model says (`turn/rules.asks_in_full`). When neither says the
+the turn there whatever the model says, and so does a goodbye ("Спасибо, до свидания!")
+(`turn/rules.says_all`). When neither says the
 caller has finished, or neither is done yet, the silence rule still ends the turn.
 
 The model alone is not trusted with what the words say: a turn ended early whose
@@ -22,7 +23,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from ari_app.turn.endpointing import Utterance
-from ari_app.turn.rules import asks_in_full
+from ari_app.turn.rules import says_all
 from ari_app.turn.smart_turn import SmartTurn, TurnEndGuess
 
 log = logging.getLogger(__name__)
@@ -48,14 +49,16 @@ class TurnEndJudge:
     """One call's guesses: at most one in flight; each is kept by the speech end of the
     pause it was made at, so a guess about an earlier pause never ends a later one."""
 
-    def __init__(self, model: TurnEndModel, rate: int, threshold: float, call_id: str) -> None:
+    def __init__(self, model: TurnEndModel, rate: int, threshold: float, call_id: str,
+                 language: str) -> None:
         self.model = model
+        self.language = language
         self.rate = rate
         self.threshold = threshold
         self.call_id = call_id
         self._pending: asyncio.Task[TurnEndGuess] | None = None
         self._verdicts: dict[float, bool] = {}  # the model's, by the pause's speech end
-        self._asked: float | None = None  # speech end of a pause whose words ask in full
+        self._asked: float | None = None  # speech end of a pause whose words say all
 
     def at_pause(self, snapshot: Utterance) -> None:
         """A pause: guess whether the turn so far is complete."""
@@ -81,11 +84,12 @@ class TurnEndJudge:
 
     def heard(self, speech_end: float, text: str) -> None:
         """The words guessed at the pause after `speech_end`."""
-        self._asked = speech_end if asks_in_full(text) else None
+        self._asked = speech_end if says_all(text, self.language) else None
 
     def finished(self, speech_end: float) -> bool:
         """The pause after `speech_end` ends the turn: the model heard it and said the
-        caller has finished, or the words guessed there ask a whole question."""
+        caller has finished, or the words guessed there ask a whole question or say
+        goodbye."""
         return self._verdicts.get(speech_end, False) or self._asked == speech_end
 
     async def close(self) -> None:

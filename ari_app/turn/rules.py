@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from ari_app.mind.intents import is_goodbye
+
 _NUMBER_WORDS = {
     # Russian cardinals as Whisper writes them when it does not use digits
     "ноль", "нуль", "один", "одна", "два", "две", "три", "четыре", "пять", "шесть", "семь",
@@ -81,3 +83,23 @@ def asks_in_full(text: str) -> bool:
     incomplete ones than the end-of-turn model alone."""
     stripped = text.rstrip()
     return stripped.endswith("?") and not ends_mid_number(stripped)
+
+
+_CLAUSE_END = re.compile(r"[.!?…,;:—–]+")
+
+
+def says_goodbye(text: str, language: str) -> bool:
+    """The words end with a farewell ("Спасибо, до свидания!", "Thank you. Goodbye."): a
+    caller who said goodbye and paused has finished. A bare thanks is not one (it comes
+    before a question as often as before a goodbye), nor a farewell with more words after
+    it ("До свидания. Благодарим за ...", "до свидания, и ещё"): the last clause is the
+    farewell."""
+    clauses = [c for c in _CLAUSE_END.split(text) if c.strip()]
+    return (bool(clauses) and not ends_mid_phrase(text)
+            and is_goodbye(clauses[-1], language, thanks=False))
+
+
+def says_all(text: str, language: str) -> bool:
+    """The words guessed at a pause say the caller has finished: a whole question, or a
+    goodbye."""
+    return asks_in_full(text) or says_goodbye(text, language)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from test_lossless_turn import (
     Call,
     FakeClock,
@@ -49,8 +50,8 @@ class FakeTurnEndModel:
         return TurnEndGuess(p, p > 0.5, self.lag_s)
 
 
-def judge(model: FakeTurnEndModel) -> TurnEndJudge:
-    return TurnEndJudge(model, RATE, 0.5, "test")  # type: ignore[arg-type]
+def judge(model: FakeTurnEndModel, language: str = "ru") -> TurnEndJudge:
+    return TurnEndJudge(model, RATE, 0.5, "test", language)  # type: ignore[arg-type]
 
 
 async def listen(call: Call, j: TurnEndJudge) -> Utterance:
@@ -92,11 +93,11 @@ async def test_a_verdict_on_an_earlier_pause_does_not_end_a_later_one(tmp_path: 
     assert utterance.detected_at - utterance.speech_end >= 0.6
 
 
-async def waited_after_words(tmp_path: Path, words: str) -> float:
+async def waited_after_words(tmp_path: Path, words: str, language: str = "ru") -> float:
     """How long after the speech the turn ended, when the model calls the pause incomplete
     (0.2) and the words guessed there are `words`."""
     call = Call(tmp_path)
-    j = judge(FakeTurnEndModel([0.2]))
+    j = judge(FakeTurnEndModel([0.2]), language)
 
     def at_pause(snapshot: Utterance) -> None:
         j.at_pause(snapshot)
@@ -117,6 +118,18 @@ async def test_a_whole_question_ends_the_turn_at_the_pause(tmp_path: Path) -> No
 
 async def test_words_that_do_not_ask_leave_the_turn_to_the_silence(tmp_path: Path) -> None:
     assert await waited_after_words(tmp_path, "Скажите, а в") >= 0.6
+
+
+@pytest.mark.parametrize(("words", "language"), [
+    ("Спасибо, до свидания!", "ru"), ("Thank you. Goodbye.", "en")])
+async def test_a_goodbye_ends_the_turn_at_the_pause(tmp_path: Path, words: str,
+                                                    language: str) -> None:
+    assert 0.25 <= await waited_after_words(tmp_path, words, language) < 0.4
+
+
+async def test_a_bare_thanks_leaves_the_turn_to_the_silence(tmp_path: Path) -> None:
+    """Thanks come before a question as often as before a goodbye."""
+    assert await waited_after_words(tmp_path, "Спасибо большое.") >= 0.6
 
 
 def test_a_question_guessed_at_an_earlier_pause_does_not_end_a_later_one() -> None:

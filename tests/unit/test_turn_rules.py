@@ -1,6 +1,13 @@
 import pytest
 
-from ari_app.turn.rules import asks_in_full, ends_mid_number, ends_mid_phrase, trailing_digit_run
+from ari_app.turn.rules import (
+    asks_in_full,
+    ends_mid_number,
+    ends_mid_phrase,
+    says_all,
+    says_goodbye,
+    trailing_digit_run,
+)
 
 
 @pytest.mark.parametrize(
@@ -58,3 +65,32 @@ def test_ends_mid_phrase(text: str, goes_on: bool) -> None:
 )
 def test_asks_in_full(text: str, asks: bool) -> None:
     assert asks_in_full(text) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "bye"),
+    [
+        ("Спасибо, до свидания!", "ru", True),
+        ("Всего доброго.", "ru", True),
+        ("Ну всё, пока.", "ru", True),
+        ("Thank you. Goodbye.", "en", True),
+        ("No, thank you. Goodbye!", "en", True),
+        ("Спасибо большое.", "ru", False),  # thanks may come before a question
+        ("Thank you.", "en", False),
+        ("До свидания. Благодарим за звонок в нашу", "ru", False),  # words after the farewell
+        ("Спасибо, до свидания, и ещё", "ru", False),  # goes on
+        ("Здравствуйте!", "ru", False),
+        ("", "ru", False),
+    ],
+)
+def test_says_goodbye(text: str, language: str, bye: bool) -> None:
+    assert says_goodbye(text, language) is bye
+
+
+@pytest.mark.parametrize(
+    ("text", "done"),
+    [("Вы работаете в субботу?", True), ("Спасибо, до свидания!", True),
+     ("Запишите мой номер 8 916", False), ("Скажите, а в", False)],
+)
+def test_says_all(text: str, done: bool) -> None:
+    assert says_all(text, "ru") is done
