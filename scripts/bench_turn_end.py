@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO))
 from ari_app.media.codecs import ulaw_decode, ulaw_encode  # noqa: E402
 from ari_app.media.resample import resample  # noqa: E402
 from ari_app.stt.whisper import WhisperOptions, WhisperStt  # noqa: E402
-from ari_app.turn.rules import ends_mid_number, ends_mid_phrase  # noqa: E402
+from ari_app.turn.rules import ends_mid_number, ends_mid_phrase, says_all  # noqa: E402
 from ari_app.turn.smart_turn import SmartTurn, default_model_path  # noqa: E402
 from testkit.human_speech import HumanClip, assemble  # noqa: E402
 
@@ -67,6 +67,17 @@ class End:
     def rules_hold(self) -> bool:
         """The transcript says more is coming: the turn waits for the rest."""
         return ends_mid_number(self.text) or ends_mid_phrase(self.text)
+
+    @property
+    def words_finish(self) -> bool:
+        """The words end the turn at the pause whatever the model says (a whole question,
+        a goodbye: `turn/rules.says_all`)."""
+        return says_all(self.text, self.clip.language)
+
+    def ends_at_pause(self, threshold: float) -> bool:
+        """The call path ends the turn at this pause: the model or the words say the caller
+        has finished, and the transcript rules do not hold it."""
+        return (self.probability >= threshold or self.words_finish) and not self.rules_hold
 
 
 def prefix(clip: HumanClip, part: int) -> bytes:
@@ -123,6 +134,9 @@ def figures(ends: list[End]) -> dict[str, Any]:
             "premature_short_pause": share([e.probability >= t and not e.rules_hold
                                             for e in short_pause]),
             "caught_by_rules": share([e.rules_hold for e in judged]),
+            # as the call path judges: the model, or the words' own cues
+            "complete_at_pause_with_words": share([e.ends_at_pause(t) for e in complete]),
+            "premature_with_words": share([e.ends_at_pause(t) for e in incomplete]),
         }
     return out
 
@@ -136,7 +150,8 @@ def markdown(result: dict[str, Any], seconds: float, sets: dict[str, dict[str, A
         "path hears it at a pause: 0.3 s before, 0.25 s after the part, G.711 u-law at 8 kHz; "
         "Smart Turn v3.2's probability that the caller has finished, and Whisper base's words "
         "so far for the transcript rules (a trailing number, conjunction or preposition holds "
-        f"the turn). {seconds:.0f} s.",
+        "the turn; a whole question or a goodbye ends it at the pause, the last two columns). "
+        f"{seconds:.0f} s.",
         "",
     ]
     for name, fig in sets.items():
@@ -152,13 +167,16 @@ def markdown(result: dict[str, Any], seconds: float, sets: dict[str, dict[str, A
             f"{fig['complete_held_by_rules']}.",
             "",
             "| threshold | complete ends at the pause | incomplete judged complete | "
-            "premature (not held by the rules) | premature, pauses under the silence |",
-            "| --- | --- | --- | --- | --- |",
+            "premature (not held by the rules) | premature, pauses under the silence | "
+            "complete at the pause, model or words | premature, model or words |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for t, row in fig["by_threshold"].items():
             lines.append(f"| {t} | {row['complete_at_pause']} | "
                          f"{row['incomplete_judged_complete']} | {row['premature']} | "
-                         f"{row['premature_short_pause']} |")
+                         f"{row['premature_short_pause']} | "
+                         f"{row['complete_at_pause_with_words']} | "
+                         f"{row['premature_with_words']} |")
         lines.append("")
     lines.append(f"Summary: `{json.dumps(result, ensure_ascii=False)}`")
     return "\n".join(lines)
@@ -182,7 +200,8 @@ def main() -> int:
     }
     for e in ends:
         print(f"{e.clip.id}#{e.part} {e.label:10} p={e.probability:.2f} "
-              f"hold={int(e.rules_hold)} {e.text!r}", file=sys.stderr)
+              f"hold={int(e.rules_hold)} words={int(e.words_finish)} {e.text!r}",
+              file=sys.stderr)
     result = {name: {"p_median_complete": fig["p_median_complete"],
                      "p_median_incomplete": fig["p_median_incomplete"],
                      "at_0.5": fig["by_threshold"].get("0.5")}
