@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import logging
 from collections.abc import Callable
 
@@ -24,12 +23,9 @@ log = logging.getLogger(__name__)
 
 def glibc_trim() -> Callable[[], bool] | None:
     """glibc's malloc_trim(0) as a callable (True when memory was given back), or None
-    where the C library has none."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    where the C library the process runs on has none."""
     try:
-        trim = ctypes.CDLL(name).malloc_trim
+        trim = ctypes.CDLL(None).malloc_trim  # the C library already loaded: no search
     except (OSError, AttributeError):
         return None
     trim.argtypes = [ctypes.c_size_t]
