@@ -520,6 +520,20 @@ class CallSession:
             self.ctx.on_message(message_id, staff)
 
     # --- transfers -----------------------------------------------------------------------
+    async def _keep_unfinished(self) -> None:
+        """A message begun and not confirmed when the call ends (the caller hung up, the
+        line dropped, the app stopped) is kept with what was gathered: a receptionist
+        would rather have a name and a number than nothing. A caller put through to
+        staff tells them instead."""
+        if self.ended_by is EndReason.TRANSFERRED:
+            return
+        try:
+            message = self._mind.unfinished() if self._mind is not None else None
+            if message is not None:
+                await self._keep_message(message)
+        except Exception:
+            log.exception("call %s: could not keep the unfinished message", self.call_id)
+
     async def _transfer(self, request: TransferRequest, dialogue: Mind,
                         by: str | None = None) -> bool:
         """Hand the caller to a human (`by` a console operator, None: the secretary). True
@@ -729,6 +743,7 @@ class CallSession:
                 await step
             except Exception as exc:
                 log.warning("call %s: %s failed: %s", self.call_id, what, exc)
+        await self._keep_unfinished()
         recordings = self.recorder.close() if self.recorder is not None else None
         await self.record.close(self.ended_by or EndReason.ERROR, self.error, recordings)
         self.watch.ended((self.ended_by or EndReason.ERROR).value, time.time())

@@ -221,6 +221,11 @@ class Dialogue:
         """An open question of ours (message form, offer, caller's name) awaits an answer."""
         return any(x is not None for x in (self._form, self._offer, self._awaiting_name))
 
+    def unfinished(self) -> Message | None:
+        """See Mind.unfinished: what the message form gathered, once."""
+        form, self._form = self._form, None
+        return form.partial() if form is not None else None
+
     def transfer_to(self, query: str) -> Reply:
         """Put the caller through to whoever `query` names, by the persona's rules."""
         return self._transfer(find_target(self.persona, query, self.language), query)

@@ -213,6 +213,11 @@ class LlmDialogue:
         its tool asks in its own words, which are not parsed)."""
         return self.rules.awaits_number()
 
+    def unfinished(self) -> Message | None:
+        """The rules' message form, if one was under way (a model's tool call takes a
+        message whole or not at all)."""
+        return self.rules.unfinished()
+
     def checkpoint(self) -> tuple[list[base.Message], DialogueState]:
         """See Dialogue.checkpoint: the model's history and the rules' state."""
         return list(self.history), self.rules.checkpoint()

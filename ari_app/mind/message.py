@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ari_app.mind.intents import is_cancel, normalise, yes_no
@@ -346,7 +346,12 @@ class MessageForm:
         )
 
     def partial(self) -> Message | None:
-        """What was gathered so far, if worth passing on (the caller hung up or left)."""
-        if not (self.name or self.number or self.reason):
+        """What was gathered so far, if worth passing on (the caller hung up or left); a
+        number read back and not yet confirmed counts, the best the staff has to call."""
+        number = self.number
+        if number is None and self.step == "number_confirm":
+            number = self._candidate
+        if not (self.name or number or self.reason):
             return None
-        return self.message()
+        return replace(self.message(),
+                       callback_number=str(number) if number is not None else None)

@@ -110,6 +110,12 @@ class Mind(Protocol[State]):
         """The caller is back after a transfer that did not happen."""
         ...
 
+    def unfinished(self) -> Message | None:
+        """Asked once when the call ends: a message the caller had begun and not confirmed
+        (they hung up, the line dropped, the app stopped), with what was gathered so far;
+        None when there is none or it holds nothing to act on."""
+        ...
+
     def checkpoint(self) -> State:
         """The conversation's state now, to `restore` if the answer about to be made is
         withdrawn unheard (the caller went on speaking)."""

@@ -288,3 +288,35 @@ def test_the_mind_says_when_it_awaits_a_number(persona: Persona) -> None:
     assert d.awaits_number()  # asked again
     d.reply("five five five one two three four")
     assert not d.awaits_number()  # read back: a yes or no now
+
+
+def test_a_message_cut_off_before_it_was_confirmed_keeps_what_was_gathered(
+    persona: Persona,
+) -> None:
+    d = Dialogue(persona, "ru", caller_id="100", now=lambda: WED_11)
+    assert d.unfinished() is None  # no message begun
+    script(d, [
+        ("Передайте, пожалуйста, сообщение", "Как вас зовут?"),
+        ("Анна Петрова", "По какому номеру вам перезвонить?"),
+        ("восемь девять два шесть два ноль ноль четыре семь один восемь",
+         "Верно?"),
+    ])
+    # the line drops while the number is read back: it is kept, unconfirmed as it is
+    message = d.unfinished()
+    assert message is not None
+    assert (message.name, message.callback_number) == ("Анна Петрова", "89262004718")
+    assert message.reason is None and message.language == "ru"
+    assert d.unfinished() is None  # handed on once
+
+
+def test_a_message_with_nothing_gathered_yet_is_not_kept(persona: Persona) -> None:
+    d = Dialogue(persona, "en", now=lambda: WED_11)
+    d.reply("Can I leave a message?")
+    assert d.unfinished() is None
+    d2 = Dialogue(persona, "en", now=lambda: WED_11)
+    d2.reply("Can I leave a message?")
+    d2.reply("My name is John Smith")
+    d2.reply("I don't know")  # asked for the number again: the name is kept
+    message = d2.unfinished()
+    assert message is not None and message.name == "John Smith"
+    assert message.callback_number is None

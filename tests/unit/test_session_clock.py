@@ -1,5 +1,6 @@
 """Whole calls through the real `CallSession` on a virtual clock: greeting, a question
-answered, barge-in, silence, a hang-up mid-reply, the app stopping mid-reply.
+answered, barge-in, silence, a hang-up mid-reply or mid-message, the app stopping
+mid-reply.
 
 Real: the session, its Listener (endpointer, energy VAD), Speaker, Turn, BatchTurnStream,
 the rules Mind with the default persona, CallRecord and CallTasks. Fakes (named so): the
@@ -37,7 +38,9 @@ FRAME_S = 0.02
 FRAME_BYTES = 2 * int(RATE * FRAME_S)
 CHANNEL = "chan-1"
 # what the fake recogniser hears in a tone of each pitch
-PHRASES = {440: "Когда вы работаете?", 660: "До свидания!", 880: "Подождите, а в субботу?"}
+PHRASES = {440: "Когда вы работаете?", 660: "До свидания!", 880: "Подождите, а в субботу?",
+           520: "Я хочу оставить сообщение", 1000: "Меня зовут Анна Петрова", 1200: "Нет",
+           1400: "восемь девять два шесть два ноль ноль четыре семь один восемь"}
 TTS_S_PER_CHAR = 0.06  # the fake voice: a long answer takes seconds to say
 END_SILENCE_S = 0.6  # the config's end_silence_ms
 
@@ -205,6 +208,7 @@ class FakeCallStore:
         self.call: dict[str, Any] = {}
         self.turns: list[dict[str, Any]] = []
         self.ended_by: str | None = None
+        self.messages: list[dict[str, Any]] = []
 
     async def start_call(self, call_id: str, **fields: Any) -> None:
         self.call = fields
@@ -223,6 +227,10 @@ class FakeCallStore:
 
     async def set_transferred(self, call_id: str, target: str, by: str | None = None) -> None:
         self.transferred = (target, by)
+
+    async def add_message(self, call_id: str, message: dict[str, Any]) -> int:
+        self.messages.append(message)
+        return len(self.messages)
 
     async def end_call(self, call_id: str, *, ended_by: str, error: str | None,
                        ended_at: float) -> None:
@@ -426,4 +434,35 @@ def test_stopping_at_once_mid_reply_hangs_up_and_closes_the_record() -> None:
         assert c.store.timings("secretary")[-1]["interrupted"] == 1.0
         assert c.ari.made("hangup", CHANNEL) and c.ari.made("destroy_bridge")
         assert c.line.closed
+    on_virtual_clock(call)
+
+
+def test_a_caller_cut_off_mid_message_leaves_what_they_said() -> None:
+    async def call() -> None:
+        c = Call()
+        await c.greeted()
+        for hz in (520, 1000, 1200):  # a message; the name; not the number called from
+            _, answered = await c.ask(1.2, hz)
+            await c.line.quiet(after=answered)
+        _, answered = await c.ask(2.5, 1400)  # the number, then the line drops mid-read-back
+        await asyncio.sleep(1.0)
+        c.hangs_up()
+        await c.ended()
+        assert c.store.ended_by == EndReason.CALLER_HANGUP.value
+        [message] = c.store.messages
+        assert message["name"] == "Анна Петрова"
+        assert message["callback_number"] == "89262004718"
+        assert message["caller_id"] == "+79161234567" and message["reason"] is None
+    on_virtual_clock(call)
+
+
+def test_a_call_without_a_message_begun_leaves_none() -> None:
+    async def call() -> None:
+        c = Call()
+        await c.greeted()
+        _, answered = await c.ask(1.2, 440)  # only the hours asked
+        await c.line.quiet(after=answered)
+        c.hangs_up()
+        await c.ended()
+        assert c.store.messages == []
     on_virtual_clock(call)
