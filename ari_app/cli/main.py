@@ -32,11 +32,13 @@ async def _run(config_path: Path) -> int:
     from ari_app.config import load_config
     from ari_app.engines import build_engines
     from ari_app.storage import CallStore
+    from ari_app.workers import start_workers
 
     cfg = load_config(config_path)
     # RTP leaves from its own thread (media.paced_sender); after its sleep it needs the GIL,
     # which another thread may hold for up to the switch interval (5 ms by default)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    await start_workers()
     engines = build_engines(cfg)
     log.info("loading speech engines")
     await engines.load()

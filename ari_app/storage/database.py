@@ -60,6 +60,10 @@ def database_url(target: Path | str) -> URL:
     )
 
 
+log = logging.getLogger(__name__)
+SQLITE_POOL = 4  # connections to a SQLite file
+
+
 class Database:
     """One engine and its schema. `await open()` migrates (once per process and target at a
     time: a file lock for SQLite, an advisory lock on a server); `await close()` disposes."""
@@ -105,6 +109,22 @@ class Database:
             raise
         self._engine = engine
 
+    async def fill_pool(self) -> None:
+        """Open every connection of a SQLite file's pool now (each has its thread), so that
+        a long-running process has the same threads and files before and after a burst of
+        calls (a pool opens them as it needs them, and keeps them)."""
+        if self.path is None:
+            return
+        held = []
+        try:
+            for _ in range(SQLITE_POOL):
+                held.append(await self.engine.connect())
+        except (SQLAlchemyError, OSError) as exc:  # they open when needed instead
+            log.warning("%s: could not open its connections ahead: %s", self.name, exc)
+        finally:
+            for conn in held:
+                await conn.close()
+
     async def close(self) -> None:
         engine, self._engine = self._engine, None
         if engine is not None:
@@ -121,7 +141,7 @@ class Database:
                 raise StorageError(f"{self.name}: cannot open the call database: {exc}") from exc
             # a few connections (a thread each): one writes at a time, the others read
             engine = create_async_engine(
-                self.url, pool_size=4, max_overflow=0, pool_timeout=10.0,
+                self.url, pool_size=SQLITE_POOL, max_overflow=0, pool_timeout=10.0,
                 connect_args={"timeout": self._busy_timeout_ms / 1000},
             )
             event.listen(engine.sync_engine, "connect", self._sqlite_pragmas)

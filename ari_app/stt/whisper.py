@@ -111,9 +111,13 @@ class WhisperStt(ThreadedModel):
 
     def _load_sync(self) -> Any:
         try:
+            import tqdm
             from faster_whisper import WhisperModel
         except ImportError as exc:
             raise EngineUnavailable("faster-whisper is not installed; run scripts/setup") from exc
+        # faster-whisper makes a (disabled) progress bar per batched decode, and tqdm starts
+        # a monitor thread for the first bar that then lives as long as the process: off
+        tqdm.tqdm.monitor_interval = 0
         try:
             return WhisperModel(
                 str(self.model_dir),
