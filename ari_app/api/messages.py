@@ -37,13 +37,8 @@ class ApiMessages:
     async def keep(self, message: StaffMessage) -> int:
         """Store the message and send it to the staff; its id in the database (0: not
         stored)."""
-        fields = {
-            "language": message.language, "name": message.name,
-            "callback_number": message.callback_number, "reason": message.reason,
-            "urgency": message.urgency, "caller_id": message.caller_id,
-        }  # fmt: skip
         try:
-            message_id = await self.store.add_message(None, fields)
+            message_id = await self.store.add_message(None, message.stored())
         except StorageError as exc:
             log.error("api: message of %s not stored: %s", message.call_id, exc)
             message_id = 0

@@ -118,7 +118,7 @@ async def _turn(state: ApiState, conv: Conversation, text: str, *, greet: bool) 
         )  # fmt: skip
         await state.messages.keep(staff)
         fields = staff.as_dict()
-        out = MessageOut(**{k: fields[k] for k in MessageOut.model_fields})
+        out = MessageOut.model_validate({k: fields[k] for k in MessageOut.model_fields})
     transfer = reply.transfer.target if reply.transfer is not None else None
     return TurnOut(
         reply=reply.text, intent=reply.intent, conversation_id=conv.id, language=conv.language,

@@ -27,6 +27,8 @@ class MessageOut(BaseModel):
     caller_id: str | None = None
     recipient: str | None = None
     language: str | None = None
+    # false: the conversation ended before the caller confirmed it (said goodbye mid-way)
+    confirmed: bool = True
 
 
 class ChatIn(_Body):

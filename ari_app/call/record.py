@@ -74,12 +74,7 @@ class CallRecord:
 
     async def message(self, message: StaffMessage) -> int:
         """Store a message the caller left; its id, or 0 if it was not stored now."""
-        fields = {
-            "language": message.language, "name": message.name,
-            "callback_number": message.callback_number, "reason": message.reason,
-            "urgency": message.urgency, "caller_id": message.caller_id,
-        }
-        message_id = await self._write("message", "add_message", message=fields)
+        message_id = await self._write("message", "add_message", message=message.stored())
         return message_id if isinstance(message_id, int) else 0
 
     async def transferred(self, target: str, by: str | None = None) -> None:

@@ -131,6 +131,8 @@ def format_message(message: Mapping[str, Any]) -> str:
     staff were told."""
     created = _number(message.get("created_at"))
     urgent = " URGENT" if message.get("urgency") == "urgent" else ""
+    if message.get("confirmed") is False:  # the call ended before the caller confirmed it
+        urgent += " NOT CONFIRMED"
     lines = [f"Message {message.get('id', '?')}{urgent}, "
              f"{_local_time(created) if created is not None else '-'}"]
     lines.append(f"  From:      {message.get('name') or 'name not given'}")

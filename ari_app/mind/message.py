@@ -44,6 +44,8 @@ class Message:
     caller_id: str | None
     language: str
     recipient: str | None = None  # the staff member or department it is for, if any
+    # False: the caller left before confirming it (a number read back and not yet agreed)
+    confirmed: bool = True
 
     @classmethod
     def from_tool_args(cls, args: Mapping[str, Any]) -> Message:
@@ -353,5 +355,5 @@ class MessageForm:
             number = self._candidate
         if not (self.name or number or self.reason):
             return None
-        return replace(self.message(),
+        return replace(self.message(), confirmed=False,
                        callback_number=str(number) if number is not None else None)

@@ -28,6 +28,9 @@ _LABELS = {
         "company": " для компании «{name}»",
         "urgent": "срочно",
         "normal": "не срочно",
+        "unconfirmed": "не подтверждено",
+        "unconfirmed_line": "Звонивший не подтвердил сообщение: разговор прервался раньше; "
+        "проверьте номер, перезванивая.",
     },
     "en": {
         "recipient": "For",
@@ -44,6 +47,9 @@ _LABELS = {
         "company": " for {name}",
         "urgent": "urgent",
         "normal": "not urgent",
+        "unconfirmed": "not confirmed",
+        "unconfirmed_line": "The caller did not confirm this message: the call ended first; "
+        "check the number when calling back.",
     },
 }
 
@@ -72,6 +78,8 @@ class StaffMessage:
     taken_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     # the same on every channel and every retry, so a receiver can drop duplicates
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # False: the call ended before the caller confirmed it (see Message.confirmed)
+    confirmed: bool = True
 
     @classmethod
     def from_message(
@@ -93,19 +101,28 @@ class StaffMessage:
             recipient=_text(message.recipient),
             company=company,
             call_id=call_id,
+            confirmed=message.confirmed,
         )
 
-    def as_dict(self) -> dict[str, str | None]:
+    def as_dict(self) -> dict[str, str | bool | None]:
         """JSON-ready fields (taken_at as ISO 8601 UTC)."""
-        out: dict[str, str | None] = {name: getattr(self, name) for name in FIELDS}
+        out: dict[str, str | bool | None] = {name: getattr(self, name) for name in FIELDS}
         out.update(
             id=self.id,
             language=self.language,
             company=self.company,
             call_id=self.call_id,
             taken_at=self.taken_at.astimezone(UTC).isoformat(timespec="seconds"),
+            confirmed=self.confirmed,
         )
         return out
+
+    def stored(self) -> dict[str, str | bool | None]:
+        """The fields the calls database keeps (`CallStore.add_message`)."""
+        return {"language": self.language, "name": self.name,
+                "callback_number": self.callback_number, "reason": self.reason,
+                "urgency": self.urgency, "caller_id": self.caller_id,
+                "confirmed": self.confirmed}
 
 
 def _labels(language: str) -> dict[str, str]:
@@ -133,7 +150,8 @@ def render_subject(message: StaffMessage) -> str:
     labels = _labels(message.language)
     who = message.name or message.callback_number or message.caller_id or labels["missing"]
     urgent = f"[{labels['urgent'].upper()}] " if is_urgent(message) else ""
-    return f"{urgent}{labels['subject']}: {who}"
+    unconfirmed = "" if message.confirmed else f" ({labels['unconfirmed']})"
+    return f"{urgent}{labels['subject']}: {who}{unconfirmed}"
 
 
 def render_body(message: StaffMessage) -> str:
@@ -141,6 +159,8 @@ def render_body(message: StaffMessage) -> str:
     labels = _labels(message.language)
     company = labels["company"].format(name=message.company) if message.company else ""
     lines = [labels["intro"].format(company=company), ""]
+    if not message.confirmed:
+        lines[1:1] = [labels["unconfirmed_line"], ""]
     values = {name: getattr(message, name) for name in FIELDS}
     values["urgency"] = urgency_words(message.urgency, message.language)
     for name in FIELDS:

@@ -24,7 +24,8 @@ Who = Literal["caller", "secretary"]
 
 MAX_CALL_S = 6 * 3600  # a reply in a window belongs to a call started at most this long before
 
-_MESSAGE_FIELDS = ("language", "name", "callback_number", "reason", "urgency", "caller_id")
+_MESSAGE_FIELDS = ("language", "name", "callback_number", "reason", "urgency", "caller_id",
+                   "confirmed")
 _CALL_COLUMNS = [c for c in calls.c]
 _MESSAGE_COLUMNS = [c for c in messages.c]
 _TURN_COLUMNS = [turns.c[n] for n in ("id", "call_id", "idx", "who", "text", "started_at",
@@ -201,9 +202,11 @@ class CallStore:
 
     async def add_message(self, call_id: str | None, message: dict[str, Any]) -> int:
         """Store a message a caller left; returns its id. Keys: language, name,
-        callback_number, reason, urgency, caller_id (missing ones stay empty)."""
+        callback_number, reason, urgency, caller_id (missing ones stay empty), confirmed
+        (missing: true)."""
         values = {k: message.get(k) for k in _MESSAGE_FIELDS}
         values["urgency"] = values["urgency"] or "normal"
+        values["confirmed"] = values["confirmed"] is not False
         async with self.db.transaction("store a message") as conn:
             result = await conn.execute(
                 messages.insert().values(call_id=call_id, created_at=time.time(), **values)
@@ -373,6 +376,7 @@ def _with_json(row: RowMapping, column: str) -> dict[str, Any]:
 def _message_dict(row: RowMapping) -> dict[str, Any]:
     item = _with_json(row, "notified")
     item["handled"] = item["handled_at"] is not None
+    item["confirmed"] = bool(item["confirmed"])
     return item
 
 

@@ -4,6 +4,7 @@ an older database here). Times are unix timestamps in seconds; JSON columns hold
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Double,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 metadata = MetaData()
@@ -71,6 +73,8 @@ messages = Table(
     Column("notified", Text, nullable=False, server_default="{}"),
     Column("handled_at", Double),
     Column("handled_by", Text),
+    # false: the call ended before the caller confirmed the message (migration 0003)
+    Column("confirmed", Boolean, nullable=False, server_default=true()),
     Index("messages_created_at", "created_at"),
     sqlite_autoincrement=True,
 )  # fmt: skip

@@ -150,6 +150,8 @@ export interface Message {
   caller_id: string | null
   handled?: boolean
   handled_by?: string | null
+  /** false: the call ended before the caller confirmed the message (absent from older servers) */
+  confirmed?: boolean
   /** each staff channel's outcome, once known: 'ok' or 'failed: why' ({}: none configured, or still sending) */
   notified?: Record<string, string> | null
 }

@@ -87,11 +87,12 @@ def seed(db: Path, count: int) -> None:
                       started + 9, json.dumps({"stt_ms": 300.0}), None))
     messages = [
         (f"seed-{i:05d}", now - 3600 - i * 600, "ru", name, number, reason, urgency,
-         f"+7900{i:07d}")
-        for i, (name, number, reason, urgency) in enumerate([
-            ("Иван Петров", "+7 912 345-67-89", "перезвонить по заказу", "high"),
-            ("Мария", "8 800 555 35 35", "вопрос о доставке", "normal"),
-            ("John Smith", "+44 20 7946 0000", "invoice question", "normal"),
+         f"+7900{i:07d}", confirmed)
+        for i, (name, number, reason, urgency, confirmed) in enumerate([
+            ("Иван Петров", "+7 912 345-67-89", "перезвонить по заказу", "high", True),
+            ("Мария", "8 800 555 35 35", "вопрос о доставке", "normal", True),
+            # the caller hung up while the number was read back
+            ("John Smith", "+44 20 7946 0000", "invoice question", "normal", False),
         ])
     ]
     with sqlite3.connect(db) as conn:
@@ -103,7 +104,8 @@ def seed(db: Path, count: int) -> None:
             "timings, v2v_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", turns)
         conn.executemany(
             "INSERT INTO messages (call_id, created_at, language, name, callback_number, "
-            "reason, urgency, caller_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", messages)
+            "reason, urgency, caller_id, confirmed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            messages)
 
 
 def add_user(config: Path, name: str, password: str, role: str) -> None:

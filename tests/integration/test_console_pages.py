@@ -317,4 +317,7 @@ def test_a_message_left_in_the_chat_reaches_messages(console: ConsoleApp, page: 
     assert "webhook" in page.locator(failed).inner_text()
     # the seeded messages, sent before any channel was configured, show none
     assert page.locator("[data-testid=message-row]:has-text('Мария') [data-outcome]").count() == 0
+    # the one whose caller hung up during the read-back is marked; the confirmed ones are not
+    marked = page.locator("[data-testid=message-row]:has([data-testid=unconfirmed])")
+    assert marked.count() == 1 and "John Smith" in marked.inner_text()
     shoot(page, tmp_path, "messages-from-chat")

@@ -126,6 +126,7 @@ def test_a_message_is_taken_read_back_stored_and_mailed(
     # "по поводу счёта за октябрь": Whisper varies "счёт", and once wrote "зарактябри"
     assert "ктябр" in (message["reason"] or "").lower(), message
     assert message["urgency"] == "normal"
+    assert message["confirmed"] == 1  # the caller said yes to the read-back
 
     box = mailbox[0]
     deadline = time.monotonic() + 15

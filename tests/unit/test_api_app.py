@@ -270,6 +270,7 @@ def test_taken_message_is_returned_and_sent(
     assert out["message"] == {
         "name": "Иван", "callback_number": "+79161234567", "reason": "счёт",
         "urgency": "urgent", "caller_id": None, "recipient": None, "language": "ru",
+        "confirmed": True,
     }  # fmt: skip
     assert transfer["transfer"] == "200" and transfer["message"] is None
     (sent,) = notifier.sent  # delivered by the time the app shut down

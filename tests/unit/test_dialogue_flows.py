@@ -306,6 +306,7 @@ def test_a_message_cut_off_before_it_was_confirmed_keeps_what_was_gathered(
     assert message is not None
     assert (message.name, message.callback_number) == ("Анна Петрова", "89262004718")
     assert message.reason is None and message.language == "ru"
+    assert message.confirmed is False  # the staff are told to check the number
     assert d.unfinished() is None  # handed on once
 
 

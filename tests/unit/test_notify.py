@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -76,7 +77,23 @@ def test_from_the_minds_message() -> None:
     assert msg.reason == "delivery" and msg.caller_id is None and msg.call_id == "c1"
     data = msg.as_dict()
     assert data["id"] == msg.id and data["company"] == "Romashka"
-    assert data["taken_at"] is not None and data["taken_at"].endswith("+00:00")
+    assert isinstance(data["taken_at"], str) and data["taken_at"].endswith("+00:00")
+    assert data["confirmed"] is True and msg.stored()["confirmed"] is True
+
+
+def test_a_message_the_caller_did_not_confirm_says_so_everywhere() -> None:
+    """Cut off during the read-back: the subject, the body, the webhook's and the
+    database's fields all tell the staff to check it; a confirmed one says nothing."""
+    src = Message("Анна", "89262004718", None, "normal", None, "ru", confirmed=False)
+    msg = StaffMessage.from_message(src)
+    assert render_subject(msg) == "Сообщение от звонившего: Анна (не подтверждено)"
+    assert "не подтвердил" in render_body(msg)
+    assert msg.as_dict()["confirmed"] is False and msg.stored()["confirmed"] is False
+    english = StaffMessage.from_message(replace(src, language="en"))
+    assert render_subject(english).endswith("(not confirmed)")
+    assert "did not confirm" in render_body(english)
+    confirmed = StaffMessage.from_message(replace(src, confirmed=True))
+    assert "подтвер" not in render_subject(confirmed) + render_body(confirmed)
 
 
 # --- delivery, retries, never raising -----------------------------------------------------

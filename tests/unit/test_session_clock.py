@@ -453,6 +453,7 @@ def test_a_caller_cut_off_mid_message_leaves_what_they_said() -> None:
         assert message["name"] == "Анна Петрова"
         assert message["callback_number"] == "89262004718"
         assert message["caller_id"] == "+79161234567" and message["reason"] is None
+        assert message["confirmed"] is False  # the staff know to check the number
     on_virtual_clock(call)
 
 

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from ari_app.call.ending import EndReason
-from ari_app.cli.calls import format_call
+from ari_app.cli.calls import format_call, format_message
 from ari_app.storage import CallStore, StorageError
 from ari_app.storage.database import SQLITE_USER_VERSION
 
@@ -193,6 +193,12 @@ def test_report_timings_from_session_keys() -> None:
     assert format_timings({}) == ""
 
 
+def test_secretary_messages_marks_one_not_confirmed() -> None:
+    base = {"id": 7, "created_at": 1.0, "name": "Анна", "callback_number": "89262004718"}
+    assert "NOT CONFIRMED" in format_message({**base, "confirmed": False}).splitlines()[0]
+    assert "CONFIRMED" not in format_message({**base, "confirmed": True})
+
+
 def test_report_of_unfinished_call() -> None:
     report = format_call({"call_id": "x", "started_at": 1.0, "ended_at": None, "turns": []})
     assert "in progress" in report and "Recordings: none" in report
@@ -212,6 +218,43 @@ async def test_messages_are_stored_and_listed_newest_first(db_target: Path | str
     assert rows[1]["name"] == "Иван" and rows[1]["call_id"] == "c1"
     assert rows[1]["notified"] == {"smtp": "ok"}
     assert rows[0]["urgency"] == "urgent" and rows[1]["urgency"] == "normal"
+    assert rows[0]["confirmed"] is True  # unless said otherwise
+
+
+async def test_a_message_the_caller_did_not_confirm_is_stored_as_such(
+    db_target: Path | str,
+) -> None:
+    async with CallStore(db_target) as store:
+        kept = await store.add_message(None, {"name": "Анна", "confirmed": False})
+        other = await store.add_message(None, {"name": "Ann", "confirmed": True})
+        found = {m["id"]: m["confirmed"] for m in await store.message_page()}
+        one = await store.get_message(kept)
+    assert found == {kept: False, other: True}
+    assert one is not None and one["confirmed"] is False
+
+
+async def test_messages_stored_before_revision_3_count_as_confirmed(tmp_path: Path) -> None:
+    """A database at revision 0002 with a message in it: after the upgrade the message is
+    there and confirmed (the program stored only confirmed messages then)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from ari_app.storage.database import MIGRATIONS
+
+    path = tmp_path / "r2.sqlite3"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+        conn.exec_driver_sql(f"PRAGMA user_version={SQLITE_USER_VERSION}")
+        conn.exec_driver_sql(
+            "INSERT INTO messages (created_at, name, urgency) VALUES (1.0, 'old', 'normal')")
+    engine.dispose()
+    async with CallStore(path) as store:
+        rows = await store.messages()
+    assert [(m["name"], m["confirmed"]) for m in rows] == [("old", True)]
 
 
 async def test_a_version_1_database_gains_the_new_column_and_table(tmp_path: Path) -> None:
