@@ -163,7 +163,7 @@ class SecretaryApp:
 
     async def start(self) -> None:
         await self.store.open()
-        await self.store.db.fill_pool()  # its threads all started: a count that grows leaks
+        await self.store.fill_pool()  # its threads all started: a count that grows leaks
         saved = self.spool.load()
         if saved:
             left = await self.spool.flush()

@@ -9,6 +9,11 @@ absent and `Trimmer.trim` does nothing.
 
 The trim runs in a worker thread (it walks every arena: milliseconds on a large heap, not
 for the event loop that paces 20 ms frames), once at a time, when the last live call ends.
+
+glibc also gives each thread that finds the others' arenas busy an arena of its own, up to
+eight per core. The app's threads (workers, the recogniser's, the RTP sender, the SQLite
+pool) each come to hold memory in a different arena after a burst of calls, and what one
+arena keeps another cannot reuse: `cap_arenas` bounds them to one per core at start.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,30 @@ def glibc_trim() -> Callable[[], bool] | None:
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
     return lambda: bool(trim(0))
+
+
+_M_ARENA_MAX = -8  # mallopt's parameter number in glibc's malloc.h
+
+
+def cap_arenas(arenas: int | None = None,
+               environ: Mapping[str, str] = os.environ) -> int | None:
+    """Bound glibc's malloc arenas to `arenas` (default: one per core, at least two); the
+    bound set, or None where the C library has no mallopt or the admin's
+    MALLOC_ARENA_MAX (which glibc reads itself) stands instead. Call it before threads
+    start: arenas already made stay."""
+    if "MALLOC_ARENA_MAX" in environ:
+        return None
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return None
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    bound = arenas or max(2, os.cpu_count() or 1)
+    if mallopt(_M_ARENA_MAX, bound) != 1:
+        log.warning("memory: mallopt(M_ARENA_MAX, %d) refused", bound)
+        return None
+    return bound
 
 
 class Trimmer:

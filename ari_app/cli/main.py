@@ -161,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     path = _config_path(args.config)
     try:
         if args.command == "run":
+            from ari_app.memory import cap_arenas
+
+            # before the app's threads allocate: each would keep its own glibc arena
+            log.info("malloc arenas: %s", cap_arenas() or "as the C library or "
+                     "MALLOC_ARENA_MAX sets them")
             return asyncio.run(_run(path))
         if args.command == "doctor":
             return asyncio.run(_doctor(path))

@@ -73,6 +73,10 @@ class CallStore:
     async def close(self) -> None:
         await self.db.close()
 
+    async def fill_pool(self) -> None:
+        """Open every connection now (see Database.fill_pool): for a long-running process."""
+        await self.db.fill_pool()
+
     async def _read(self, what: str, query: Any) -> list[RowMapping]:
         async with self.db.reading(what) as conn:
             return list((await conn.execute(query)).mappings().all())

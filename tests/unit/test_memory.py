@@ -7,11 +7,13 @@ import asyncio
 import ctypes
 import ctypes.util
 import os
+import subprocess
+import sys
 import threading
 
 import pytest
 
-from ari_app.memory import Trimmer, glibc_trim
+from ari_app.memory import Trimmer, cap_arenas, glibc_trim
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -90,3 +92,56 @@ async def test_a_failing_trim_is_logged_not_raised(caplog: pytest.LogCaptureFixt
     await trimmer.wait()
     assert trimmer.trims == 0
     assert "malloc_trim failed" in caplog.text
+
+
+ARENAS = r"""
+import ctypes, os, sys, tempfile, threading
+from ari_app.memory import cap_arenas
+
+if sys.argv[1] == "capped":
+    assert cap_arenas(1, environ={}) == 1
+libc = ctypes.CDLL(None)
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+libc.fopen.restype, libc.fopen.argtypes = ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+together = threading.Barrier(8)
+
+def churn() -> None:
+    together.wait()
+    blocks = [libc.malloc(200) for _ in range(2000)]
+    for block in blocks:
+        libc.free(block)
+
+threads = [threading.Thread(target=churn) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+path = os.path.join(tempfile.mkdtemp(), "arenas.xml")
+out = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, out)
+libc.fclose(out)
+print(open(path).read().count("<heap nr="))
+"""
+
+
+def _arenas_after_eight_threads(mode: str) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    done = subprocess.run([sys.executable, "-c", ARENAS, mode], capture_output=True,
+                          text=True, timeout=60, env=env, check=True)
+    return int(done.stdout.split()[-1])
+
+
+def test_capped_arenas_stay_few_with_many_threads() -> None:
+    """Eight threads allocating at once each get an arena of glibc's by default; with
+    the cap they share one."""
+    if glibc_trim() is None:
+        pytest.skip("not glibc")
+    assert _arenas_after_eight_threads("default") >= 4
+    assert _arenas_after_eight_threads("capped") == 1
+
+
+def test_the_admins_malloc_arena_max_stands() -> None:
+    assert cap_arenas(3, environ={"MALLOC_ARENA_MAX": "4"}) is None

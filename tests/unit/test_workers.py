@@ -66,7 +66,7 @@ def test_a_sqlite_pool_filled_at_start_opens_no_connection_under_load(tmp_path: 
     async def run() -> tuple[int, int]:
         new = NewThreads()
         async with CallStore(tmp_path / "calls.sqlite3") as store:
-            await store.db.fill_pool()
+            await store.fill_pool()
             filled = new.named("_connection_worker_thread")
             await asyncio.gather(*(store.list_calls(limit=5) for _ in range(20)))
             return filled, new.named("_connection_worker_thread")
