@@ -11,6 +11,9 @@ from datetime import UTC, datetime
 from ari_app.mind.message import Message
 
 FIELDS = ("recipient", "name", "callback_number", "reason", "urgency", "caller_id")
+# what the calls database keeps of a message (`CallStore.add_message`): the recipient is
+# only a routing hint for the notifier
+STORED = ("language", "name", "callback_number", "reason", "urgency", "caller_id", "confirmed")
 
 _LABELS = {
     "ru": {
@@ -119,10 +122,7 @@ class StaffMessage:
 
     def stored(self) -> dict[str, str | bool | None]:
         """The fields the calls database keeps (`CallStore.add_message`)."""
-        return {"language": self.language, "name": self.name,
-                "callback_number": self.callback_number, "reason": self.reason,
-                "urgency": self.urgency, "caller_id": self.caller_id,
-                "confirmed": self.confirmed}
+        return {name: getattr(self, name) for name in STORED}
 
 
 def _labels(language: str) -> dict[str, str]:

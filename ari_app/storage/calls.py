@@ -17,6 +17,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql.elements import ColumnElement
 
 from ari_app.call.ending import EndReason
+from ari_app.notify.message import STORED
 from ari_app.storage.database import Database, StorageError
 from ari_app.storage.tables import calls, messages, turns
 
@@ -24,8 +25,7 @@ Who = Literal["caller", "secretary"]
 
 MAX_CALL_S = 6 * 3600  # a reply in a window belongs to a call started at most this long before
 
-_MESSAGE_FIELDS = ("language", "name", "callback_number", "reason", "urgency", "caller_id",
-                   "confirmed")
+_MESSAGE_FIELDS = STORED  # what StaffMessage.stored() hands over
 _CALL_COLUMNS = [c for c in calls.c]
 _MESSAGE_COLUMNS = [c for c in messages.c]
 _TURN_COLUMNS = [turns.c[n] for n in ("id", "call_id", "idx", "who", "text", "started_at",

@@ -81,6 +81,22 @@ def test_from_the_minds_message() -> None:
     assert data["confirmed"] is True and msg.stored()["confirmed"] is True
 
 
+def test_every_column_a_message_fills_is_handed_over_by_stored() -> None:
+    """The calls database's message columns that come from the message itself (not its
+    call, times, delivery or handling) are exactly what `stored()` hands over, each with the
+    message's own value."""
+    from ari_app.storage.tables import messages
+
+    kept_by_the_store = {"id", "call_id", "created_at", "notified", "handled_at", "handled_by"}
+    columns = {c.name for c in messages.c} - kept_by_the_store
+    src = Message("Ann", "555 0100", "delivery", "urgent", "+100", "en", confirmed=False)
+    stored = StaffMessage.from_message(src).stored()
+    assert set(stored) == columns
+    assert stored == {"language": "en", "name": "Ann", "callback_number": "555 0100",
+                      "reason": "delivery", "urgency": "urgent", "caller_id": "+100",
+                      "confirmed": False}
+
+
 def test_a_message_the_caller_did_not_confirm_says_so_everywhere() -> None:
     """Cut off during the read-back: the subject, the body, the webhook's and the
     database's fields all tell the staff to check it; a confirmed one says nothing."""
