@@ -135,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int)
     args = parser.parse_args(argv)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ari_app.telemetry import quiet_engines
+
+    quiet_engines()  # as `secretary` does, before any engine loads
     try:
         return asyncio.run(serve_api(Path(args.config), host=args.host, port=args.port))
     except SecretaryError as exc:

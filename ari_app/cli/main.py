@@ -111,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     except SecretaryError as exc:
         print(f"secretary: {exc}", file=sys.stderr)
         return exc.exit_code
+    from ari_app.telemetry import quiet_engines
+
+    quiet_engines()  # before any engine loads; the .env file's say stands
     if args_list[:1] == ["voice"]:  # `secretary voice add|list ...`: the voice manager
         from ari_app.tts.voices import main as voice_main
 

@@ -6,6 +6,8 @@ the call record holds. This module's app keeps its records on a real PostgreSQL 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 import subprocess
 import sys
@@ -71,6 +73,15 @@ def _heard(word: str, text: str) -> bool:
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
+def open_files(pid: int) -> list[str]:
+    """What the process's file descriptors point at (one closed meanwhile is left out)."""
+    opened = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            opened.append(os.readlink(fd))
+    return opened
+
+
 def test_call_end_to_end(
     lang: str, secretary_app: Any, caller_audio: dict[str, Path], transcribe: Any, tmp_path: Path
 ) -> None:
@@ -109,6 +120,11 @@ def test_call_end_to_end(
     assert Path(call["secretary_wav"]).stat().st_size > 8000
     channels, bridges = wait_asterisk_clean()
     assert channels == [] and bridges == []
+    # no engine phones home: after a call (the VAD, the end-of-turn model and the voice ran)
+    # the app holds none of onnxruntime's telemetry files open (ari_app/telemetry.py)
+    assert secretary_app.app.proc is not None
+    opened = open_files(secretary_app.app.proc.pid)
+    assert not [f for f in opened if "DeveloperTools" in f or "onnxruntime.db" in f], opened
     # /metrics counted the call, its two turns and the latency of both replies
     after = scrape()
     line = f"line={call['line']}"

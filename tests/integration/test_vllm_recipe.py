@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -27,6 +28,13 @@ VENV = Path(os.environ.get("SECRETARY_VLLM_VENV", REPO / ".venv-vllm"))
 START_S = 300  # a cold start on 2 cores (measured ~25 s with the tiny model)
 
 pytestmark = pytest.mark.integration
+# vLLM's own opt-outs of its usage reports (given to the server by the recipe, not by us)
+NO_TRACKING = ("VLLM_NO_USAGE_STATS", "VLLM_DO_NOT_TRACK", "DO_NOT_TRACK")
+
+
+class Served(NamedTuple):
+    base: str  # the OpenAI-compatible API's base URL
+    pid: int  # the server process (the recipe execs vLLM in place of itself)
 
 
 def vllm_installed() -> bool:
@@ -37,7 +45,7 @@ def vllm_installed() -> bool:
 
 
 @pytest.fixture(scope="module")
-def vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     if not vllm_installed():
         pytest.skip(f"no vLLM in {VENV} (scripts/serve-vllm install cpu)")
     tiny = tmp_path_factory.mktemp("tiny-qwen")
@@ -52,7 +60,8 @@ def vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [str(REPO / "scripts" / "serve-vllm"), str(tiny / "model"), "--lora",
          f"romashka={tiny / 'lora'}", "--port", str(port), "--max-model-len", "2048"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, "SECRETARY_VLLM_VENV": str(VENV), "VLLM_CPU_KVCACHE_SPACE": "1"})
+        env={**{k: v for k, v in os.environ.items() if k not in NO_TRACKING},
+             "SECRETARY_VLLM_VENV": str(VENV), "VLLM_CPU_KVCACHE_SPACE": "1"})
     base = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + START_S
@@ -65,22 +74,30 @@ def vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pass
             assert time.monotonic() < deadline, "vLLM did not start in time"
             time.sleep(1)
-        yield base
+        yield Served(base, server.pid)
     finally:
         os.killpg(server.pid, 15)
         server.wait(60)
         log.close()
 
 
-def test_the_base_model_and_the_adapter_are_served(vllm: str) -> None:
-    models = {m["id"] for m in httpx.get(f"{vllm}/models", timeout=10).json()["data"]}
+def test_the_base_model_and_the_adapter_are_served(vllm: Served) -> None:
+    models = {m["id"] for m in httpx.get(f"{vllm.base}/models", timeout=10).json()["data"]}
     assert {"local", "romashka"} <= models, models
 
 
+def test_the_recipe_turns_off_vllms_usage_reports(vllm: Served) -> None:
+    """vLLM sends the box's hardware and model to its makers unless told not to; the
+    recipe tells it (the environment the fixture gave the recipe holds no opt-out)."""
+    environ = Path(f"/proc/{vllm.pid}/environ").read_bytes().split(b"\0")
+    told = {e.decode().split("=", 1)[0] for e in environ if e.endswith(b"=1")}
+    assert told & set(NO_TRACKING), sorted(told)
+
+
 @pytest.mark.parametrize("model", ["local", "romashka"])
-async def test_our_adapter_streams_from_vllm(vllm: str, model: str) -> None:
+async def test_our_adapter_streams_from_vllm(vllm: Served, model: str) -> None:
     provider = OpenAICompatProvider(ProviderConfig(
-        kind="openai", name=model, model=model, base_url=vllm, max_tokens=12, temperature=0.0,
+        kind="openai", name=model, model=model, base_url=vllm.base, max_tokens=12, temperature=0.0,
         first_token_timeout_s=60.0, total_timeout_s=120.0))
     try:
         events = [e async for e in provider.stream(
@@ -93,9 +110,9 @@ async def test_our_adapter_streams_from_vllm(vllm: str, model: str) -> None:
     assert any(isinstance(e, TextDelta) for e in events) or events[-1].finish_reason == "stop"
 
 
-def test_the_adapter_changes_what_the_model_says(vllm: str) -> None:
+def test_the_adapter_changes_what_the_model_says(vllm: Served) -> None:
     def first_token(model: str) -> dict[str, float]:
-        answer = httpx.post(f"{vllm}/completions", timeout=60, json={
+        answer = httpx.post(f"{vllm.base}/completions", timeout=60, json={
             "model": model, "prompt": "Здравствуйте", "max_tokens": 1, "temperature": 0,
             "logprobs": 5}).json()
         return dict(answer["choices"][0]["logprobs"]["top_logprobs"][0])
