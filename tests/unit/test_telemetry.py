@@ -72,6 +72,7 @@ def test_an_admin_who_opts_in_is_heard(tmp_path: Path) -> None:
 
 def test_quiet_engines_sets_only_what_the_admin_left_unset() -> None:
     env = {"DO_NOT_TRACK": "0", "PATH": "/bin"}
-    assert quiet_engines(env) == {"ORT_DISABLE_TELEMETRY": "1"}
-    assert env == {"DO_NOT_TRACK": "0", "PATH": "/bin", "ORT_DISABLE_TELEMETRY": "1"}
+    assert quiet_engines(env) == {"ORT_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+    assert env == {"DO_NOT_TRACK": "0", "PATH": "/bin", "ORT_DISABLE_TELEMETRY": "1",
+                   "HF_HUB_DISABLE_TELEMETRY": "1"}
     assert quiet_engines(env) == {}
