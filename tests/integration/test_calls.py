@@ -72,7 +72,6 @@ def _heard(word: str, text: str) -> bool:
     return word in text
 
 
-@pytest.mark.parametrize("lang", ["ru", "en"])
 def open_files(pid: int) -> list[str]:
     """What the process's file descriptors point at (one closed meanwhile is left out)."""
     opened = []
@@ -82,6 +81,7 @@ def open_files(pid: int) -> list[str]:
     return opened
 
 
+@pytest.mark.parametrize("lang", ["ru", "en"])
 def test_call_end_to_end(
     lang: str, secretary_app: Any, caller_audio: dict[str, Path], transcribe: Any, tmp_path: Path
 ) -> None:
