@@ -1,8 +1,9 @@
 """Packet capture of one test call's RTP with tcpdump, and parsing of the pcap with dpkt.
 
-``PacketCapture`` runs ``tcpdump -i lo -U -w FILE udp and port P`` for the caller's RTP port P;
-``parse_rtp_capture`` splits the captured RTP into packets sent from P and packets received on P,
-each with its capture timestamp (seconds since the epoch, as tcpdump stamped it).
+``PacketCapture`` runs ``tcpdump -i lo -U --immediate-mode -w FILE udp and port P`` for the
+caller's RTP port P; ``parse_rtp_capture`` splits the captured RTP into packets sent from P and
+packets received on P, each with its capture timestamp (seconds since the epoch, as tcpdump
+stamped it); ``PcapTail`` reads the same packets while the call goes on.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import ClassVar
 
 import dpkt
 
@@ -59,7 +61,9 @@ class PacketCapture:
         # as root, stay root: tcpdump's default drop to user "tcpdump" cannot write everywhere
         keep_user = ["-Z", "root"] if os.geteuid() == 0 else []
         return [
-            tcpdump, *keep_user, "-i", self.interface, "-n", "-U", "-s", "0",
+            # --immediate-mode: each packet reaches the file as it is seen, not in the
+            # kernel's one-second blocks (PcapTail reads the call as it goes on)
+            tcpdump, *keep_user, "-i", self.interface, "-n", "-U", "--immediate-mode", "-s", "0",
             "-w", str(self.path), "udp", "and", "port", str(self.port),
         ]  # fmt: skip
 
@@ -159,6 +163,65 @@ def parse_rtp_header(time: float, src_port: int, dst_port: int, data: bytes) -> 
     return CapturedRtp(time=time, src_port=src_port, dst_port=dst_port, rtp=packet)
 
 
+class PcapTail:
+    """The RTP of one port read from a pcap file while tcpdump is still writing it (``-U``
+    flushes each packet): each ``read()`` returns the packets whole since the last one."""
+
+    _MAGIC: ClassVar[dict[bytes, tuple[str, float]]] = {
+        b"\xd4\xc3\xb2\xa1": ("<", 1e-6), b"\xa1\xb2\xc3\xd4": (">", 1e-6),
+        b"\x4d\x3c\xb2\xa1": ("<", 1e-9), b"\xa1\xb2\x3c\x4d": (">", 1e-9),
+    }
+
+    def __init__(self, path: Path, port: int) -> None:
+        self.path = path
+        self.port = port
+        self._offset = 0
+        self._buffer = b""
+        self._format: tuple[str, float, int] | None = None  # byte order, tick, link type
+
+    def read(self) -> tuple[list[CapturedRtp], list[CapturedRtp]]:
+        """(sent from the port, received on it) since the last call."""
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(self._offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            return [], []
+        self._offset += len(chunk)
+        self._buffer += chunk
+        if self._format is None:
+            if len(self._buffer) < 24:
+                return [], []
+            if self._buffer[:4] not in self._MAGIC:
+                raise CaptureError(f"{self.path}: not a pcap file")
+            order, tick = self._MAGIC[self._buffer[:4]]
+            linktype = struct.unpack(order + "I", self._buffer[20:24])[0]
+            self._format = (order, tick, linktype)
+            self._buffer = self._buffer[24:]
+        order, tick, linktype = self._format
+        sent: list[CapturedRtp] = []
+        received: list[CapturedRtp] = []
+        while len(self._buffer) >= 16:
+            seconds, fraction, length, _ = struct.unpack(order + "IIII", self._buffer[:16])
+            if len(self._buffer) < 16 + length:
+                break
+            frame, self._buffer = self._buffer[16 : 16 + length], self._buffer[16 + length :]
+            packet = _rtp_of(linktype, seconds + fraction * tick, frame, self.port)
+            if packet is not None:
+                (sent if packet.src_port == self.port else received).append(packet)
+        return sent, received
+
+
+def _rtp_of(linktype: int, time: float, frame: bytes, port: int) -> CapturedRtp | None:
+    try:
+        udp = _udp_of(linktype, frame)
+    except (dpkt.UnpackError, struct.error, IndexError):
+        return None
+    if udp is None or port not in (udp.sport, udp.dport):
+        return None
+    return parse_rtp_header(time, udp.sport, udp.dport, bytes(udp.data))
+
+
 def parse_rtp_capture(pcap: Path, port: int) -> tuple[list[CapturedRtp], list[CapturedRtp]]:
     """RTP packets (sent from ``port``, received on ``port``) in capture order.
 
@@ -176,16 +239,9 @@ def parse_rtp_capture(pcap: Path, port: int) -> tuple[list[CapturedRtp], list[Ca
         linktype = reader.datalink()
         try:
             for ts, buf in reader:
-                try:
-                    udp = _udp_of(linktype, buf)
-                except (dpkt.UnpackError, struct.error, IndexError):
-                    continue
-                if udp is None or port not in (udp.sport, udp.dport):
-                    continue
-                pkt = parse_rtp_header(float(ts), udp.sport, udp.dport, bytes(udp.data))
-                if pkt is None:
-                    continue
-                (sent if udp.sport == port else received).append(pkt)
+                pkt = _rtp_of(linktype, float(ts), buf, port)
+                if pkt is not None:
+                    (sent if pkt.src_port == port else received).append(pkt)
         except dpkt.NeedData:
             pass  # a truncated last record (tcpdump killed mid-write)
     return sent, received

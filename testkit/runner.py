@@ -34,6 +34,7 @@ from testkit.scenario import (
     build_uac_scenario,
     payload_type,
 )
+from testkit.turn_cue import Cue, CueGiver
 
 SAMPLE_RATE = 8000
 _SIPP_GRACE_S = 10.0  # our hard timeout = timeout_s + this (sipp has its own -timeout)
@@ -60,6 +61,7 @@ class CallResult:
     sipp_log: str  # sipp's messages trace (-trace_msg), errors and log lines
     timed_out: bool = False
     v2v_ms: list[float | None] = field(default_factory=list)
+    cues: list[Cue] = field(default_factory=list)  # lines said after the secretary's reply
 
     def first_reply_after(self, t: float, min_dbfs: float = -40.0) -> float | None:
         """Capture time of the first received packet after ``t`` whose audio is not silence."""
@@ -240,8 +242,11 @@ def sipp_command(
     local_sip_port: int,
     media_port: int,
     timeout_s: float,
+    twin_port: int | None = None,
 ) -> list[str]:
+    """`twin_port`: where sipp fetches the cues of lines said after a reply (-3pcc)."""
     sipp = shutil.which("sipp") or "sipp"
+    twin = [] if twin_port is None else ["-3pcc", f"127.0.0.1:{twin_port}"]
     return [
         sipp, f"{sip_host}:{sip_port}",
         "-sf", str(scenario), "-s", exten, "-m", "1", "-l", "1",
@@ -252,6 +257,7 @@ def sipp_command(
         "-trace_msg", "-message_file", str(workdir / "sipp_messages.log"),
         "-trace_err", "-error_file", str(workdir / "sipp_errors.log"),
         "-trace_logs", "-log_file", str(workdir / "sipp_actions.log"),
+        *twin,
     ]  # fmt: skip
 
 
@@ -295,44 +301,55 @@ async def place_call(
     capture_interface: str = "lo",
     min_dbfs: float = -40.0,
     routed: bool = False,
+    cue_max_wait_s: float = 30.0,
 ) -> CallResult:
     """Place one call with sipp and return what happened (see ``CallResult``). `routed`:
     the call crosses a proxy that record-routes (the SIP load balancer), so the caller's
-    requests within the dialog carry its Route set."""
+    requests within the dialog carry its Route set. A line with ``after_reply_quiet_ms`` is
+    said once the secretary has answered and been quiet that long, or after
+    `cue_max_wait_s` without a reply (testkit/turn_cue.py)."""
     pt = payload_type(codec)
     workdir = _prepare_workdir(workdir, utterances)
     local_sip_port = local_sip_port or free_udp_port(local_ip)
     media_port = media_port or free_rtp_port(local_ip)
 
     scenario = workdir / "scenario.xml"
-    text = build_uac_scenario(utterances, codec, hangup, hangup_wait_ms)
+    quiet_ms = {i: u.after_reply_quiet_ms for i, u in enumerate(utterances)
+                if u.after_reply_quiet_ms is not None}
+    text = build_uac_scenario(utterances, codec, hangup, hangup_wait_ms,
+                              cue_max_wait_ms=round(cue_max_wait_s * 1000))
     if routed:
         text = route_in_dialog(text)
     scenario.write_text(text)
     pcap = workdir / "call.pcap"
-    cmd = sipp_command(
-        scenario=scenario, exten=exten, workdir=workdir, sip_host=sip_host, sip_port=sip_port,
-        local_ip=local_ip, local_sip_port=local_sip_port, media_port=media_port,
-        timeout_s=timeout_s,
-    )  # fmt: skip
-    (workdir / "sipp_command.txt").write_text(subprocess.list2cmdline(cmd) + "\n")
-
     capture = PacketCapture(pcap, media_port, capture_interface)
     await capture.start()
     sipp_rc: int | None = None
     timed_out = False
+    cues = CueGiver(pcap=pcap, media_port=media_port, codec=codec, quiet_ms=quiet_ms,
+                    max_wait_s=cue_max_wait_s)
     try:
-        with (workdir / "sipp_stdout.log").open("wb") as out:
-            proc = await asyncio.create_subprocess_exec(
-                *cmd, cwd=workdir, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out
-            )
-            try:
-                async with asyncio.timeout(timeout_s + _SIPP_GRACE_S):
-                    sipp_rc = await proc.wait()
-            except TimeoutError:
-                timed_out = True
-            finally:
-                await _kill(proc)
+        async with contextlib.AsyncExitStack() as stack:
+            if quiet_ms:
+                await stack.enter_async_context(cues)
+            cmd = sipp_command(
+                scenario=scenario, exten=exten, workdir=workdir, sip_host=sip_host,
+                sip_port=sip_port, local_ip=local_ip, local_sip_port=local_sip_port,
+                media_port=media_port, timeout_s=timeout_s,
+                twin_port=cues.port if quiet_ms else None,
+            )  # fmt: skip
+            (workdir / "sipp_command.txt").write_text(subprocess.list2cmdline(cmd) + "\n")
+            with (workdir / "sipp_stdout.log").open("wb") as out:
+                proc = await asyncio.create_subprocess_exec(
+                    *cmd, cwd=workdir, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out
+                )
+                try:
+                    async with asyncio.timeout(timeout_s + _SIPP_GRACE_S):
+                        sipp_rc = await proc.wait()
+                except TimeoutError:
+                    timed_out = True
+                finally:
+                    await _kill(proc)
         await asyncio.sleep(0.2)  # let the last packets reach the capture
     finally:
         await capture.stop()
@@ -375,6 +392,7 @@ async def place_call(
         utterance_end_times=utterance_end_times(sent, utterances, pt),
         sipp_log=sipp_log,
         timed_out=timed_out,
+        cues=cues.cues,
     )
     result.v2v_ms = result.compute_v2v(min_dbfs)
     return result

@@ -24,6 +24,8 @@ TELEPHONE_EVENT_PT = 101
 LOG_REMOTE = "HUNGUP_BY remote"
 LOG_CALLER = "HUNGUP_BY caller"
 LOG_UTTERANCE = "UTTERANCE"  # "UTTERANCE <index> START"
+CUE_LINE_HEADER = "X-Caller-Line"  # in the twin command sipp sends when it waits for a cue
+CUE_WAIT_MARGIN_MS = 10000  # sipp waits this much longer than the cue giver at most
 
 _FROM = '"testcaller" <sip:testcaller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]'
 
@@ -36,6 +38,11 @@ class CallerLine:
     pause_before_ms: int = 500
     dtmf: str = ""  # keys pressed (SIP INFO dtmf-relay) after the pause, before the audio
     dtmf_gap_ms: int = 0  # pause between the keys and the audio
+    # as a person answers: wait until the secretary has spoken since the caller's previous
+    # line (or, for the first line, since the call was answered) and has then been quiet
+    # this long; pause_before_ms then counts from that moment (testkit/turn_cue.py). None:
+    # pause_before_ms from the end of the previous line, whatever the secretary does
+    after_reply_quiet_ms: int | None = None
 
     @property
     def size_bytes(self) -> int:
@@ -138,6 +145,11 @@ def _ok_to_request() -> str:
     )
 
 
+def _cue_request(index: int) -> str:
+    """The twin command that tells the cue giver the caller waits to say line `index`."""
+    return _cdata(f"Call-ID: [call_id]\n{CUE_LINE_HEADER}: {index}\n")
+
+
 def _log(message: str) -> str:
     return f"  <nop><action><log message={quoteattr(message)}/></action></nop>"
 
@@ -150,12 +162,17 @@ def build_uac_scenario(
     *,
     answer_timeout_ms: int = 30000,
     name: str = "secretary-testcall",
+    cue_max_wait_ms: int = 30000,
 ) -> str:
     """Return the sipp XML scenario of one call.
 
     hangup="remote": after the last utterance wait up to ``hangup_wait_ms`` for the remote's BYE
     (answered 200); if none comes, send our own BYE. hangup="caller": pause ``hangup_wait_ms``,
     then send BYE (a remote BYE meanwhile is still answered). The log line names the side.
+
+    A line with ``after_reply_quiet_ms`` is preceded by a twin command naming it (sipp's 3PCC
+    ``<sendCmd>``, run with ``-3pcc``) and a wait for the cue that lets it go on
+    (``<recvCmd>``), which the cue giver sends within ``cue_max_wait_ms``.
     """
     pt = payload_type(codec)
     if hangup not in ("remote", "caller"):
@@ -180,6 +197,11 @@ def build_uac_scenario(
         audio = str(utt.audio.resolve())
         if "," in audio:
             raise ValueError(f"sipp rtp_stream cannot play a path with a comma: {audio}")
+        if utt.after_reply_quiet_ms is not None:
+            if utt.after_reply_quiet_ms <= 0:
+                raise ValueError("after_reply_quiet_ms must be > 0")
+            lines.append(f"  <sendCmd>{_cue_request(index)}</sendCmd>")
+            lines.append(f'  <recvCmd timeout="{cue_max_wait_ms + CUE_WAIT_MARGIN_MS}"/>')
         if utt.pause_before_ms > 0:
             lines.append(f'  <pause milliseconds="{int(utt.pause_before_ms)}"/>')
         for digit in utt.dtmf:

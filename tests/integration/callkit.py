@@ -16,6 +16,11 @@ import soxr
 
 from ari_app.media.loudness import frame_dbfs
 from testkit.runner import CallResult, place_call
+from testkit.scenario import CallerLine
+
+# a caller answers this long after the secretary has fallen quiet (a person leaves about
+# a second; the longest pause inside one of the secretary's replies is well under it)
+REPLY_QUIET_MS = 1000
 
 ARI = "http://127.0.0.1:8088/ari"
 AUTH = ("secretary", "testbed-secret")
@@ -112,6 +117,14 @@ def next_call(app: Any) -> dict[str, Any]:
     calls = wait_call_ended(app.db, app.calls_before + 1)
     app.calls_before = len(calls)
     return calls[-1]
+
+
+def answer(audio: Path, quiet_ms: int = REPLY_QUIET_MS, **kwargs: Any) -> CallerLine:
+    """A caller line said once the secretary has answered the caller's previous line (or
+    greeted) and then been quiet for `quiet_ms`, as a person answers: no fixed pause that
+    has to cover the slowest reply (testkit/turn_cue.py). A reply a language model writes
+    as it goes can pause longer between its sentences: give it a longer `quiet_ms`."""
+    return CallerLine(audio, pause_before_ms=0, after_reply_quiet_ms=quiet_ms, **kwargs)
 
 
 def dial(**kwargs: Any) -> CallResult:

@@ -21,9 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from callkit import dial
-
-from testkit.scenario import CallerLine
+from callkit import answer, dial
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,8 +33,6 @@ ADMIN = ("anna", "anna-secret-1")
 RECEPTIONIST = ("rita", "rita-secret-1")
 
 # the testbed config answers on 100 (ru); greeting ~5 s, the hours answer ~8 s
-GREETING_WAIT_MS = 7000
-ANSWER_WAIT_MS = 15000
 
 
 def require_chromium() -> None:
@@ -222,8 +218,8 @@ def ask_the_hours(caller_audio: Mapping[str, Path], workdir: Path) -> InThread:
     return InThread(lambda: dial(
         exten="100",
         utterances=[
-            CallerLine(caller_audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS),
-            CallerLine(caller_audio["ru_bye"], pause_before_ms=ANSWER_WAIT_MS),
+            answer(caller_audio["ru_hours"]),
+            answer(caller_audio["ru_bye"]),
         ],
         workdir=workdir, hangup="remote", hangup_wait_ms=15000,
     ))

@@ -17,11 +17,18 @@ from typing import Any
 
 import httpx
 import pytest
-from callkit import call_records, dial, normalise, scrape, wait_asterisk_clean, wait_call_ended
+from callkit import (
+    answer,
+    call_records,
+    dial,
+    normalise,
+    scrape,
+    wait_asterisk_clean,
+    wait_call_ended,
+)
 from conftest import RunningApp, run_secretary
 
 from testkit.postgres import PostgresServer
-from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 NODE = "box-pg"
@@ -39,8 +46,6 @@ def secretary_app(
 # The greeting lasts ~4-5 s, the hours answer ~8 s starting ~2-2.5 s after the question;
 # the testbed config re-prompts only after 10 s of silence; the app is half-duplex, so the
 # caller waits for each to finish before speaking.
-GREETING_WAIT_MS = 7000
-ANSWER_WAIT_MS = 15000
 
 CASES = {
     "ru": {
@@ -90,8 +95,8 @@ def test_call_end_to_end(
     result = dial(
         exten=str(case["exten"]),
         utterances=[
-            CallerLine(caller_audio[f"{lang}_hours"], pause_before_ms=GREETING_WAIT_MS),
-            CallerLine(caller_audio[f"{lang}_bye"], pause_before_ms=ANSWER_WAIT_MS),
+            answer(caller_audio[f"{lang}_hours"]),
+            answer(caller_audio[f"{lang}_bye"]),
         ],
         workdir=tmp_path,
         hangup="remote",
@@ -142,7 +147,7 @@ def test_caller_hangs_up_mid_reply(
 ) -> None:
     result = dial(
         exten="100",
-        utterances=[CallerLine(caller_audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS)],
+        utterances=[answer(caller_audio["ru_hours"])],
         workdir=tmp_path,
         hangup="caller",
         hangup_wait_ms=6500,  # the answer starts 2-3.5 s after the question and lasts ~8 s
@@ -156,9 +161,9 @@ def test_caller_hangs_up_mid_reply(
     # it was cut mid-reply: the hours answer was started, and recorded as interrupted with
     # only the pieces the caller heard in full (its first clause, "Мы работаем с
     # понедельника по четверг ...,", may have been; Friday's hours, ~4 s later, were not)
-    answer = call["turns"][-1]
-    assert answer["who"] == "secretary" and '"interrupted": 1.0' in answer["timings"], answer
-    assert "пятниц" not in answer["text"], answer
+    reply = call["turns"][-1]
+    assert reply["who"] == "secretary" and '"interrupted": 1.0' in reply["timings"], reply
+    assert "пятниц" not in reply["text"], reply
     channels, bridges = wait_asterisk_clean()
     assert channels == [] and bridges == []
     assert secretary_app.app.proc.poll() is None, "the app must survive a hangup"

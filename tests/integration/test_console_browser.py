@@ -20,12 +20,11 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from callkit import dial, wait_call_ended
+from callkit import answer, dial, wait_call_ended
 from consolekit import (
     ADMIN,
     BASE,
     DESKTOP,
-    GREETING_WAIT_MS,
     PHONE,
     RECEPTIONIST,
     ConsoleApp,
@@ -233,7 +232,7 @@ def test_an_operator_hangs_up_from_the_live_page(
     # the caller asks, then would wait a minute for the app to hang up
     caller = InThread(lambda: dial(
         exten="100",
-        utterances=[CallerLine(caller_audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS)],
+        utterances=[answer(caller_audio["ru_hours"])],
         workdir=tmp_path, hangup="remote", hangup_wait_ms=60000,
     ))
     card = page.wait_for_selector("[data-testid=live-call]", timeout=20000)

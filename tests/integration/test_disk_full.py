@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from callkit import call_records, dial, scrape
+from callkit import answer, call_records, dial, scrape
 
 from testkit.local import LocalApp, write_config
-from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -56,8 +55,7 @@ def test_disk_full_during_a_call_loses_nothing(
         filler = fill(small_disk)
         result = dial(
             exten="100",
-            utterances=[CallerLine(caller_audio["ru_hours"], pause_before_ms=7000),
-                        CallerLine(caller_audio["ru_bye"], pause_before_ms=15000)],
+            utterances=[answer(caller_audio["ru_hours"]), answer(caller_audio["ru_bye"])],
             workdir=tmp_path / "call", hangup="remote", hangup_wait_ms=15000,
         )
         assert result.sipp_rc == 0 and result.hung_up_by == "remote", app.output[-3000:]

@@ -262,3 +262,28 @@ async def test_caller_audio_is_sent_whole(tmp_path: Path) -> None:
     assert {p.rtp.payload_type for p in result.sent_packets} == {8}
     assert utt.size_bytes <= sent < utt.size_bytes + 160  # last partial frame padded
     assert result.utterance_end_times[0] == result.sent_packets[-1].time
+
+
+async def test_a_caller_line_waits_for_the_reply_and_the_quiet_after_it(tmp_path: Path) -> None:
+    """The first line waits for the UAS's tone (1.5 s after the answer) and 0.5 s of quiet
+    after it; the second hears nothing more and goes on when its longest wait (4 s) is over."""
+    tone = tone_ulaw(tmp_path / "caller.ulaw", 0.6, 300.0)
+    lines = [CallerLine(tone, pause_before_ms=0, after_reply_quiet_ms=500),
+             CallerLine(tone, pause_before_ms=0, after_reply_quiet_ms=500)]
+    async with sipp_uas(tmp_path, bye_after_ms=None) as uas_port:
+        result = await place_call(
+            exten="100", utterances=lines, workdir=tmp_path / "call", sip_port=uas_port,
+            hangup="caller", hangup_wait_ms=200, timeout_s=30, cue_max_wait_s=4.0,
+        )
+    assert result.sipp_rc == 0, describe(result)
+    assert [(c.line, c.reason) for c in result.cues] == [(0, "quiet"), (1, "no reply")]
+    assert len(result.received_packets) == int(UAS_TONE_S * 50)
+    tone_end = result.received_packets[-1].time
+    per_line = len(result.sent_packets) // 2
+    assert per_line == round(0.6 * 50), len(result.sent_packets)
+    first, second = result.sent_packets[0].time, result.sent_packets[per_line].time
+    # not before the tone was over and quiet for 0.5 s, and not much later
+    assert 0.5 <= first - tone_end < 0.75, (first, tone_end)
+    # the second line's wait began when the first had been said: 4 s then, no reply
+    first_end = result.sent_packets[per_line - 1].time
+    assert 4.0 <= second - first_end < 4.3, (second, first_end)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from callkit import dial, loudest, next_call, normalise, wait_asterisk_clean
+from callkit import answer, dial, loudest, next_call, normalise, wait_asterisk_clean
 from conftest import RunningApp
 
 from ari_app.media.loudness import frame_dbfs
@@ -25,7 +25,6 @@ pytestmark = pytest.mark.integration
 
 LINES = {"ru": "100", "en": "101"}
 RATE = 8000
-GREETING_MS = 7000  # the greeting lasts ~5 s; the caller speaks after it
 
 
 def call(lang: str, workdir: Path, utterances: list[CallerLine], timeout_s: float = 120
@@ -48,8 +47,8 @@ def test_a_caller_who_only_says_hello_is_greeted_back_and_goodbye_ends_the_call(
     lang: str, hello: str, stem: str,
 ) -> None:
     result = call(lang, tmp_path, [
-        CallerLine(human_speech[hello].ulaw, pause_before_ms=GREETING_MS),
-        CallerLine(human_speech[f"{lang}_goodbye"].ulaw, pause_before_ms=5000),
+        answer(human_speech[hello].ulaw),
+        answer(human_speech[f"{lang}_goodbye"].ulaw),
     ])
     assert result.sipp_rc == 0, result.sipp_log
     record = next_call(secretary_app)
@@ -86,8 +85,8 @@ def test_a_request_with_a_pause_in_it_is_one_turn(
     longer than the end of turn; both parts still make one turn, answered once."""
     lang = clip[:2]
     result = call(lang, tmp_path, [
-        CallerLine(human_speech[clip].ulaw, pause_before_ms=GREETING_MS),
-        CallerLine(human_speech[f"{lang}_goodbye"].ulaw, pause_before_ms=9000),
+        answer(human_speech[clip].ulaw),
+        answer(human_speech[f"{lang}_goodbye"].ulaw),
     ])
     assert result.sipp_rc == 0, result.sipp_log
     record = next_call(secretary_app)
@@ -111,9 +110,9 @@ def test_a_number_dictated_in_groups_with_pauses_is_stored_digit_for_digit(
     assert number.digits == "89262004718"
     assert max(p.pause_after_ms for p in number.parts) == 2500
     result = dial(exten=LINES["ru"], workdir=tmp_path, utterances=[
-        CallerLine(caller_audio["ru_leave_message"], pause_before_ms=GREETING_MS),
-        CallerLine(caller_audio["ru_my_name"], pause_before_ms=6000),
-        CallerLine(number.ulaw, pause_before_ms=6000),
+        answer(caller_audio["ru_leave_message"]),
+        answer(caller_audio["ru_my_name"]),
+        answer(number.ulaw),
     ], hangup="caller", hangup_wait_ms=8000, timeout_s=120)
     assert result.sipp_rc == 0, result.sipp_log
     record = next_call(secretary_app)

@@ -28,7 +28,7 @@ import yaml
 from callkit import dial, loudest, next_call, wait_asterisk_clean
 from conftest import AsteriskTestbed, RunningApp
 
-from ari_app.llm.local_server import LocalLlamaServer, free_port, packaged_smollm2
+from ari_app.llm.local_server import LocalLlamaServer, free_port
 from testkit.local import LocalApp, write_config
 from testkit.scenario import CallerLine
 
@@ -108,13 +108,6 @@ class FlappingProxy:
         upward.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await upward
-
-
-@pytest.fixture(scope="module")
-def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLlamaServer]:
-    log = tmp_path_factory.mktemp("llama-flapping") / "server.log"
-    with LocalLlamaServer(packaged_smollm2(), n_ctx=8192, log_path=log) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -14,15 +14,21 @@ from typing import Any
 
 import httpx
 import pytest
-from callkit import ARI, AUTH, ari_get, dial, normalise, wait_asterisk_clean, wait_call_ended
+from callkit import (
+    ARI,
+    AUTH,
+    answer,
+    ari_get,
+    dial,
+    normalise,
+    wait_asterisk_clean,
+    wait_call_ended,
+)
 
 from testkit.local import LocalApp
-from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
-GREETING_WAIT_MS = 7000
-ANSWER_WAIT_MS = 15000
 
 
 def wait_for(pattern: str, app: LocalApp, since: int, timeout_s: float = 20) -> re.Match[str]:
@@ -39,8 +45,8 @@ def hours_call(audio: dict[str, Path], workdir: Path, hangup_wait_ms: int = 1500
     return dial(
         exten="100",
         utterances=[
-            CallerLine(audio["ru_hours"], pause_before_ms=GREETING_WAIT_MS),
-            CallerLine(audio["ru_bye"], pause_before_ms=ANSWER_WAIT_MS),
+            answer(audio["ru_hours"]),
+            answer(audio["ru_bye"]),
         ],
         workdir=workdir,
         hangup="remote",

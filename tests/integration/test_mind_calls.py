@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
+from callkit import answer, dial, normalise, wait_asterisk_clean, wait_call_ended
 from conftest import AsteriskTestbed, RunningApp, run_secretary
 from consolekit import (
     BASE,
@@ -28,8 +28,6 @@ from consolekit import (
     log_in,
     new_page,
 )
-
-from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -87,16 +85,14 @@ def test_a_message_is_taken_read_back_stored_and_mailed(
     result = dial(
         exten="100",
         utterances=[
-            CallerLine(caller_audio["ru_leave_message"], pause_before_ms=6000),
-            CallerLine(caller_audio["ru_my_name"], pause_before_ms=6000),
+            answer(caller_audio["ru_leave_message"]),
+            answer(caller_audio["ru_my_name"]),
             # "По какому номеру вам перезвонить?": typed, then the read-back is confirmed
-            CallerLine(
-                caller_audio["ru_yes"], pause_before_ms=5000, dtmf="89161234567#", dtmf_gap_ms=10000
-            ),
-            CallerLine(caller_audio["ru_reason"], pause_before_ms=5000),
-            CallerLine(caller_audio["ru_not_urgent"], pause_before_ms=4000),
-            CallerLine(caller_audio["ru_all_correct"], pause_before_ms=16000),
-            CallerLine(caller_audio["ru_bye"], pause_before_ms=8000),
+            answer(caller_audio["ru_yes"], dtmf="89161234567#", dtmf_gap_ms=10000),
+            answer(caller_audio["ru_reason"]),
+            answer(caller_audio["ru_not_urgent"]),
+            answer(caller_audio["ru_all_correct"]),
+            answer(caller_audio["ru_bye"]),
         ],
         workdir=tmp_path,
         hangup="remote",
@@ -194,10 +190,9 @@ def test_english_facts_answered_and_an_unknown_question_offered_a_message(
     result = dial(
         exten="101",
         utterances=[
-            CallerLine(caller_audio["en_delivery"], pause_before_ms=6000),
-            # after the delivery answer (up to ~7 s), not over it
-            CallerLine(caller_audio["en_bicycles"], pause_before_ms=10000),
-            CallerLine(caller_audio["en_no_thanks"], pause_before_ms=10000),
+            answer(caller_audio["en_delivery"]),
+            answer(caller_audio["en_bicycles"]),  # after the delivery answer, not over it
+            answer(caller_audio["en_no_thanks"]),
         ],
         workdir=tmp_path,
         hangup="remote",

@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from callkit import dial, normalise, wait_call_ended
+from callkit import answer, dial, normalise, wait_call_ended
 from conftest import AsteriskTestbed, RunningApp, run_secretary
-
-from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +41,7 @@ def test_off_hours_greeting(
 ) -> None:
     result = dial(
         exten=exten,
-        utterances=[CallerLine(caller_audio[bye], pause_before_ms=8000)],
+        utterances=[answer(caller_audio[bye])],
         workdir=tmp_path,
         hangup="remote",
         hangup_wait_ms=10000,

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from callkit import dial, wait_asterisk_clean, wait_call_ended
+from callkit import answer, dial, wait_asterisk_clean, wait_call_ended
 from lineskit import sip_invite
 from test_app_death import wait_for_media_leg
 
 from testkit.local import REPO, write_config
-from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -106,7 +105,7 @@ def test_reconnects_after_asterisk_restart(
     assert calls[-1]["ended_by"] in ("lost_on_reconnect", "media_lost", "caller_hangup"), calls[-1]
     result = dial(
         exten="100",
-        utterances=[CallerLine(caller_audio["ru_bye"], pause_before_ms=7000)],
+        utterances=[answer(caller_audio["ru_bye"])],
         workdir=tmp_path,
         hangup="remote",
         hangup_wait_ms=12000,

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from callkit import dial, wait_asterisk_clean, wait_call_ended
+from callkit import answer, dial, wait_asterisk_clean, wait_call_ended
 
 from testkit.local import LocalApp, write_config
-from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +29,7 @@ def test_call_with_streaming_recognition(
     with LocalApp(config, tmp_path / "app.log") as app:
         result = dial(
             exten="100",
-            utterances=[CallerLine(caller_audio["ru_hours"], pause_before_ms=7000)],
+            utterances=[answer(caller_audio["ru_hours"])],
             workdir=tmp_path / "call",
             hangup="caller",
             hangup_wait_ms=8000,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from callkit import ari_get, loudest, normalise, wait_asterisk_clean, wait_call_ended
+from callkit import answer, ari_get, loudest, normalise, wait_asterisk_clean, wait_call_ended
 
 from testkit.runner import place_call
 from testkit.scenario import CallerLine
@@ -52,8 +52,8 @@ async def test_staff_accepts_with_1_and_talks_to_the_caller(
         result = await place_call(
             exten="100",
             utterances=[
-                CallerLine(caller_audio["ru_transfer"], pause_before_ms=6000),
-                CallerLine(caller_audio["ru_my_name"], pause_before_ms=4000),  # asked for it
+                answer(caller_audio["ru_transfer"]),
+                answer(caller_audio["ru_my_name"]),  # asked for it
                 CallerLine(caller_audio["ru_hello_staff"], pause_before_ms=15000),
             ],
             workdir=tmp_path / "caller",
@@ -117,8 +117,8 @@ async def test_staff_declines_or_is_busy_and_the_caller_is_offered_a_message(
         result = await place_call(
             exten="100",
             utterances=[
-                CallerLine(caller_audio["ru_transfer"], pause_before_ms=6000),
-                CallerLine(caller_audio["ru_my_name"], pause_before_ms=4000),
+                answer(caller_audio["ru_transfer"]),
+                answer(caller_audio["ru_my_name"]),
                 CallerLine(caller_audio["ru_bye"], pause_before_ms=17000),
             ],
             workdir=tmp_path / "caller",

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from callkit import loudest, wait_asterisk_clean, wait_call_ended
+from callkit import answer, loudest, wait_asterisk_clean, wait_call_ended
 from conftest import REPO, AsteriskTestbed, RunningApp, run_secretary
 from lineskit import AriEvents, in_voicemail
 
@@ -46,7 +46,7 @@ async def test_blind_transfer_by_day_reaches_the_staff_phone_and_at_night_voicem
         result = await place_call(
             exten="100",
             utterances=[
-                CallerLine(caller_audio["ru_transfer"], pause_before_ms=6000),
+                answer(caller_audio["ru_transfer"]),
                 CallerLine(caller_audio["ru_hello_staff"], pause_before_ms=12000),  # staff answered
             ],
             workdir=tmp_path / "caller",

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from callkit import dial, next_call, normalise, wait_asterisk_clean
+from callkit import answer, dial, next_call, normalise, wait_asterisk_clean
 
 from ari_app.media.loudness import frame_dbfs
 from testkit.runner import CallResult
@@ -41,7 +41,7 @@ def test_caller_interrupts_the_greeting(
     at 2.5 s; the question is heard and answered."""
     result = call_100(tmp_path, [
         CallerLine(caller_audio["ru_hours"], pause_before_ms=2500),
-        CallerLine(caller_audio["ru_bye"], pause_before_ms=15000),
+        answer(caller_audio["ru_bye"]),
     ])
     assert result.sipp_rc == 0, result.sipp_log
     origin = result.timeline_origin
@@ -72,9 +72,9 @@ def test_pause_inside_a_phone_number_does_not_end_the_turn(
     """"... мой номер: восемь девятьсот шестнадцать" [2.2 s] "сто двадцать три, сорок пять,
     шестьдесят семь": one caller turn holding both halves of the number."""
     result = call_100(tmp_path, [
-        CallerLine(caller_audio["ru_number_1"], pause_before_ms=7000),
+        answer(caller_audio["ru_number_1"]),
         CallerLine(caller_audio["ru_number_2"], pause_before_ms=2200),
-        CallerLine(caller_audio["ru_bye"], pause_before_ms=15000),
+        answer(caller_audio["ru_bye"]),
     ])
     assert result.sipp_rc == 0, result.sipp_log
     caller = [t["text"] for t in next_call(secretary_app)["turns"] if t["who"] == "caller"]
@@ -94,9 +94,9 @@ def test_caller_who_goes_on_after_a_pause_gets_one_answer(
     is prepared; the caller goes on before it can reach them. The two parts are joined (the
     answer is withdrawn if it had begun) and the whole question is answered, as one turn."""
     result = call_100(tmp_path, [
-        CallerLine(caller_audio["ru_hello"], pause_before_ms=7000),
+        answer(caller_audio["ru_hello"]),
         CallerLine(caller_audio["ru_hours_only"], pause_before_ms=700),
-        CallerLine(caller_audio["ru_bye"], pause_before_ms=15000),
+        answer(caller_audio["ru_bye"]),
     ])
     assert result.sipp_rc == 0, result.sipp_log
     turns = next_call(secretary_app)["turns"]
@@ -122,7 +122,7 @@ def test_dtmf_reaches_the_session_and_stops_the_greeting(
     result = call_100(tmp_path, [
         CallerLine(caller_audio["ru_hours"], pause_before_ms=2000, dtmf="5",
                   dtmf_gap_ms=2500),
-        CallerLine(caller_audio["ru_bye"], pause_before_ms=15000),
+        answer(caller_audio["ru_bye"]),
     ])
     assert result.sipp_rc == 0, result.sipp_log
     assert result.timeline_origin is not None

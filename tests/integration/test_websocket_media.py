@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
+from callkit import answer, dial, normalise, wait_asterisk_clean, wait_call_ended
 
 from testkit.local import LocalApp, write_config
-from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +21,8 @@ def test_call_over_chan_websocket(
         result = dial(
             exten="100",
             utterances=[
-                CallerLine(caller_audio["ru_hours"], pause_before_ms=7000),
-                CallerLine(caller_audio["ru_bye"], pause_before_ms=15000),
+                answer(caller_audio["ru_hours"]),
+                answer(caller_audio["ru_bye"]),
             ],
             workdir=tmp_path / "call",
             hangup="remote",

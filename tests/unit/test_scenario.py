@@ -181,3 +181,22 @@ def test_dtmf_keys_are_sip_info_before_the_audio(tmp_path: Path) -> None:
     assert "CSeq: 2 INFO" in xml and "CSeq: 3 INFO" in xml and "CSeq: 4 BYE" in xml
     with pytest.raises(ValueError, match="DTMF"):
         build([Utt(audio, dtmf="x")], "ulaw", "caller", 10)
+
+
+def test_a_line_said_after_the_reply_waits_for_its_cue_before_its_pause(tmp_path: Path) -> None:
+    quick = _utt(tmp_path, "a.ulaw", 8000, 300)
+    after = CallerLine(tmp_path / "a.ulaw", pause_before_ms=400, after_reply_quiet_ms=900)
+    root = ET.fromstring(build_uac_scenario([quick, after], cue_max_wait_ms=20000))
+    steps = [e for e in root if e.tag in ("sendCmd", "recvCmd", "pause")
+             or (e.tag == "nop" and any(x.get("rtp_stream") for x in e.iter("exec")))]
+    shapes = [e.tag if e.tag != "pause" else f"pause {e.get('milliseconds')}" for e in steps]
+    # line 0: its pause, its audio (and the pause that plays it); line 1: the twin command
+    # naming it, the wait for the cue, then its own pause and audio
+    assert shapes == ["pause 300", "nop", "pause 1000",
+                      "sendCmd", "recvCmd", "pause 400", "nop", "pause 1000"]
+    command = steps[3].text or ""
+    assert "Call-ID: [call_id]" in command and re.search(r"X-Caller-Line: 1\b", command)
+    # sipp gives up a little after the cue giver's own longest wait
+    assert int(steps[4].get("timeout", "0")) > 20000
+    with pytest.raises(ValueError, match="after_reply_quiet_ms"):
+        build_uac_scenario([CallerLine(quick.audio, after_reply_quiet_ms=0)])
