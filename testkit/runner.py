@@ -314,8 +314,8 @@ async def place_call(
     media_port = media_port or free_rtp_port(local_ip)
 
     scenario = workdir / "scenario.xml"
-    quiet_ms = {i: u.after_reply_quiet_ms for i, u in enumerate(utterances)
-                if u.after_reply_quiet_ms is not None}
+    cued = any(u.after_reply_quiet_ms is not None or u.after_keys_quiet_ms is not None
+               for u in utterances)
     text = build_uac_scenario(utterances, codec, hangup, hangup_wait_ms,
                               cue_max_wait_ms=round(cue_max_wait_s * 1000))
     if routed:
@@ -326,17 +326,16 @@ async def place_call(
     await capture.start()
     sipp_rc: int | None = None
     timed_out = False
-    cues = CueGiver(pcap=pcap, media_port=media_port, codec=codec, quiet_ms=quiet_ms,
-                    max_wait_s=cue_max_wait_s)
+    cues = CueGiver(pcap=pcap, media_port=media_port, codec=codec, max_wait_s=cue_max_wait_s)
     try:
         async with contextlib.AsyncExitStack() as stack:
-            if quiet_ms:
+            if cued:
                 await stack.enter_async_context(cues)
             cmd = sipp_command(
                 scenario=scenario, exten=exten, workdir=workdir, sip_host=sip_host,
                 sip_port=sip_port, local_ip=local_ip, local_sip_port=local_sip_port,
                 media_port=media_port, timeout_s=timeout_s,
-                twin_port=cues.port if quiet_ms else None,
+                twin_port=cues.port if cued else None,
             )  # fmt: skip
             (workdir / "sipp_command.txt").write_text(subprocess.list2cmdline(cmd) + "\n")
             with (workdir / "sipp_stdout.log").open("wb") as out:

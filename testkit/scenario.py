@@ -24,7 +24,12 @@ TELEPHONE_EVENT_PT = 101
 LOG_REMOTE = "HUNGUP_BY remote"
 LOG_CALLER = "HUNGUP_BY caller"
 LOG_UTTERANCE = "UTTERANCE"  # "UTTERANCE <index> START"
-CUE_LINE_HEADER = "X-Caller-Line"  # in the twin command sipp sends when it waits for a cue
+# the twin command sipp sends when it waits for a cue: the line, what it waits for after
+# ("reply": to the line before; "keys": to the line's own keys) and how much quiet
+CUE_LINE_HEADER = "X-Caller-Line"
+CUE_AFTER_HEADER = "X-Cue-After"
+CUE_QUIET_HEADER = "X-Quiet-Ms"
+CUE_REPLIES_HEADER = "X-Replies"
 CUE_WAIT_MARGIN_MS = 10000  # sipp waits this much longer than the cue giver at most
 
 _FROM = '"testcaller" <sip:testcaller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]'
@@ -43,6 +48,12 @@ class CallerLine:
     # this long; pause_before_ms then counts from that moment (testkit/turn_cue.py). None:
     # pause_before_ms from the end of the previous line, whatever the secretary does
     after_reply_quiet_ms: int | None = None
+    # with `dtmf`: after the keys, wait the same way for the secretary's answer to them (a
+    # number read back) and this much quiet; dtmf_gap_ms then counts from that moment
+    after_keys_quiet_ms: int | None = None
+    # how many replies (each followed by that quiet) the wait takes: 2 after asking to be
+    # put through, when a refusal follows "connecting you" and the ring-back
+    replies: int = 1
 
     @property
     def size_bytes(self) -> int:
@@ -145,9 +156,23 @@ def _ok_to_request() -> str:
     )
 
 
-def _cue_request(index: int) -> str:
-    """The twin command that tells the cue giver the caller waits to say line `index`."""
-    return _cdata(f"Call-ID: [call_id]\n{CUE_LINE_HEADER}: {index}\n")
+def _cue_request(index: int, after: str, quiet_ms: int, replies: int) -> str:
+    """The twin command that tells the cue giver the caller waits to go on with line
+    `index` once the secretary has answered (`after` the previous line, or the line's
+    keys) `replies` times and then been quiet for `quiet_ms`."""
+    return _cdata(f"Call-ID: [call_id]\n{CUE_LINE_HEADER}: {index}\n"
+                  f"{CUE_AFTER_HEADER}: {after}\n{CUE_QUIET_HEADER}: {quiet_ms}\n"
+                  f"{CUE_REPLIES_HEADER}: {replies}\n")
+
+
+def _cue_wait(index: int, after: str, quiet_ms: int, replies: int,
+              max_wait_ms: int) -> list[str]:
+    if quiet_ms <= 0:
+        raise ValueError(f"after_{after}_quiet_ms must be > 0")
+    if replies < 1:
+        raise ValueError("replies must be >= 1")
+    return [f"  <sendCmd>{_cue_request(index, after, quiet_ms, replies)}</sendCmd>",
+            f'  <recvCmd timeout="{max_wait_ms + CUE_WAIT_MARGIN_MS}"/>']
 
 
 def _log(message: str) -> str:
@@ -172,7 +197,8 @@ def build_uac_scenario(
 
     A line with ``after_reply_quiet_ms`` is preceded by a twin command naming it (sipp's 3PCC
     ``<sendCmd>``, run with ``-3pcc``) and a wait for the cue that lets it go on
-    (``<recvCmd>``), which the cue giver sends within ``cue_max_wait_ms``.
+    (``<recvCmd>``), which the cue giver sends within ``cue_max_wait_ms``; one with
+    ``after_keys_quiet_ms`` has the same between its keys and its audio.
     """
     pt = payload_type(codec)
     if hangup not in ("remote", "caller"):
@@ -198,10 +224,8 @@ def build_uac_scenario(
         if "," in audio:
             raise ValueError(f"sipp rtp_stream cannot play a path with a comma: {audio}")
         if utt.after_reply_quiet_ms is not None:
-            if utt.after_reply_quiet_ms <= 0:
-                raise ValueError("after_reply_quiet_ms must be > 0")
-            lines.append(f"  <sendCmd>{_cue_request(index)}</sendCmd>")
-            lines.append(f'  <recvCmd timeout="{cue_max_wait_ms + CUE_WAIT_MARGIN_MS}"/>')
+            lines += _cue_wait(index, "reply", utt.after_reply_quiet_ms, utt.replies,
+                               cue_max_wait_ms)
         if utt.pause_before_ms > 0:
             lines.append(f'  <pause milliseconds="{int(utt.pause_before_ms)}"/>')
         for digit in utt.dtmf:
@@ -211,6 +235,10 @@ def build_uac_scenario(
             lines.append(f"  <send>{_dtmf_info(digit, cseq)}</send>")
             lines.append('  <recv response="200" timeout="5000"/>')
             lines.append('  <pause milliseconds="200"/>')
+        if utt.after_keys_quiet_ms is not None:
+            if not utt.dtmf:
+                raise ValueError("after_keys_quiet_ms needs keys (dtmf)")
+            lines += _cue_wait(index, "keys", utt.after_keys_quiet_ms, 1, cue_max_wait_ms)
         if utt.dtmf and utt.dtmf_gap_ms > 0:
             lines.append(f'  <pause milliseconds="{int(utt.dtmf_gap_ms)}"/>')
         lines.append(

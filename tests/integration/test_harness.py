@@ -115,10 +115,24 @@ def tone_ulaw(path: Path, seconds: float, freq: float = 1000.0) -> Path:
     return path
 
 
+def buzz_ulaw(path: Path, seconds: float) -> Path:
+    """A voice-like buzz (a sawtooth gliding 120-180 Hz: many harmonics, a moving pitch),
+    which the test caller's cue takes for speech, as it does not a steady tone."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    pitch = 120 + 60 * t / seconds
+    phase = np.cumsum(pitch / RATE)
+    pcm = ((2 * (phase % 1.0) - 1) * 0.3 * 32767).astype("<i2").tobytes()
+    path.write_bytes(ulaw_encode(pcm))
+    return path
+
+
 @contextlib.asynccontextmanager
-async def sipp_uas(workdir: Path, *, bye_after_ms: int | None) -> AsyncIterator[int]:
-    """Run the UAS for one call; yields its SIP port."""
-    tone = tone_ulaw(workdir / "uas_tone.ulaw", UAS_TONE_S)
+async def sipp_uas(workdir: Path, *, bye_after_ms: int | None,
+                   voice: bool = False) -> AsyncIterator[int]:
+    """Run the UAS for one call; yields its SIP port. It plays its tone, or with `voice`
+    a voice-like buzz as long."""
+    tone = (buzz_ulaw(workdir / "uas_voice.ulaw", UAS_TONE_S) if voice
+            else tone_ulaw(workdir / "uas_tone.ulaw", UAS_TONE_S))
     scenario = workdir / "uas.xml"
     scenario.write_text(uas_scenario(tone, bye_after_ms=bye_after_ms))
     port = free_udp_port()
@@ -265,12 +279,13 @@ async def test_caller_audio_is_sent_whole(tmp_path: Path) -> None:
 
 
 async def test_a_caller_line_waits_for_the_reply_and_the_quiet_after_it(tmp_path: Path) -> None:
-    """The first line waits for the UAS's tone (1.5 s after the answer) and 0.5 s of quiet
-    after it; the second hears nothing more and goes on when its longest wait (4 s) is over."""
+    """The first line waits for the UAS's reply (a voice-like buzz 1.5 s after the answer)
+    and 0.5 s of quiet after it; the second hears nothing more and goes on when its longest
+    wait (4 s) is over."""
     tone = tone_ulaw(tmp_path / "caller.ulaw", 0.6, 300.0)
     lines = [CallerLine(tone, pause_before_ms=0, after_reply_quiet_ms=500),
              CallerLine(tone, pause_before_ms=0, after_reply_quiet_ms=500)]
-    async with sipp_uas(tmp_path, bye_after_ms=None) as uas_port:
+    async with sipp_uas(tmp_path, bye_after_ms=None, voice=True) as uas_port:
         result = await place_call(
             exten="100", utterances=lines, workdir=tmp_path / "call", sip_port=uas_port,
             hangup="caller", hangup_wait_ms=200, timeout_s=30, cue_max_wait_s=4.0,
@@ -282,7 +297,7 @@ async def test_a_caller_line_waits_for_the_reply_and_the_quiet_after_it(tmp_path
     per_line = len(result.sent_packets) // 2
     assert per_line == round(0.6 * 50), len(result.sent_packets)
     first, second = result.sent_packets[0].time, result.sent_packets[per_line].time
-    # not before the tone was over and quiet for 0.5 s, and not much later
+    # not before the reply was over and quiet for 0.5 s, and not much later
     assert 0.5 <= first - tone_end < 0.75, (first, tone_end)
     # the second line's wait began when the first had been said: 4 s then, no reply
     first_end = result.sent_packets[per_line - 1].time

@@ -87,8 +87,10 @@ def test_a_message_is_taken_read_back_stored_and_mailed(
         utterances=[
             answer(caller_audio["ru_leave_message"]),
             answer(caller_audio["ru_my_name"]),
-            # "По какому номеру вам перезвонить?": typed, then the read-back is confirmed
-            answer(caller_audio["ru_yes"], dtmf="89161234567#", dtmf_gap_ms=10000),
+            # "По какому номеру вам перезвонить?": typed, then, once the number has been
+            # read back, confirmed (a reply read digit by digit: a longer quiet than a
+            # sentence's pauses)
+            answer(caller_audio["ru_yes"], dtmf="89161234567#", after_keys_quiet_ms=1500),
             answer(caller_audio["ru_reason"]),
             answer(caller_audio["ru_not_urgent"]),
             answer(caller_audio["ru_all_correct"]),

@@ -119,7 +119,8 @@ async def test_staff_declines_or_is_busy_and_the_caller_is_offered_a_message(
             utterances=[
                 answer(caller_audio["ru_transfer"]),
                 answer(caller_audio["ru_my_name"]),
-                CallerLine(caller_audio["ru_bye"], pause_before_ms=17000),
+                # after "connecting you", the ring-back, and the staff member's refusal
+                answer(caller_audio["ru_bye"], replies=2),
             ],
             workdir=tmp_path / "caller",
             hangup="remote",

@@ -196,7 +196,30 @@ def test_a_line_said_after_the_reply_waits_for_its_cue_before_its_pause(tmp_path
                       "sendCmd", "recvCmd", "pause 400", "nop", "pause 1000"]
     command = steps[3].text or ""
     assert "Call-ID: [call_id]" in command and re.search(r"X-Caller-Line: 1\b", command)
+    assert re.search(r"X-Cue-After: reply\b", command)
+    assert re.search(r"X-Quiet-Ms: 900\b", command)
     # sipp gives up a little after the cue giver's own longest wait
     assert int(steps[4].get("timeout", "0")) > 20000
     with pytest.raises(ValueError, match="after_reply_quiet_ms"):
         build_uac_scenario([CallerLine(quick.audio, after_reply_quiet_ms=0)])
+
+
+def test_keys_that_wait_for_their_answer_cue_the_audio_after_them(tmp_path: Path) -> None:
+    """A number typed, then the read-back heard, then "да": the wait sits between the keys
+    and the line's gap and audio."""
+    audio = _utt(tmp_path, "a.ulaw", 8000, 0).audio
+    line = CallerLine(audio, pause_before_ms=0, dtmf="12", dtmf_gap_ms=300,
+                      after_keys_quiet_ms=700)
+    root = ET.fromstring(build_uac_scenario([line], cue_max_wait_ms=20000))
+    steps = [e.tag if e.tag != "send" else ("INFO" if "INFO" in (e.text or "") else "send")
+             for e in root if e.tag in ("send", "sendCmd", "recvCmd")
+             or (e.tag == "pause" and e.get("milliseconds") == "300")
+             or (e.tag == "nop" and any(x.get("rtp_stream") for x in e.iter("exec")))]
+    assert steps.count("INFO") == 2 and steps.count("sendCmd") == 1, steps
+    assert steps.index("sendCmd") > max(i for i, s in enumerate(steps) if s == "INFO")
+    assert steps.index("recvCmd") < steps.index("pause") < steps.index("nop")
+    command = next(e.text or "" for e in root if e.tag == "sendCmd")
+    assert re.search(r"X-Cue-After: keys\b", command)
+    assert re.search(r"X-Quiet-Ms: 700\b", command)
+    with pytest.raises(ValueError, match="needs keys"):
+        build_uac_scenario([CallerLine(audio, after_keys_quiet_ms=700)])

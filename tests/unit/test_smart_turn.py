@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from human_clips import recorded_clips
 
 from ari_app.errors import EngineUnavailable
 from ari_app.turn.smart_turn import (
@@ -24,6 +25,7 @@ from ari_app.turn.smart_turn import (
     default_model_path,
     window_16k,
 )
+from testkit import human_speech
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = default_model_path(REPO / "models")
@@ -151,18 +153,7 @@ def _human_turn_ends(outdir: Path) -> dict[str, list[tuple[str, bytes, int]]]:
     last word plus 0.2 s, "cut" the same clip cut in the middle of a word of that sentence.
     Each item: (language, pcm, rate). (The pauses the clips label incomplete are left out:
     they are most of the set, and a finished sentence before a pause sounds complete.)"""
-    try:
-        from testkit import human_speech
-    except ImportError:
-        pytest.skip("testkit/human_speech.py (labelled human speech clips) is not there")
-    if not human_speech.MANIFEST_PATH.is_file():
-        pytest.skip(f"{human_speech.MANIFEST_PATH} (the human speech clips) is not there")
-    try:
-        manifest = human_speech.load_manifest()
-        recordings = [s.name for s in manifest.sources.values() if s.role == "recordings"]
-        clips = human_speech.assemble(outdir, manifest=manifest, sources=recordings)
-    except human_speech.HumanSpeechError as exc:
-        pytest.skip(f"the human speech clips cannot be assembled here: {exc}")
+    clips = recorded_clips(outdir)
     rate = human_speech.SAMPLE_RATE
     groups: dict[str, list[tuple[str, bytes, int]]] = {"complete": [], "cut": []}
     for clip in clips.values():
