@@ -426,6 +426,8 @@ CALLER_LINES: dict[str, tuple[str, str]] = {
     "en_bicycles": ("slt", "Do you repair bicycles?"),
     "en_no_thanks": ("slt", "No, thank you. Goodbye!"),
     "ru_hello_staff": ("aleksandr", "Алло, добрый день! Я по поводу счёта за октябрь."),
+    # not a caller's: what the staff member says on taking a transferred call
+    "ru_staff_takes": ("irina", "Да, бухгалтерия, слушаю."),
 }
 REFERENCE_WAV_RATE = 16000
 

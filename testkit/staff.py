@@ -74,10 +74,11 @@ def _log(message: str) -> str:
 
 
 def build_staff_scenario(behaviour: Behaviour, *, ring_ms: int = 1000, key_after_ms: int = 3000,
-                         stay_ms: int = 60000) -> str:
+                         stay_ms: int = 60000, says: Path | None = None) -> str:
     """The UAS scenario. answer/accept/decline: answer after `ring_ms` (accept/decline then
-    press 1/2 `key_after_ms` after the ACK), then wait up to `stay_ms` for Asterisk's BYE.
-    busy: 486 after `ring_ms`. no_answer: ring until Asterisk cancels."""
+    press 1/2 `key_after_ms` after the ACK, and say `says`, 8 kHz G.711 u-law, if given),
+    then wait up to `stay_ms` for Asterisk's BYE. busy: 486 after `ring_ms`. no_answer: ring
+    until Asterisk cancels."""
     lines = [
         '<?xml version="1.0" encoding="ISO-8859-1" ?>',
         '<scenario name="secretary-staff-phone">',
@@ -115,6 +116,11 @@ def build_staff_scenario(behaviour: Behaviour, *, ring_ms: int = 1000, key_after
                 '  <recv response="200" timeout="5000"/>',
                 _log(LOG_KEY),
             ]
+            if says is not None:
+                if "," in str(says):
+                    raise ValueError(f"sipp rtp_stream cannot play a path with a comma: {says}")
+                stream = quoteattr(f"{says.resolve()},1,0")
+                lines.append(f"  <nop><action><exec rtp_stream={stream}/></action></nop>")
         lines.append(f'  <recv request="BYE" timeout="{stay_ms}" ontimeout="end" next="bye"/>')
     lines += [
         '  <nop next="end"/>',
@@ -143,15 +149,16 @@ class StaffPhone:
 
     def __init__(self, workdir: Path, behaviour: Behaviour, *, port: int = 5090,
                  ring_ms: int = 1000, key_after_ms: int = 3000, stay_ms: int = 60000,
-                 calls: int = 1) -> None:
+                 calls: int = 1, says: Path | None = None) -> None:
         """`calls`: how many calls it takes before it stops (an INVITE after that is left
-        unanswered, and Asterisk retransmits it to whatever listens on `port` next)."""
+        unanswered, and Asterisk retransmits it to whatever listens on `port` next). `says`:
+        what the staff member says once they have taken the call with a key (u-law)."""
         self.workdir = workdir
         self.calls = calls
         self.port = port
         self.media_port = free_rtp_port()
         self.scenario = build_staff_scenario(
-            behaviour, ring_ms=ring_ms, key_after_ms=key_after_ms, stay_ms=stay_ms
+            behaviour, ring_ms=ring_ms, key_after_ms=key_after_ms, stay_ms=stay_ms, says=says
         )
         self.stay_s = stay_ms / 1000
         self._proc: asyncio.subprocess.Process | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -136,14 +136,15 @@ class RunningApp:
 
 def run_secretary(
     tmp_path_factory: pytest.TempPathFactory, name: str = "secretary",
-    overrides: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None, greeting: Mapping[str, str] | None = None,
 ) -> Iterator[RunningApp]:
-    """`secretary run` on the testbed config (with `overrides` per section), its records in
-    a tmp dir; stopped with SIGTERM afterwards, which must exit 0. For module fixtures."""
+    """`secretary run` on the testbed config (with `overrides` per section, and personas
+    that greet with `greeting` if given), its records in a tmp dir; stopped with SIGTERM
+    afterwards, which must exit 0. For module fixtures."""
     from testkit.local import LocalApp, write_config
 
     directory = tmp_path_factory.mktemp(name)
-    config = write_config(directory, overrides)
+    config = write_config(directory, overrides, greeting)
     url = ((overrides or {}).get("storage") or {}).get("url")
     app = LocalApp(config, directory / "secretary.log").start()
     try:
@@ -155,10 +156,12 @@ def run_secretary(
 
 @pytest.fixture(scope="module")
 def secretary_app(
-    asterisk_testbed: AsteriskTestbed, tmp_path_factory: pytest.TempPathFactory
+    asterisk_testbed: AsteriskTestbed, tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[RunningApp]:
-    """`secretary run` on the testbed config, one per test module."""
-    yield from run_secretary(tmp_path_factory)
+    """`secretary run` on the testbed config, one per test module. A module that sets
+    `GREETING` (testkit.local.SHORT_GREETING) has the personas greet with it."""
+    yield from run_secretary(tmp_path_factory, greeting=getattr(request.module, "GREETING", None))
 
 
 @pytest.fixture(scope="session")

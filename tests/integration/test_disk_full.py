@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from callkit import answer, call_records, dial, scrape
 
-from testkit.local import LocalApp, write_config
+from testkit.local import SHORT_GREETING, LocalApp, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,8 @@ def test_disk_full_during_a_call_loses_nothing(
 ) -> None:
     database = small_disk / "calls.sqlite3"
     config = write_config(tmp_path, {"storage": {"database": str(database),
-                                                 "recordings_dir": str(tmp_path / "rec")}})
+                                                 "recordings_dir": str(tmp_path / "rec")}},
+                          SHORT_GREETING)
     with LocalApp(config, tmp_path / "secretary.log") as app:
         filler = fill(small_disk)
         result = dial(

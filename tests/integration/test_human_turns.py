@@ -18,10 +18,12 @@ from callkit import answer, dial, loudest, next_call, normalise, wait_asterisk_c
 from conftest import RunningApp
 
 from ari_app.media.loudness import frame_dbfs
+from testkit.local import SHORT_GREETING
 from testkit.runner import CallResult
 from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
+GREETING = SHORT_GREETING  # the callers answer it (conftest.secretary_app)
 
 LINES = {"ru": "100", "en": "101"}
 RATE = 8000

@@ -18,6 +18,7 @@ from callkit import answer, dial, normalise, wait_asterisk_clean, wait_call_ende
 from conftest import AsteriskTestbed, RunningApp, run_secretary
 
 from ari_app.llm.local_server import LocalLlamaServer, free_port
+from testkit.local import SHORT_GREETING
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +48,7 @@ def secretary_app(
             ],
         }
     }
-    for running in run_secretary(tmp_path_factory, "secretary-llm", overrides):
+    for running in run_secretary(tmp_path_factory, "secretary-llm", overrides, SHORT_GREETING):
         # at start the app sends each line's system prompt to the local server once
         # (llm/warmup.py); the test waits for that (a turn meanwhile would queue behind it)
         deadline = time.monotonic() + 180

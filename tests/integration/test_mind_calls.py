@@ -29,6 +29,8 @@ from consolekit import (
     new_page,
 )
 
+from testkit.local import SHORT_GREETING
+
 pytestmark = pytest.mark.integration
 
 
@@ -72,7 +74,7 @@ def secretary_app(
             }
         }
     }
-    yield from run_secretary(tmp_path_factory, "secretary-mind", overrides)
+    yield from run_secretary(tmp_path_factory, "secretary-mind", overrides, SHORT_GREETING)
 
 
 def test_a_message_is_taken_read_back_stored_and_mailed(

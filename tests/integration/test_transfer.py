@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from callkit import answer, ari_get, loudest, normalise, wait_asterisk_clean, wait_call_ended
 
+from testkit.local import SHORT_GREETING
 from testkit.runner import place_call
-from testkit.scenario import CallerLine
 from testkit.staff import StaffPhone
 
 pytestmark = pytest.mark.integration
+GREETING = SHORT_GREETING  # the callers answer it (conftest.secretary_app)
 RATE = 8000
 
 
@@ -48,13 +49,15 @@ async def test_staff_accepts_with_1_and_talks_to_the_caller(
     secretary_app: Any, caller_audio: dict[str, Path], transcribe: Any, tmp_path: Path
 ) -> None:
     watcher = BridgeWatcher()
-    async with StaffPhone(tmp_path / "staff", "accept", ring_ms=1000, key_after_ms=5000) as phone:
+    async with StaffPhone(tmp_path / "staff", "accept", ring_ms=1000, key_after_ms=5000,
+                          says=caller_audio["ru_staff_takes"]) as phone:
         result = await place_call(
             exten="100",
             utterances=[
                 answer(caller_audio["ru_transfer"]),
                 answer(caller_audio["ru_my_name"]),  # asked for it
-                CallerLine(caller_audio["ru_hello_staff"], pause_before_ms=15000),
+                # after "connecting you", the ring-back and the staff member's "да, слушаю"
+                answer(caller_audio["ru_hello_staff"], replies=2),
             ],
             workdir=tmp_path / "caller",
             hangup="caller",

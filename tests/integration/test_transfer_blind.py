@@ -14,6 +14,7 @@ from callkit import answer, loudest, wait_asterisk_clean, wait_call_ended
 from conftest import REPO, AsteriskTestbed, RunningApp, run_secretary
 from lineskit import AriEvents, in_voicemail
 
+from testkit.local import SHORT_GREETING
 from testkit.runner import place_call
 from testkit.scenario import CallerLine
 from testkit.staff import StaffPhone
@@ -32,7 +33,7 @@ def secretary_app(
     (personas / "default.yaml").write_text(text.replace("  mode: attended\n", "  mode: blind\n"),
                                            encoding="utf-8")
     yield from run_secretary(tmp_path_factory, "secretary-blind",
-                             {"paths": {"personas_dir": str(personas)}})
+                             {"paths": {"personas_dir": str(personas)}}, SHORT_GREETING)
 
 
 
