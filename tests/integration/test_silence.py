@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from callkit import dial, normalise, wait_asterisk_clean, wait_call_ended
 
-from testkit.local import LocalApp, write_config
+from testkit.local import SHORT_GREETING, LocalApp, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -16,7 +16,8 @@ pytestmark = pytest.mark.integration
 def test_silent_caller_gets_a_reprompt_then_a_goodbye(
     asterisk_testbed: Any, transcribe: Any, tmp_path: Path
 ) -> None:
-    config = write_config(tmp_path, {"turn": {"reprompt_after_s": 3, "goodbye_after_s": 7}})
+    config = write_config(tmp_path, {"turn": {"reprompt_after_s": 3, "goodbye_after_s": 7}},
+                          SHORT_GREETING)
     with LocalApp(config, tmp_path / "app.log") as app:
         result = dial(
             exten="100", utterances=[], workdir=tmp_path / "call",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from callkit import answer, dial, normalise, wait_asterisk_clean, wait_call_ended
 
-from testkit.local import LocalApp, write_config
+from testkit.local import SHORT_GREETING, LocalApp, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 def test_call_over_chan_websocket(
     asterisk_testbed: Any, caller_audio: dict[str, Path], transcribe: Any, tmp_path: Path
 ) -> None:
-    config = write_config(tmp_path, {"media": {"transport": "websocket"}})
+    config = write_config(tmp_path, {"media": {"transport": "websocket"}}, SHORT_GREETING)
     with LocalApp(config, tmp_path / "app.log") as app:
         result = dial(
             exten="100",
