@@ -179,6 +179,14 @@ def _log(message: str) -> str:
     return f"  <nop><action><log message={quoteattr(message)}/></action></nop>"
 
 
+def rtp_stream(audio: Path, payload_type: int) -> str:
+    """The sipp action that plays `audio` (headerless 8 kHz G.711) once, as RTP."""
+    path = str(audio.resolve())
+    if "," in path:
+        raise ValueError(f"sipp rtp_stream cannot play a path with a comma: {path}")
+    return f"<exec rtp_stream={quoteattr(f'{path},1,{payload_type}')}/>"
+
+
 def build_uac_scenario(
     utterances: list[CallerLine],
     codec: str = "ulaw",
@@ -220,9 +228,7 @@ def build_uac_scenario(
     ]
     cseq = 1  # in-dialog requests after the ACK: INFOs, then the BYE
     for index, utt in enumerate(utterances):
-        audio = str(utt.audio.resolve())
-        if "," in audio:
-            raise ValueError(f"sipp rtp_stream cannot play a path with a comma: {audio}")
+        stream = rtp_stream(utt.audio, pt)
         if utt.after_reply_quiet_ms is not None:
             lines += _cue_wait(index, "reply", utt.after_reply_quiet_ms, utt.replies,
                                cue_max_wait_ms)
@@ -244,7 +250,7 @@ def build_uac_scenario(
         lines.append(
             "  <nop><action>"
             f"<log message={quoteattr(f'{LOG_UTTERANCE} {index} START')}/>"
-            f"<exec rtp_stream={quoteattr(f'{audio},1,{pt}')}/>"
+            f"{stream}"
             "</action></nop>"
         )
         lines.append(f'  <pause milliseconds="{utt.duration_ms}"/>')

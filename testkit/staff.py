@@ -20,6 +20,7 @@ from xml.sax.saxutils import quoteattr
 from ari_app.media.codecs import get_codec
 from testkit.capture import PacketCapture, parse_rtp_capture
 from testkit.runner import _kill, free_rtp_port, layout_on_timeline
+from testkit.scenario import rtp_stream
 
 Behaviour = Literal["answer", "accept", "decline", "busy", "no_answer"]
 LOG_KEY = "STAFF_KEY_SENT"
@@ -117,10 +118,7 @@ def build_staff_scenario(behaviour: Behaviour, *, ring_ms: int = 1000, key_after
                 _log(LOG_KEY),
             ]
             if says is not None:
-                if "," in str(says):
-                    raise ValueError(f"sipp rtp_stream cannot play a path with a comma: {says}")
-                stream = quoteattr(f"{says.resolve()},1,0")
-                lines.append(f"  <nop><action><exec rtp_stream={stream}/></action></nop>")
+                lines.append(f"  <nop><action>{rtp_stream(says, 0)}</action></nop>")
         lines.append(f'  <recv request="BYE" timeout="{stay_ms}" ontimeout="end" next="bye"/>')
     lines += [
         '  <nop next="end"/>',
