@@ -80,22 +80,23 @@ class End:
         return (self.probability >= threshold or self.words_finish) and not self.rules_hold
 
 
-def prefix(clip: HumanClip, part: int) -> bytes:
-    """What the judge hears at the pause after `part`: the phone path, 8 kHz."""
+def prefix(clip: HumanClip, part: int, tail_s: float = TAIL_S) -> bytes:
+    """What the judge hears at the pause after `part` (`tail_s` after its last word): the
+    phone path, 8 kHz."""
     pcm = clip.pcm()
-    end = min(len(pcm) // 2, clip.parts[part].end_sample + round(TAIL_S * RATE))
+    end = min(len(pcm) // 2, clip.parts[part].end_sample + round(tail_s * RATE))
     heard = ulaw_decode(ulaw_encode(pcm[: end * 2]))
     return bytes(2 * round(PRE_S * RATE)) + heard
 
 
-async def judge(clips: list[HumanClip]) -> list[End]:
+async def judge(clips: list[HumanClip], tail_s: float = TAIL_S) -> list[End]:
     model = SmartTurn(default_model_path(MODELS))
     stt = WhisperStt(MODELS / "whisper-base", WhisperOptions())
     await stt.load()
     ends: list[End] = []
     for clip in clips:
         for i, span in enumerate(clip.parts):
-            pcm = prefix(clip, i)
+            pcm = prefix(clip, i, tail_s)
             guess = model.predict(pcm, RATE)
             heard = await stt.transcribe(resample(pcm, RATE, stt.sample_rate), clip.language)
             ends.append(End(clip, i, span.end, span.pause_after_ms, guess.probability,
@@ -141,13 +142,15 @@ def figures(ends: list[End]) -> dict[str, Any]:
     return out
 
 
-def markdown(result: dict[str, Any], seconds: float, sets: dict[str, dict[str, Any]]) -> str:
+def markdown(result: dict[str, Any], seconds: float, sets: dict[str, dict[str, Any]],
+             tail_s: float = TAIL_S) -> str:
     lines = [
         "## End of turn on real human speech (`scripts/bench_turn_end.py`)",
         "",
         f"Machine: {machine()}. Date: {dt.date.today().isoformat()}. Offline: every labelled "
         "turn end of the human speech set (after each part of each clip), heard as the call "
-        "path hears it at a pause: 0.3 s before, 0.25 s after the part, G.711 u-law at 8 kHz; "
+        f"path hears it at a pause: {PRE_S} s before, {tail_s} s after the part, G.711 u-law at "
+        "8 kHz; "
         "Smart Turn v3.2's probability that the caller has finished, and Whisper base's words "
         "so far for the transcript rules (a trailing number, conjunction or preposition holds "
         "the turn; a whole question or a goodbye ends it at the pause, the last two columns). "
@@ -186,12 +189,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
     ap.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
+    ap.add_argument("--tail-ms", type=int, default=round(TAIL_S * 1000),
+                    help="the pause the judge hears after each part (turn.speculate_after_ms)")
     args = ap.parse_args()
     clips = sorted(assemble(CLIPS).values(), key=lambda c: c.id)
     if args.limit:
         clips = clips[: args.limit]
     started = time.perf_counter()
-    ends = asyncio.run(judge(clips))
+    ends = asyncio.run(judge(clips, args.tail_ms / 1000))
     seconds = time.perf_counter() - started
     sets = {
         "human, ru": figures([e for e in ends if e.clip.human and e.clip.language == "ru"]),
@@ -206,7 +211,7 @@ def main() -> int:
                      "p_median_incomplete": fig["p_median_incomplete"],
                      "at_0.5": fig["by_threshold"].get("0.5")}
               for name, fig in sets.items()}
-    text = markdown(result, seconds, sets)
+    text = markdown(result, seconds, sets, args.tail_ms / 1000)
     print(text)
     if args.write:
         write_doc(SECTION, text)

@@ -364,21 +364,19 @@ class CallSession:
 
     def _at_pause(self, turn: Turn, snapshot: Utterance) -> None:
         """A pause in the caller's speech: guess the words and whether they have finished
-        (end-of-turn model), before the turn is over."""
+        (the words' own cues, then the end-of-turn model), before the turn is over."""
         guess = turn.at_pause(snapshot)
         if self._judge is not None:
-            self._judge.at_pause(snapshot)
+            self._judge.at_pause(snapshot, guess)
         if guess is not None:
-            guess.add_done_callback(functools.partial(self._guessed, snapshot.speech_end))
+            guess.add_done_callback(self._guessed)
 
-    def _guessed(self, speech_end: float, guess: asyncio.Future[Transcript]) -> None:
-        """The words guessed at a pause: they may say the turn is over (a whole question),
-        and the answer to them can be drafted (`call/draft.py`)."""
+    def _guessed(self, guess: asyncio.Future[Transcript]) -> None:
+        """The words guessed at a pause: the answer to them can be drafted
+        (`call/draft.py`)."""
         if guess.cancelled() or guess.exception() is not None:
             return
         text = guess.result().text
-        if self._judge is not None:
-            self._judge.heard(speech_end, text)
         if self.ctx.cfg.turn.draft_reply and self._mind is not None and text.strip():
             self._drafting = self.tasks.spawn(self._redraft(self._mind, text), "draft")
 

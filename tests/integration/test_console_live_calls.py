@@ -21,14 +21,17 @@ import httpx
 import numpy as np
 import pytest
 import websockets
-from callkit import wait_call_ended
+from callkit import answer, wait_call_ended
 
 from ari_app.console.auth import COOKIE, CSRF_HEADER
+from testkit.local import SHORT_GREETING
 from testkit.runner import place_call
 from testkit.scenario import CallerLine
 from testkit.staff import StaffPhone
 
 pytestmark = pytest.mark.integration
+
+GREETING = SHORT_GREETING  # the caller asks once it is over (conftest.secretary_app)
 HOST = "127.0.0.1:8080"  # console.listen of the testbed config
 LOUD_RMS = 300  # about -40 dBFS: speech, not line noise
 
@@ -78,7 +81,7 @@ async def test_live_view_listen_in_and_operator_transfer(
             await first(events, lambda e: e["type"] == "snapshot", 5)
             calling = asyncio.create_task(place_call(
                 exten="100",
-                utterances=[CallerLine(caller_audio["ru_hours"], pause_before_ms=5000),
+                utterances=[answer(caller_audio["ru_hours"]),
                             CallerLine(caller_audio["ru_hello_staff"], pause_before_ms=14000)],
                 workdir=tmp_path / "caller", hangup="caller", hangup_wait_ms=2000,
             ))

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from callkit import dial, loudest, next_call, wait_asterisk_clean
+from callkit import answer, dial, loudest, next_call, wait_asterisk_clean
 from conftest import AsteriskTestbed, RunningApp
 
 from ari_app.llm.local_server import LocalLlamaServer, free_port
-from testkit.local import LocalApp, write_config
+from testkit.local import SHORT_GREETING, LocalApp, write_config
 from testkit.scenario import CallerLine
 
 pytestmark = pytest.mark.integration
@@ -140,7 +140,7 @@ def secretary_app(
         }
     }
     directory = tmp_path_factory.mktemp("secretary-llm-flapping")
-    config = write_config(directory, overrides)
+    config = write_config(directory, overrides, SHORT_GREETING)
     data = yaml.safe_load(config.read_text())
     data["lines"] = {"testbed-ru": data["lines"]["testbed-ru"]}  # one prompt to warm, not two
     config.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
@@ -169,7 +169,10 @@ def test_flapping_provider_every_turn_is_answered(
     result = dial(
         exten="100",
         utterances=[
-            *[CallerLine(ask, pause_before_ms=5000 if i == 0 else 7000) for i in range(QUESTIONS)],
+            # after the greeting; then a fixed pause that covers the filler and the model's
+            # words (their pause can outlast a sentence's)
+            answer(ask),
+            *[CallerLine(ask, pause_before_ms=7000) for _ in range(QUESTIONS - 1)],
             CallerLine(caller_audio["ru_bye"], pause_before_ms=7000),
         ],
         workdir=tmp_path,
@@ -191,10 +194,10 @@ def test_flapping_provider_every_turn_is_answered(
     turns = call["turns"]
     answers = [t for t in turns if t["who"] == "secretary" and "llm_first_event_ms" in t["timings"]]
     assert len(answers) == QUESTIONS, turns
-    for answer in answers:
-        timings = json.loads(answer["timings"])
-        assert answer["text"].strip(), answer  # something was said
-        assert "llm_unavailable" not in timings, answer  # a model answered, not the rules
+    for said in answers:
+        timings = json.loads(said["timings"])
+        assert said["text"].strip(), said  # something was said
+        assert "llm_unavailable" not in timings, said  # a model answered, not the rules
         assert timings["llm_first_event_ms"] < 1500, timings  # filler or words: no dead air
 
     # at the caller's end: the secretary's voice within a few seconds of each question

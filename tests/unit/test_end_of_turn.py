@@ -19,6 +19,7 @@ from test_lossless_turn import (
 )
 
 from ari_app.call.speaker import Spoken
+from ari_app.stt.base import Transcript
 from ari_app.stt.turn_stream import BatchTurnStream
 from ari_app.turn.end_of_turn import TurnEndJudge
 from ari_app.turn.endpointing import Utterance
@@ -184,3 +185,56 @@ def test_a_caller_who_goes_on_soon_after_their_own_words_withdraws_the_reply() -
     heard = Spoken(said="Здравствуйте!", unsaid="Слушаю вас.", interrupted=True,
                    started=10.3, first_audio=10.5, ended=11.6, barge_onset=11.5)
     assert not withdrawn_unheard(heard, speech_end=10.9)
+
+
+def words_ready(text: str | None) -> asyncio.Future[Transcript]:
+    """A guess at the words already in (None: one that failed)."""
+    words: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
+    if text is None:
+        words.set_exception(RuntimeError("the fake recogniser failed"))
+    else:
+        words.set_result(Transcript(text, "ru", 1.0, 0.1))
+    return words
+
+
+async def test_words_that_say_all_end_the_turn_without_the_model() -> None:
+    """The model is asked after the words, and not at all when they already say the
+    caller has finished (both at once slow each other on a small box)."""
+    model = FakeTurnEndModel([0.9])
+    j = judge(model)
+    pause = Utterance(b"\x01\x00" * 800, 1.0, 2.0, 2.25, 0.7)
+    j.at_pause(pause, words_ready("Вы работаете в субботу?"))
+    await asyncio.sleep(0.01)
+    assert j.finished(2.0) and model.heard == []
+    await j.close()
+
+
+@pytest.mark.parametrize("text", ["Скажите, а в", None])
+async def test_the_model_is_asked_once_the_words_are_in(text: str | None) -> None:
+    """Words that do not end the turn, or a guess that failed: the model judges."""
+    model = FakeTurnEndModel([0.9])
+    j = judge(model)
+    pause = Utterance(b"\x01\x00" * 800, 1.0, 2.0, 2.25, 0.7)
+    words: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
+    j.at_pause(pause, words)
+    await asyncio.sleep(0.01)
+    assert model.heard == [] and not j.finished(2.0)  # waits for the words
+    ready = words_ready(text)
+    if text is None:
+        words.set_exception(ready.exception() or RuntimeError())
+    else:
+        words.set_result(ready.result())
+    await asyncio.sleep(0.01)
+    assert model.heard == [pause.pcm] and j.finished(2.0)
+    await j.close()
+
+
+async def test_words_that_come_after_the_call_closed_ask_nothing() -> None:
+    model = FakeTurnEndModel([0.9])
+    j = judge(model)
+    words: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
+    j.at_pause(Utterance(b"\x01\x00" * 800, 1.0, 2.0, 2.25, 0.7), words)
+    await j.close()
+    words.set_result(Transcript("Скажите, а в", "ru", 1.0, 0.1))
+    await asyncio.sleep(0.01)
+    assert model.heard == []
