@@ -18,7 +18,12 @@ Figures (JSON keys):
 - `premature_cut_rate`: pauses labelled "incomplete" where the caller's turn was answered
   before they went on (the record shows more caller turns than the clip's one, with our
   reply between them; a withdrawn reply is not in the record);
-- `number_exact_rate`: number clips whose call-path digits are exactly the clip's.
+- `number_exact_rate`: number clips whose call-path digits are exactly the clip's;
+- `v2v_human_p50_ms_ru` / `_en` (and p95): voice to voice on the wire at the caller after
+  the clip's last word (its last packet, less the silence the clip ends with) to the first
+  non-silent packet of our reply: the end of turn judged on human speech, where the
+  end-of-turn model hears what it was trained on (`bench.py call` has synthetic callers).
+  Number clips are left out (a whole number waits out the digit rule).
 """
 
 from __future__ import annotations
@@ -46,6 +51,9 @@ from testkit.runner import place_call  # noqa: E402
 from testkit.scenario import CallerLine  # noqa: E402
 from testkit.transcripts import edits, holds_all, words  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import pct as percentile  # noqa: E402  (scripts/bench.py)
+
 LINES = {"ru": "100", "en": "101"}
 GREETING_MS = 6500  # the greeting lasts ~4.5-5 s
 AFTER_MS = 6000  # the caller stays on this long after the clip, then hangs up
@@ -61,6 +69,12 @@ class Heard:
     offline: str  # the same engine on each turn's span of the call's recording, joined
     whole: str  # the same engine on the whole recording of the caller
     replies_between: int  # our replies recorded between the clip's caller turns
+    v2v_ms: float | None  # the clip's last word to our reply, at the caller
+
+
+def trailing_silence_ms(clip: HumanClip) -> float:
+    """The silence after the clip's last part (the caller's last packet comes after it)."""
+    return (clip.samples - clip.parts[-1].end_sample) * 1000 / 8000 if clip.parts else 0.0
 
 
 def pick(clips: dict[str, HumanClip], per_kind: int,
@@ -107,6 +121,7 @@ def span(pcm: bytes, timings: str) -> bytes:
 
 
 def run_calls(clips: list[HumanClip], work: Path, log: Callable[[str], None]) -> list[Heard]:
+    v2v: list[float | None] = []
     with LocalApp(write_config(work), work / "secretary.log"):
         for i, clip in enumerate(clips):
             result = asyncio.run(place_call(
@@ -114,13 +129,16 @@ def run_calls(clips: list[HumanClip], work: Path, log: Callable[[str], None]) ->
                 utterances=[CallerLine(clip.ulaw, pause_before_ms=GREETING_MS)],
                 workdir=work / f"call{i}", hangup="caller", hangup_wait_ms=AFTER_MS,
             ))  # fmt: skip
-            log(f"call {i + 1}/{len(clips)} {clip.id}: sipp rc {result.sipp_rc}")
+            wire = result.v2v_ms[0] if result.v2v_ms else None
+            v2v.append(None if wire is None else wire + trailing_silence_ms(clip))
+            log(f"call {i + 1}/{len(clips)} {clip.id}: sipp rc {result.sipp_rc}, v2v "
+                f"{'-' if v2v[-1] is None else round(v2v[-1])} ms")
     calls = call_turns(work / "calls.sqlite3")
     if len(calls) != len(clips):
         raise SystemExit(f"{len(clips)} calls placed, {len(calls)} recorded; see {work}")
     stt = WhisperStt(REPO / "models" / "whisper-base", WhisperOptions(window="fitted"))
     heard: list[Heard] = []
-    for clip, call in zip(clips, calls, strict=True):
+    for clip, call, clip_v2v in zip(clips, calls, v2v, strict=True):
         turns = call["turns"]
         caller = [i for i, t in enumerate(turns) if t["who"] == "caller"]
         between = sum(1 for i in range(caller[0], caller[-1]) if turns[i]["who"] == "secretary"
@@ -130,7 +148,8 @@ def run_calls(clips: list[HumanClip], work: Path, log: Callable[[str], None]) ->
             asyncio.run(offline_text(stt, span(recording, turns[i]["timings"]), clip.language))
             for i in caller)
         whole = asyncio.run(offline_text(stt, recording, clip.language))
-        heard.append(Heard(clip, [turns[i]["text"] for i in caller], offline, whole, between))
+        heard.append(Heard(clip, [turns[i]["text"] for i in caller], offline, whole, between,
+                           clip_v2v))
     return heard
 
 
@@ -157,6 +176,12 @@ def figures(heard: list[Heard]) -> dict[str, Any]:
     cut = sum(min(h.replies_between, h.clip.ends.count("incomplete")) for h in heard)
     out["incomplete_pauses"] = pauses
     out["premature_cut_rate"] = round(cut / pauses, 4) if pauses else 0.0
+    for lang in ("ru", "en"):
+        replies = [h.v2v_ms for h in heard if h.clip.language == lang and not h.clip.digits
+                   and h.v2v_ms is not None]
+        if replies:
+            out[f"v2v_human_p50_ms_{lang}"] = round(percentile(replies, 0.5), 1)
+            out[f"v2v_human_p95_ms_{lang}"] = round(percentile(replies, 0.95), 1)
     numbers = [h for h in heard if h.clip.digits]
     if numbers:
         exact = sum(extract_digits(" ".join(h.call_path))[0] == h.clip.digits for h in numbers)
