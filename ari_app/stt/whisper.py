@@ -32,9 +32,12 @@ from ari_app.stt.whisper_window import (
 
 # padding after the speech in a fitted window (2 s): less lets the decoder loop more often
 MARGIN_FRAMES = 200
-# a turn shorter than this is decoded at these lead-ins of silence, the likeliest kept
+# a turn shorter than this whose reading as it is comes out unsure (its per-token
+# log-probability under SHORT_TURN_SURE_SCORE) is decoded again behind these lead-ins of
+# silence, the likeliest reading kept
 SHORT_TURN_S = 1.5
-SHORT_TURN_LEADS_S = (0.0, 0.15, 0.3)
+SHORT_TURN_LEADS_S = (0.15, 0.3)
+SHORT_TURN_SURE_SCORE = -1.0
 # how the 30 s window is decoded: greedy, each window on its own, no VAD cutting (the turn
 # is already speech); the remote-STT bench asks a server for the same
 FULL_WINDOW_DECODING: dict[str, Any] = {
@@ -64,6 +67,11 @@ class WhisperOptions:
             raise ValueError(f"window must be 'fitted' or 'full', got {self.window!r}")
         if self.batch < 1:
             raise ValueError(f"batch must be at least 1, got {self.batch}")
+
+
+def _unsure(result: WindowedResult | None) -> bool:
+    """A short turn's reading not to keep without trying other lead-ins."""
+    return result is None or result.score < SHORT_TURN_SURE_SCORE
 
 
 class WhisperStt(ThreadedModel):
@@ -186,16 +194,34 @@ class WhisperStt(ThreadedModel):
         self, items: list[tuple[np.ndarray, str]]
     ) -> list[WindowedResult | None]:
         """In the worker: the items' fitted windows, batched by window length. A short turn
-        is decoded as it is and behind `SHORT_TURN_LEADS_S` of added silence, in the same
-        batch, and the most probable reading kept: on a word or two Whisper's reading
-        turns on where the word sits in the window (a human "Hello" was "Hamal" at two
-        lead-ins of three), and the right reading is the likelier one."""
-        variants: list[tuple[int, np.ndarray, str]] = []  # (item, audio, language)
-        for index, (audio, language) in enumerate(items):
-            short = len(audio) / 16000 < SHORT_TURN_S
-            for lead in SHORT_TURN_LEADS_S if short else (0.0,):
-                padded = np.concatenate([np.zeros(int(lead * 16000), np.float32), audio])
-                variants.append((index, padded, language))
+        whose reading comes out unsure is decoded again behind `SHORT_TURN_LEADS_S` of added
+        silence, those in one batch, and the likeliest reading kept: on a word or two
+        Whisper's reading can turn on where the word sits in the window (a human "Hello" was
+        "Hamal" at two lead-ins of five), and the wrong readings were the unsure ones. A
+        sure reading is kept at once: every lead-in in one batch cost a short turn twice the
+        time of one reading (docs/decisions.md)."""
+        results = self._decode_variants(
+            [(index, audio, language) for index, (audio, language) in enumerate(items)],
+            len(items))
+        again = [
+            (index, np.concatenate([np.zeros(int(lead * 16000), np.float32), audio]), language)
+            for index, (audio, language) in enumerate(items)
+            if len(audio) / 16000 < SHORT_TURN_S and _unsure(results[index])
+            for lead in SHORT_TURN_LEADS_S
+        ]
+        if again:
+            for index, result in enumerate(self._decode_variants(again, len(items))):
+                best = results[index]
+                if result is not None and (best is None or result.score > best.score):
+                    results[index] = result
+        return results
+
+    def _decode_variants(
+        self, variants: list[tuple[int, np.ndarray, str]], count: int
+    ) -> list[WindowedResult | None]:
+        """Each (item, audio, language) on its fitted window, as few batches as there are
+        window lengths; per item of `count`, its likeliest reading (None: none, or none
+        that the window's guards accept)."""
         jobs = [prepare_fitted(self._model, audio, language, MARGIN_FRAMES, self._min_frames)
                 for _, audio, language in variants]
         decoded: list[WindowedResult | None] = [None] * len(jobs)
@@ -206,14 +232,13 @@ class WhisperStt(ThreadedModel):
             batch = decode_fitted_batch(self._model, [jobs[i] for i in indexes])
             for i, result in zip(indexes, batch, strict=True):
                 decoded[i] = result
-        results: list[WindowedResult | None] = [None] * len(items)
+        results: list[WindowedResult | None] = [None] * count
         for (index, _, _), result in zip(variants, decoded, strict=True):
             best = results[index]
             if result is not None and (best is None or result.score > best.score):
                 results[index] = result
         if len(jobs) > 1:
-            log.debug("whisper: a batch of %d windows for %d utterances (%d lengths)",
-                      len(jobs), len(items), len(by_length))
+            log.debug("whisper: a batch of %d windows (%d lengths)", len(jobs), len(by_length))
         return results
 
     def _transcribe_sync(self, pcm: bytes, language: str, prompt: str | None = None) -> str:
