@@ -69,6 +69,14 @@ class WhisperOptions:
             raise ValueError(f"batch must be at least 1, got {self.batch}")
 
 
+def _likelier(best: WindowedResult | None, other: WindowedResult | None
+              ) -> WindowedResult | None:
+    """Of two readings of one turn (None: none), the one with the higher score."""
+    if other is not None and (best is None or other.score > best.score):
+        return other
+    return best
+
+
 def _unsure(result: WindowedResult | None) -> bool:
     """A short turn's reading not to keep without trying other lead-ins."""
     return result is None or result.score < SHORT_TURN_SURE_SCORE
@@ -211,9 +219,7 @@ class WhisperStt(ThreadedModel):
         ]
         if again:
             for index, result in enumerate(self._decode_variants(again, len(items))):
-                best = results[index]
-                if result is not None and (best is None or result.score > best.score):
-                    results[index] = result
+                results[index] = _likelier(results[index], result)
         return results
 
     def _decode_variants(
@@ -234,9 +240,7 @@ class WhisperStt(ThreadedModel):
                 decoded[i] = result
         results: list[WindowedResult | None] = [None] * count
         for (index, _, _), result in zip(variants, decoded, strict=True):
-            best = results[index]
-            if result is not None and (best is None or result.score > best.score):
-                results[index] = result
+            results[index] = _likelier(results[index], result)
         if len(jobs) > 1:
             log.debug("whisper: a batch of %d windows (%d lengths)", len(jobs), len(by_length))
         return results
