@@ -124,7 +124,7 @@ class SttConfig(_Section):
     # min_window_s) instead of Whisper's 30 s: about 3x faster on a CPU (docs/benchmarks.md);
     # "full" is Whisper's own 30 s window
     window: Literal["fitted", "full"] = "fitted"
-    min_window_s: float = Field(default=6.0, ge=1.0, le=30.0)
+    min_window_s: float = Field(default=4.0, ge=1.0, le=30.0)
     # whisper, fitted window: turns of several calls that wait for the recogniser together
     # are decoded as one batch of up to this many (1: one at a time); docs/benchmarks.md
     batch: int = Field(default=8, ge=1, le=32)

@@ -57,7 +57,7 @@ class WhisperOptions:
     # "fitted": each utterance on a window fitted to it (at least min_window_s) instead of
     # Whisper's 30 s (whisper_window.py); "full": always 30 s
     window: Literal["fitted", "full"] = "full"
-    min_window_s: float = 6.0
+    min_window_s: float = 4.0
     # fitted window, no prompt: utterances waiting together are decoded as one batch of up
     # to this many (`stt/batching.py`); 1: one at a time
     batch: int = 1
