@@ -159,6 +159,10 @@ def _default_fallback() -> dict[str, VoiceConfig]:
 class TtsConfig(_Section):
     voices: dict[Language, VoiceConfig] = Field(default_factory=_default_voices)
     fallback: dict[Language, VoiceConfig] = Field(default_factory=_default_fallback)
+    # short pieces a voice has spoken in full are kept (this many per voice, the least
+    # recently said dropped first) and played again from memory, not synthesised again
+    # (tts/phrase_cache.py); 0: off
+    cache_phrases: int = Field(default=0, ge=0, le=10000)
 
 
 class TurnConfig(_Section):

@@ -17,6 +17,7 @@ from ari_app.stt.vosk import packaged_vosk_model
 from ari_app.stt.whisper import WhisperOptions
 from ari_app.tts.base import TextToSpeech
 from ari_app.tts.factory import FallbackTts, build_tts
+from ari_app.tts.phrase_cache import PhraseCache
 from ari_app.turn.end_of_turn import TurnEndModel
 from ari_app.turn.smart_turn import SmartTurn, default_model_path
 
@@ -92,7 +93,10 @@ def build_engines(cfg: Config, env: Mapping[str, str] | None = None) -> Engines:
         fallback = cfg.tts.fallback.get(lang)
         key = (voice, fallback)
         if key not in built:
-            chain = [build_tts(voice.engine, voice.voice)]
+            primary: TextToSpeech = build_tts(voice.engine, voice.voice)
+            if cfg.tts.cache_phrases:
+                primary = PhraseCache(primary, max_phrases=cfg.tts.cache_phrases)
+            chain = [primary]
             if fallback is not None:
                 chain.append(build_tts(fallback.engine, fallback.voice))
             built[key] = FallbackTts(chain) if len(chain) > 1 else chain[0]

@@ -13,6 +13,7 @@ from ari_app import engines as engines_module
 from ari_app.config import parse_config
 from ari_app.engines import Engines, build_engines
 from ari_app.tts.factory import FallbackTts
+from ari_app.tts.phrase_cache import PhraseCache
 
 
 class FakeTts:
@@ -39,7 +40,8 @@ def fake_build_stt(*args: Any) -> None:
     return None
 
 
-def engines_for(monkeypatch: pytest.MonkeyPatch, lines: dict[str, Any]) -> Engines:
+def engines_for(monkeypatch: pytest.MonkeyPatch, lines: dict[str, Any],
+                cache_phrases: int = 64) -> Engines:
     built: list[FakeTts] = []
 
     def fake_build_tts(engine: str, voice: str) -> FakeTts:
@@ -52,16 +54,22 @@ def engines_for(monkeypatch: pytest.MonkeyPatch, lines: dict[str, Any]) -> Engin
         "ari": {"password": "pw"}, "turn": {"end_of_turn": "silence"},
         "tts": {"voices": {"ru": {"engine": "rhvoice", "voice": "anna"},
                            "en": {"engine": "piper", "voice": "en_US-joe-medium"}},
-                "fallback": {"ru": {"engine": "espeak", "voice": "ru"}}},
+                "fallback": {"ru": {"engine": "espeak", "voice": "ru"}},
+                "cache_phrases": cache_phrases},
         "lines": lines,
     }, "test")
     return build_engines(cfg)
 
 
-def chain_of(tts: object) -> list[str]:
-    assert isinstance(tts, FallbackTts | FakeTts), tts
+def parts_of(tts: object) -> list[object]:
+    """The engines of a voice, each out of its phrase cache."""
+    assert isinstance(tts, FallbackTts | PhraseCache | FakeTts), tts
     parts = tts.engines if isinstance(tts, FallbackTts) else [tts]
-    return [part.name for part in parts]
+    return [part.tts if isinstance(part, PhraseCache) else part for part in parts]
+
+
+def chain_of(tts: object) -> list[str]:
+    return [getattr(part, "name", "?") for part in parts_of(tts)]
 
 
 def test_a_line_speaks_with_its_own_voice(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,8 +101,21 @@ async def test_a_voice_named_twice_is_built_and_loaded_once(
     parts = [part for tts in {id(t): t for t in [*engines.tts.values(),
                                                  *(t for _, t in engines.line_tts.values())]
                               }.values()
-             for part in (tts.engines if isinstance(tts, FallbackTts) else [tts])]
-    assert {part.name for part in parts} == {"rhvoice:anna", "rhvoice:aleksandr", "espeak:ru",
-                                             "piper:en_US-joe-medium"}
+             for part in parts_of(tts)]
+    assert {getattr(part, "name", "?") for part in parts} == {
+        "rhvoice:anna", "rhvoice:aleksandr", "espeak:ru", "piper:en_US-joe-medium"}
     assert all(isinstance(p, FakeTts) and p.loads == 1 for p in parts), \
         [(p.name, getattr(p, "loads", None)) for p in parts]
+
+
+def test_a_voice_keeps_its_phrases_in_front_of_its_first_engine_only(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a fallback engine said is never replayed as the first engine's voice."""
+    voice = engines_for(monkeypatch, {}).voice("ru")
+    assert isinstance(voice, FallbackTts)
+    first, fallback = voice.engines
+    assert isinstance(first, PhraseCache) and first.max_phrases == 64
+    assert not isinstance(fallback, PhraseCache)
+    build = engines_for(monkeypatch, {}, cache_phrases=0)
+    assert not any(isinstance(part, PhraseCache) for tts in build.tts.values()
+                   for part in (tts.engines if isinstance(tts, FallbackTts) else [tts]))
