@@ -89,7 +89,7 @@ class SecretaryApp:
                       if config_path is not None else None),
             voices=VoiceSetup(cfg, engines, config_path),
             chat=ChatSetup(personas, cfg.persona, cfg.default_language, self.llm,
-                           ApiMessages(store, self.notifications).keep),
+                           ApiMessages(store, self.notifications).keep, cfg.frozen_time),
         )
         recogniser = engines.stt
         self.capacity = Capacity(cfg.capacity,

@@ -7,6 +7,7 @@ callers' messages and sent to the staff, as one left on a call is."""
 # name dependencies local to the router's builder
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -33,6 +34,7 @@ class ChatSetup:
     language: str
     llm: FallbackChain | None
     keep_message: KeepMessage
+    frozen_time: datetime | None = None  # the config's: the chat's clock, as a call's
 
 
 class ChatIn(BaseModel):
@@ -65,7 +67,9 @@ def chat_router(auth: Auth, setup: ChatSetup,
             if lang not in persona.languages:
                 raise HTTPException(422, f"language: persona {name!r} speaks "
                                          f"{', '.join(persona.languages)}")
-            conv = store.create(name, lang, make_mind(Dialogue(persona, lang), setup.llm))
+            frozen = setup.frozen_time
+            dialogue = Dialogue(persona, lang, now=(lambda: frozen) if frozen else None)
+            conv = store.create(name, lang, make_mind(dialogue, setup.llm))
         async with conv.lock:
             if conv.turns == 0 and not body.text.strip():
                 reply = Reply(conv.mind.greeting(), "greeting")
