@@ -31,7 +31,7 @@ from ari_app.api.schemas import (
 from ari_app.api.speech import UnknownChoice
 from ari_app.api.state import ApiState, get_state
 from ari_app.api.upload import UPLOAD_BODY
-from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.dialogue import Dialogue, frozen_clock
 from ari_app.mind.llm_dialogue import make_mind
 from ari_app.mind.mind import Reply
 from ari_app.mind.text_turn import text_turn
@@ -95,8 +95,7 @@ def _conversation(
     if conversation_id:
         return _resume(state, conversation_id, language, persona)
     name, lang = _choose(state, language, persona)
-    frozen = state.config.frozen_time
-    dialogue = Dialogue(state.personas[name], lang, now=(lambda: frozen) if frozen else None)
+    dialogue = Dialogue(state.personas[name], lang, now=frozen_clock(state.config.frozen_time))
     return state.conversations.create(name, lang, make_mind(dialogue, state.llm))
 
 

@@ -42,7 +42,7 @@ from ari_app.errors import ConfigError
 from ari_app.llm.chain import FallbackChain
 from ari_app.media.tones import ringback_task
 from ari_app.metrics import Metrics
-from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.dialogue import Dialogue, frozen_clock
 from ari_app.mind.llm_dialogue import make_mind
 from ari_app.mind.message import Message
 from ari_app.mind.mind import Answer, FailReason, Mind, Reply
@@ -344,10 +344,9 @@ class CallSession:
             self._judge = TurnEndJudge(self.ctx.engines.turn_end, transport.sample_rate,
                                        cfg.turn.smart_turn_threshold, self.call_id,
                                        self.language)
-        frozen = cfg.frozen_time
         dialogue = make_mind(Dialogue(
             self._persona(), self.language,
-            caller_id=self.caller_id or None, now=(lambda: frozen) if frozen else None,
+            caller_id=self.caller_id or None, now=frozen_clock(cfg.frozen_time),
         ), self.ctx.llm)
         self._mind = dialogue
         pump = self.tasks.spawn(self._pump(), "pump")

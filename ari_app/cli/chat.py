@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterable
@@ -25,7 +24,7 @@ from ari_app.config import PASSWORD_ENV, Config, load_config
 from ari_app.errors import ConfigError, SecretaryError
 from ari_app.llm.chain import FallbackChain
 from ari_app.llm.factory import build_chain
-from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.dialogue import Dialogue, frozen_clock
 from ari_app.mind.llm_dialogue import make_mind
 from ari_app.mind.persona import SUPPORTED_LANGUAGES, Persona, load_persona
 from ari_app.mind.text_turn import text_turn
@@ -147,7 +146,7 @@ def chat_main(argv: list[str] | None = None) -> int:
         print(f"secretary chat: {exc}", file=sys.stderr)
         return exc.exit_code
     prompt = "> " if sys.stdin.isatty() else ""
-    dialogue = Dialogue(persona, language, now=_clock(cfg))
+    dialogue = Dialogue(persona, language, now=frozen_clock(cfg.frozen_time if cfg else None))
 
     async def chat() -> int:
         try:
@@ -161,12 +160,6 @@ def chat_main(argv: list[str] | None = None) -> int:
         return asyncio.run(chat())
     except KeyboardInterrupt:
         return 130
-
-
-def _clock(cfg: Config | None) -> Callable[[], dt.datetime] | None:
-    """The config's frozen_time (tests, demos) as the calendar's clock; None: the real one."""
-    frozen = cfg.frozen_time if cfg is not None else None
-    return (lambda: frozen) if frozen is not None else None
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from ari_app.api.conversations import ConversationStore
 from ari_app.console.auth import Auth, Caller, require
 from ari_app.errors import ConfigError
 from ari_app.llm.chain import FallbackChain
-from ari_app.mind.dialogue import Dialogue
+from ari_app.mind.dialogue import Dialogue, frozen_clock
 from ari_app.mind.llm_dialogue import make_mind
 from ari_app.mind.mind import Reply
 from ari_app.mind.persona import Personas
@@ -67,8 +67,7 @@ def chat_router(auth: Auth, setup: ChatSetup,
             if lang not in persona.languages:
                 raise HTTPException(422, f"language: persona {name!r} speaks "
                                          f"{', '.join(persona.languages)}")
-            frozen = setup.frozen_time
-            dialogue = Dialogue(persona, lang, now=(lambda: frozen) if frozen else None)
+            dialogue = Dialogue(persona, lang, now=frozen_clock(setup.frozen_time))
             conv = store.create(name, lang, make_mind(dialogue, setup.llm))
         async with conv.lock:
             if conv.turns == 0 and not body.text.strip():

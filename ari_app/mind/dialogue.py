@@ -73,6 +73,12 @@ class DialogueState:
     caller_name: str | None
 
 
+def frozen_clock(at: dt.datetime | None) -> Callable[[], dt.datetime] | None:
+    """A clock stopped at `at`, the config's frozen_time (tests, demos), for `Dialogue(now=)`;
+    None when `at` is: the persona's own clock then."""
+    return (lambda: at) if at is not None else None
+
+
 class Dialogue:
     """One call's conversation in one language: the rules (a `Mind`, mind/mind.py)."""
 

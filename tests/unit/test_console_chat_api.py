@@ -4,8 +4,10 @@ and a scripted fake model), on the app's live personas; a message taken is store
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
+import pytest
 from console_fixtures import REPO, console, login
 from test_api_chat_mind import TAKE_MESSAGE
 from test_llm_chain import FakeProvider, chain
@@ -26,8 +28,10 @@ def personas_in(tmp_path: Path) -> Personas:
     return Personas(folder)
 
 
-def setup(personas: Personas, store: CallStore, llm: FallbackChain | None = None) -> ChatSetup:
-    return ChatSetup(personas, "default", "ru", llm, ApiMessages(store, Notifications([])).keep)
+def setup(personas: Personas, store: CallStore, llm: FallbackChain | None = None,
+          frozen_time: datetime | None = None) -> ChatSetup:
+    return ChatSetup(personas, "default", "ru", llm, ApiMessages(store, Notifications([])).keep,
+                     frozen_time)
 
 
 async def test_staff_chat_with_the_rules_on_the_live_persona(tmp_path: Path) -> None:
@@ -73,3 +77,24 @@ async def test_a_message_taken_in_the_chat_is_stored(tmp_path: Path) -> None:
         assert out["message"]["call_id"] == "console:root"
         (row,) = await store.messages()
         assert (row["name"], row["urgency"]) == ("Анна", "urgent")
+
+
+@pytest.mark.parametrize(("at", "open_now"), [
+    ("2026-12-01T11:00:00+03:00", True),  # a Tuesday morning in Moscow
+    ("2026-11-28T22:00:00+03:00", False),  # a Saturday night
+])
+async def test_the_chat_keeps_the_configs_frozen_time(tmp_path: Path, at: str,
+                                                      open_now: bool) -> None:
+    """The chat's calendar is the config's frozen_time, as a call's: the greeting says open or
+    closed by that hour, whatever the real one is."""
+    personas = personas_in(tmp_path)
+    persona = personas("default")
+    frozen = datetime.fromisoformat(at)
+    assert persona.calendar.is_open(frozen) is open_now  # the persona's hours, read right
+    async with CallStore(tmp_path / "chat.sqlite3") as store, \
+            console(tmp_path, chat=setup(personas, store, frozen_time=frozen)) as c, \
+            c.client() as client:
+        headers = {CSRF_HEADER: await login(client, "rita")}
+        hello = (await client.post("/api/chat", headers=headers, json={"text": ""})).json()
+    expected = persona.greeting if open_now else persona.greeting_off_hours
+    assert hello["reply"] == expected["ru"]
