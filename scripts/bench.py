@@ -407,7 +407,7 @@ def main() -> int:
     cluster.add_argument("-n", "--calls", type=int, default=40)
     for p in (call, speech, mind, turns, load, soak, storage, remote_stt, cluster):
         p.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md")
-    for p in (call, load):
+    for p in (call, load, turns):
         p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                        help="override a config setting, e.g. turn.speculate_after_ms=0")
     args = parser.parse_args()
@@ -463,9 +463,10 @@ def main() -> int:
 
         with Testbed():
             kinds = tuple(k for k in args.kinds.split(",") if k) or bench_turns.KINDS
-            write = None if args.no_write or kinds != bench_turns.KINDS else (
+            write = None if args.no_write or kinds != bench_turns.KINDS or args.set else (
                 lambda s: write_doc("turns", s))  # a part of the set is not the figure
-            summary = bench_turns.run(args.per_kind, write, machine(), kinds)
+            summary = bench_turns.run(args.per_kind, write, machine(), kinds,
+                                      overrides(args.set))
     else:
         summary = bench_speech(args.calls, args.bargein_calls, write=not args.no_write)
     print(json.dumps(summary, ensure_ascii=False))

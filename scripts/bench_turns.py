@@ -120,9 +120,10 @@ def span(pcm: bytes, timings: str) -> bytes:
     return pcm[2 * round(t["audio_from_s"] * 8000) : 2 * round(t["audio_to_s"] * 8000)]
 
 
-def run_calls(clips: list[HumanClip], work: Path, log: Callable[[str], None]) -> list[Heard]:
+def run_calls(clips: list[HumanClip], work: Path, log: Callable[[str], None],
+              settings: dict[str, dict[str, Any]] | None = None) -> list[Heard]:
     v2v: list[float | None] = []
-    with LocalApp(write_config(work), work / "secretary.log"):
+    with LocalApp(write_config(work, settings or {}), work / "secretary.log"):
         for i, clip in enumerate(clips):
             result = asyncio.run(place_call(
                 exten=LINES[clip.language],
@@ -193,17 +194,20 @@ def figures(heard: list[Heard]) -> dict[str, Any]:
 
 
 def run(per_kind: int, write: Callable[[str], None] | None, machine: str,
-        kinds: tuple[str, ...] = KINDS) -> dict[str, Any]:
+        kinds: tuple[str, ...] = KINDS,
+        settings: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-turns-"))
     clips = pick(assemble(REPO / "var" / "human-speech"), per_kind, kinds)
-    heard = run_calls(clips, work, lambda line: print(line, file=sys.stderr))
+    heard = run_calls(clips, work, lambda line: print(line, file=sys.stderr), settings)
     summary: dict[str, Any] = {"benchmark": "turns", "clips": len(heard), **figures(heard)}
+    changed = "".join(f", {section}.{key}={value}" for section, values in (settings or {}).items()
+                      for key, value in values.items())
     misses = [h for h in heard if not h.clip.digits
               and not holds_all(h.clip.text, " ".join(h.call_path))]
     lines = [
         f"## Turns: hearing real human speech ({dt.date.today().isoformat()})", "",
-        f"Machine: {machine}. Settings: config/testbed.yaml. {len(heard)} clips of the human "
-        "speech set (tests/data/human_speech), each said on a call of its own after the "
+        f"Machine: {machine}. Settings: config/testbed.yaml{changed}. {len(heard)} clips of "
+        "the human speech set (tests/data/human_speech), each said on a call of its own after the "
         "greeting (sipp -> Asterisk 22 testbed -> secretary). The call path's transcript is "
         "compared with the same Whisper engine on the call's own recording of the caller.",
         "", "| figure | value |", "|---|---|",
