@@ -162,7 +162,7 @@ class TtsConfig(_Section):
     # short pieces a voice has spoken in full are kept (this many per voice, the least
     # recently said dropped first) and played again from memory, not synthesised again
     # (tts/phrase_cache.py); 0: off
-    cache_phrases: int = Field(default=0, ge=0, le=10000)
+    cache_phrases: int = Field(default=64, ge=0, le=10000)
 
 
 class TurnConfig(_Section):
