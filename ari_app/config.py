@@ -189,11 +189,14 @@ class TurnConfig(_Section):
     # waits this long after the caller's speech for the rest
     phrase_wait_ms: int = Field(default=1500, ge=0)
     # start transcribing after this much silence, before the turn is over; used when the
-    # caller stays quiet until end_silence_ms (0 turns it off)
-    speculate_after_ms: int = Field(default=250, ge=0)
-    # "smart": at that pause the end-of-turn model (Smart Turn v3.2, models/smart-turn/)
-    # hears the turn so far and, when it is sure the caller has finished, the turn ends
-    # there instead of after end_silence_ms; "silence": end_silence_ms always
+    # caller stays quiet until end_silence_ms (0 turns it off). The turn's audio ends this
+    # long after the last word, so the guess and the finished turn hear the same audio
+    speculate_after_ms: int = Field(default=150, ge=0)
+    # "smart": once the pause has lasted judge_after_ms (at least speculate_after_ms) the
+    # end-of-turn model (Smart Turn v3.2, models/smart-turn/) hears the turn so far and,
+    # when it is sure the caller has finished, the turn ends there instead of after
+    # end_silence_ms; "silence": end_silence_ms always
+    judge_after_ms: int = Field(default=250, ge=0)
     end_of_turn: Literal["smart", "silence"] = "smart"
     smart_turn_threshold: float = Field(default=0.5, gt=0, lt=1)
     # answer the words guessed at that pause at once and synthesise the answer's first

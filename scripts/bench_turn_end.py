@@ -2,7 +2,7 @@
 
 Every labelled turn end of the human speech set (testkit/human_speech.py: after each part of
 each clip, "complete" or "incomplete") is judged as the call path judges it at a pause: the
-caller's audio from 0.3 s before the clip to 0.25 s after the part (`turn.speculate_after_ms`),
+caller's audio from 0.3 s before the clip to 0.25 s after the part (`turn.judge_after_ms`),
 through G.711 u-law and back at 8 kHz, heard by Smart Turn v3.2 (the probability that the
 caller has finished) and by Whisper base (the words so far, for the transcript's own cues:
 `turn/rules.py`'s number and phrase rules).
@@ -190,7 +190,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
     ap.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
     ap.add_argument("--tail-ms", type=int, default=round(TAIL_S * 1000),
-                    help="the pause the judge hears after each part (turn.speculate_after_ms)")
+                    help="the pause the judge hears after each part (turn.judge_after_ms)")
     args = ap.parse_args()
     clips = sorted(assemble(CLIPS).values(), key=lambda c: c.id)
     if args.limit:

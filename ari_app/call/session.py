@@ -362,12 +362,13 @@ class CallSession:
                 await self._judge.close()
 
     def _at_pause(self, turn: Turn, snapshot: Utterance) -> None:
-        """A pause in the caller's speech: guess the words and whether they have finished
-        (the words' own cues, then the end-of-turn model), before the turn is over."""
+        """A pause in the caller's speech: guess the words, before the turn is over (their
+        own cues may end it; the end-of-turn model, asked at a longer pause, waits for
+        them)."""
         guess = turn.at_pause(snapshot)
-        if self._judge is not None:
-            self._judge.at_pause(snapshot, guess)
         if guess is not None:
+            if self._judge is not None:
+                self._judge.guessed(snapshot.speech_end, guess)
             guess.add_done_callback(self._guessed)
 
     def _guessed(self, guess: asyncio.Future[Transcript]) -> None:
@@ -453,6 +454,7 @@ class CallSession:
                 utterance = await self.listener.next_utterance(
                     HELD_WAIT_S if held is not None else wait_s, since=listen_from(spoken),
                     on_pause=functools.partial(self._at_pause, turn),
+                    on_judge=self._judge.at_pause if self._judge is not None else None,
                     finished=self._judge.finished if self._judge is not None else None,
                     wake=lambda: not self.dtmf.empty() or self._operator is not None,
                 )

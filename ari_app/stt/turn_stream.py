@@ -103,6 +103,12 @@ def _retrieve(task: asyncio.Future[Transcript]) -> None:
         task.exception()
 
 
+class GuessDropped(Exception):
+    """A guess that waited for the one before it and was not made: a later pause was
+    guessed at meanwhile, the turn ended elsewhere, or other calls wait for the
+    recogniser."""
+
+
 class BatchTurnStream:
     """A batch engine behind the turn interface (see the module's docstring)."""
 
@@ -112,6 +118,7 @@ class BatchTurnStream:
         self.rate = rate
         self.call_id = call_id
         self._guess: tuple[Span, asyncio.Future[Transcript]] | None = None
+        self._newest: Span | None = None  # the one guess that may wait for the one in flight
         self.prompt: str | None = None
 
     def feed(self, frame: bytes) -> None:
@@ -121,14 +128,32 @@ class BatchTurnStream:
         self.prompt = prompt
 
     def guess(self, audio: Audio) -> asyncio.Future[Transcript] | None:
-        if self._guess is not None and not self._guess[1].done():
-            return None  # Whisper cannot be interrupted: never queue a second guess behind one
-        if getattr(self.stt, "pending", 0) > 0:
-            return None  # other calls' words wait for the recogniser: a guess would delay them
-        task = asyncio.ensure_future(self._transcribe(audio.pcm))
+        """Whisper cannot be interrupted, so a guess asked while one is running waits for
+        it (the caller paused again: this pause may be the last, and its words are needed
+        soon) and is dropped if a newer one is asked meanwhile. Other calls' words come
+        first: no guess is started while they wait for the recogniser."""
+        before = self._guess[1] if self._guess is not None else None
+        if before is not None and not before.done():
+            self._newest = audio.span
+            task = asyncio.ensure_future(self._guess_after(before, audio))
+        else:
+            if self._others_wait():
+                return None
+            task = asyncio.ensure_future(self._transcribe(audio.pcm))
         task.add_done_callback(_retrieve)
         self._guess = (audio.span, task)
         return task
+
+    def _others_wait(self) -> bool:
+        """Other calls' words wait for the recogniser (counted while none of ours runs)."""
+        return int(getattr(self.stt, "pending", 0)) > 0
+
+    async def _guess_after(self, before: asyncio.Future[Transcript], audio: Audio) -> Transcript:
+        await asyncio.wait([before])
+        if self._newest != audio.span or self._others_wait():
+            raise GuessDropped
+        self._newest = None
+        return await self._transcribe(audio.pcm)
 
     async def _transcribe(self, pcm: bytes, *, prompted: bool = True) -> Transcript:
         return await self.stt.transcribe(resample(pcm, self.rate, self.stt.sample_rate),
@@ -139,8 +164,12 @@ class BatchTurnStream:
         if guess is not None and guess[0] == audio.span:
             try:
                 return Heard(await guess[1], "guess")
+            except GuessDropped:
+                pass
             except Exception as exc:
                 log.warning("call %s: the guess at the pause failed: %s", self.call_id, exc)
+        else:
+            self._newest = None  # a guess waiting for its turn is not wanted
         return Heard(await self._transcribe(audio.pcm), "batch")
 
     async def extend(self, first: Heard, rest: Audio, whole: Audio) -> Heard:
@@ -164,9 +193,11 @@ class BatchTurnStream:
 
     async def discard(self) -> None:
         self._guess = None
+        self._newest = None
 
     async def close(self) -> None:
         self._guess = None
+        self._newest = None
 
 
 class LiveTurnStream:

@@ -36,7 +36,7 @@ MARGIN_FRAMES = 200
 # log-probability under SHORT_TURN_SURE_SCORE) is decoded again behind these lead-ins of
 # silence, the likeliest reading kept
 SHORT_TURN_S = 1.5
-SHORT_TURN_LEADS_S = (0.15, 0.3)
+SHORT_TURN_LEADS_S = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 SHORT_TURN_SURE_SCORE = -1.0
 # how the 30 s window is decoded: greedy, each window on its own, no VAD cutting (the turn
 # is already speech); the remote-STT bench asks a server for the same

@@ -113,23 +113,24 @@ class EnergyEndpointer:
         self.reset()
         return utt
 
-    def _utterance(self, now: float) -> Utterance:
+    def _utterance(self, now: float, tail_s: float | None = None) -> Utterance:
         assert self._first_voice is not None and self._last_voice_end is not None
         audio_start = self._first_voice - self.preroll_s
-        audio_end = min(now, self._last_voice_end + self.tail_s)
+        audio_end = min(now, self._last_voice_end + (self.tail_s if tail_s is None else tail_s))
         return Utterance(
             self.tape.cut(audio_start, audio_end), self._first_voice, self._last_voice_end,
             now, audio_start, audio_end,
         )
 
-    def pause(self, now: float, after_s: float) -> Utterance | None:
+    def pause(self, now: float, after_s: float, tail_s: float | None = None) -> Utterance | None:
         """The speech so far, if the caller has been quiet for `after_s` (less than the end
-        of turn): what a speculative transcription can start on. The turn goes on."""
+        of turn): what a speculative transcription can start on. The turn goes on. Its
+        audio ends `tail_s` after the last voiced frame (the turn's own tail if None)."""
         if not self.in_speech or self._last_voice_end is None or self._first_voice is None:
             return None
         if now - self._last_voice_end < after_s:
             return None
-        return self._utterance(now)
+        return self._utterance(now, tail_s)
 
     def tick(self, now: float) -> Utterance | None:
         """Check the clock: has the caller been quiet long enough to end the turn?"""

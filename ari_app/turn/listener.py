@@ -23,7 +23,7 @@ from ari_app.call.recorder import CallRecorder
 from ari_app.config import TurnConfig
 from ari_app.media.loudness import frame_dbfs
 from ari_app.media.transport import MediaTransport
-from ari_app.turn.endpointing import EnergyEndpointer, Utterance
+from ari_app.turn.endpointing import TAIL_S, EnergyEndpointer, Utterance
 from ari_app.turn.tape import CallerTape
 from ari_app.turn.vad import VoiceActivityDetector
 
@@ -169,6 +169,7 @@ class Listener:
         *,
         since: float | None = None,
         on_pause: Callable[[Utterance], object] | None = None,
+        on_judge: Callable[[Utterance], object] | None = None,
         finished: Callable[[float], bool] | None = None,
         wake: Callable[[], bool] | None = None,
     ) -> Utterance | None:
@@ -177,9 +178,11 @@ class Listener:
         `since` is the clock time from which the caller's frames count (the end of our
         reply, or just before a barge-in's onset); None goes on from the last turn's end
         (while a transcript is checked for a number in progress). `on_pause` gets the speech
-        so far once per pause of `turn.speculate_after_ms`, before the turn is over;
+        so far once per pause of `turn.speculate_after_ms`, before the turn is over (the
+        words are guessed on it); `on_judge` gets it once the same pause has lasted
+        `turn.judge_after_ms` (the end-of-turn model hears it, with that much pause);
         `finished(speech_end)` saying True for the pause under way ends the turn there
-        (the end-of-turn model heard that the caller has finished).
+        (its words or the end-of-turn model said that the caller has finished).
         `wake` returning True while the caller is not speaking (a key was pressed) ends the
         wait early with None."""
         turn = self.turn
@@ -189,7 +192,7 @@ class Listener:
             min_speech_s=turn.min_speech_ms / 1000,
             max_utterance_s=turn.max_utterance_s,
             preroll_s=turn.preroll_ms / 1000,
-            tail_s=(turn.speculate_after_ms or 250) / 1000,
+            tail_s=turn.speculate_after_ms / 1000 or TAIL_S,
             tape=self.tape,
         )
         if since is not None:
@@ -198,7 +201,9 @@ class Listener:
         self.listening = True
         deadline = self.loop.time() + timeout_s
         speculate_s = turn.speculate_after_ms / 1000
+        judge_s = max(speculate_s, turn.judge_after_ms / 1000)
         paused_at: float | None = None  # speech end of the last pause reported
+        judged_at: float | None = None  # speech end of the last pause given to on_judge
         while True:
             # the endpointer's clock: the arrival of the frame it is given, or, with none
             # queued, the time now; never the time now for a frame that waited in the queue
@@ -217,12 +222,18 @@ class Listener:
                 if snapshot is not None and snapshot.speech_end != paused_at:
                     paused_at = snapshot.speech_end
                     on_pause(snapshot)
-                if paused_at is not None and paused_at == endpointer.last_voice_end and (
-                    finished is not None and finished(paused_at)
-                ):
-                    utterance = endpointer.finish(t)
-                    if utterance is not None:
-                        return utterance
+            if on_judge is not None and 0 < judge_s < endpointer.end_silence_s:
+                snapshot = endpointer.pause(t, judge_s, tail_s=judge_s)
+                if snapshot is not None and snapshot.speech_end != judged_at:
+                    judged_at = snapshot.speech_end
+                    on_judge(snapshot)
+            last = endpointer.last_voice_end
+            if last is not None and last in (paused_at, judged_at) and (
+                finished is not None and finished(last)
+            ):
+                utterance = endpointer.finish(t)
+                if utterance is not None:
+                    return utterance
             if not endpointer.in_speech and (
                 (t > deadline and not endpointer.heard)
                 or (wake is not None and wake())

@@ -63,9 +63,18 @@ class CallerTape:
 
     def cut(self, start: float, end: float) -> bytes:
         """The audio from clock time `start` to `end`: what the recording holds there, less
-        what has not arrived yet (never padded past the last frame)."""
-        a = max(self.sample_at(start), self._first)
-        b = min(self.sample_at(end), self.end_sample)
-        if b <= a:
+        what has not arrived yet (never padded past the last frame). Before the caller's
+        first frame the line sent nothing: that is silence, and a turn that begins with the
+        first frame still has its pre-roll (the recording holds silence there too, from
+        the start of our greeting)."""
+        if self.origin is None:
             return b""
-        return bytes(self._pcm[2 * (a - self._first) : 2 * (b - self._first)])
+        b = min(self.sample_at(end), self.end_sample)
+        if b <= 0:
+            return b""
+        first = round((start - self.origin) * self.sample_rate)
+        before = max(0, min(-first, b))  # samples before the first frame: silence
+        a = max(first, self._first)
+        if b <= a:
+            return bytes(2 * before)
+        return bytes(2 * before) + bytes(self._pcm[2 * (a - self._first) : 2 * (b - self._first)])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from test_lossless_turn import (
+    TAIL_S,
     Call,
     FakeClock,
     FakeRecogniser,
@@ -55,9 +56,12 @@ def judge(model: FakeTurnEndModel, language: str = "ru") -> TurnEndJudge:
     return TurnEndJudge(model, RATE, 0.5, "test", language)  # type: ignore[arg-type]
 
 
+JUDGE_S = 0.25  # turn.judge_after_ms: the pause the model hears
+
+
 async def listen(call: Call, j: TurnEndJudge) -> Utterance:
     utterance = await call.listener.next_utterance(
-        5.0, since=call.clock.now, on_pause=j.at_pause, finished=j.finished
+        5.0, since=call.clock.now, on_judge=j.at_pause, finished=j.finished
     )
     assert utterance is not None
     return utterance
@@ -69,9 +73,12 @@ async def test_a_turn_judged_complete_ends_at_the_pause(tmp_path: Path) -> None:
     call.transport.play(silence(0.5), soft_word(1.0), silence(1.0))
     utterance = await listen(call, judge(model))
     waited = utterance.detected_at - utterance.speech_end
-    assert 0.25 <= waited < 0.4, waited  # not the 0.6 s of end_silence_ms
+    assert JUDGE_S <= waited < 0.4, waited  # not the 0.6 s of end_silence_ms
     assert_is_the_recording(call, call.recording(), utterance, utterance.pcm)
-    assert model.heard and model.heard[0] == utterance.pcm[: len(model.heard[0])]
+    # the model heard the turn's audio and the rest of its pause (the turn keeps 150 ms)
+    assert model.heard and model.heard[0][: len(utterance.pcm)] == utterance.pcm
+    more_s = (len(model.heard[0]) - len(utterance.pcm)) / 2 / RATE
+    assert more_s == pytest.approx(JUDGE_S - TAIL_S, abs=0.021), more_s
 
 
 async def test_a_turn_judged_incomplete_waits_for_the_silence(tmp_path: Path) -> None:
@@ -101,20 +108,20 @@ async def waited_after_words(tmp_path: Path, words: str, language: str = "ru") -
     j = judge(FakeTurnEndModel([0.2]), language)
 
     def at_pause(snapshot: Utterance) -> None:
-        j.at_pause(snapshot)
-        j.heard(snapshot.speech_end, words)
+        j.guessed(snapshot.speech_end, words_ready(words))
 
     call.transport.play(silence(0.5), soft_word(1.0), silence(1.0))
     utterance = await call.listener.next_utterance(
-        5.0, since=call.clock.now, on_pause=at_pause, finished=j.finished)
+        5.0, since=call.clock.now, on_pause=at_pause, on_judge=j.at_pause,
+        finished=j.finished)
     assert utterance is not None
     return utterance.detected_at - utterance.speech_end
 
 
 async def test_a_whole_question_ends_the_turn_at_the_pause(tmp_path: Path) -> None:
-    """The words guessed at the pause ask a whole question: the turn ends at the pause, not
-    after the full silence."""
-    assert 0.25 <= await waited_after_words(tmp_path, "Вы работаете в субботу?") < 0.4
+    """The words guessed at the first pause ask a whole question: the turn ends there,
+    before the model's longer pause and long before the full silence."""
+    assert TAIL_S <= await waited_after_words(tmp_path, "Вы работаете в субботу?") < JUDGE_S
 
 
 async def test_words_that_do_not_ask_leave_the_turn_to_the_silence(tmp_path: Path) -> None:
@@ -125,7 +132,7 @@ async def test_words_that_do_not_ask_leave_the_turn_to_the_silence(tmp_path: Pat
     ("Спасибо, до свидания!", "ru"), ("Thank you. Goodbye.", "en")])
 async def test_a_goodbye_ends_the_turn_at_the_pause(tmp_path: Path, words: str,
                                                     language: str) -> None:
-    assert 0.25 <= await waited_after_words(tmp_path, words, language) < 0.4
+    assert TAIL_S <= await waited_after_words(tmp_path, words, language) < JUDGE_S
 
 
 async def test_a_bare_thanks_leaves_the_turn_to_the_silence(tmp_path: Path) -> None:
@@ -238,3 +245,44 @@ async def test_words_that_come_after_the_call_closed_ask_nothing() -> None:
     words.set_result(Transcript("Скажите, а в", "ru", 1.0, 0.1))
     await asyncio.sleep(0.01)
     assert model.heard == []
+
+
+async def test_the_model_waits_for_the_words_guessed_at_the_earlier_pause() -> None:
+    """The words are guessed at 150 ms, the model asked at 250 ms of the same pause: it
+    waits for those words, and hears the pause only once they do not end the turn."""
+    model = FakeTurnEndModel([0.9])
+    j = judge(model)
+    words: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
+    j.guessed(2.0, words)
+    pause = Utterance(b"\x01\x00" * 800, 1.0, 2.0, 2.25, 0.7)
+    j.at_pause(pause)
+    await asyncio.sleep(0.01)
+    assert model.heard == [] and not j.finished(2.0)
+    words.set_result(Transcript("Скажите, а в", "ru", 1.0, 0.1))
+    await asyncio.sleep(0.01)
+    assert model.heard == [pause.pcm] and j.finished(2.0)
+    await j.close()
+
+
+async def test_words_that_say_all_end_the_turn_before_the_models_pause() -> None:
+    model = FakeTurnEndModel([0.1])
+    j = judge(model)
+    j.guessed(2.0, words_ready("Вы работаете в субботу?"))
+    await asyncio.sleep(0.01)
+    assert j.finished(2.0)  # the model has not been asked yet
+    j.at_pause(Utterance(b"\x01\x00" * 800, 1.0, 2.0, 2.25, 0.7))
+    await asyncio.sleep(0.01)
+    assert model.heard == [] and j.finished(2.0)
+    await j.close()
+
+
+async def test_words_guessed_at_another_pause_do_not_hold_the_model() -> None:
+    model = FakeTurnEndModel([0.9])
+    j = judge(model)
+    never: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
+    j.guessed(1.5, never)  # an earlier pause; the caller went on
+    pause = Utterance(b"\x01\x00" * 800, 1.0, 2.0, 2.25, 0.7)
+    j.at_pause(pause)
+    await asyncio.sleep(0.01)
+    assert model.heard == [pause.pcm] and j.finished(2.0)
+    await j.close()

@@ -32,7 +32,7 @@ from ari_app.turn.vad import EnergyVad
 RATE = 8000
 FRAME = 160  # samples in 20 ms
 PREROLL_S = 0.3
-TAIL_S = 0.25  # config's speculate_after_ms
+TAIL_S = 0.15  # config's speculate_after_ms
 
 
 class FakeClock:
@@ -144,11 +144,13 @@ class Call:
             return w.readframes(w.getnframes())
 
     def recorded_span(self, recording: bytes, start: float, end: float) -> bytes:
+        """The recording from `start` to `end`; before its first frame the line sent
+        nothing, which is silence."""
         origin = self.recorder.origin
         assert origin is not None
-        a = max(0, round((start - origin) * RATE))
+        a = round((start - origin) * RATE)
         b = round((end - origin) * RATE)
-        return recording[2 * a : 2 * b]
+        return bytes(2 * max(0, -a)) + recording[2 * max(0, a) : 2 * b]
 
 
 def assert_is_the_recording(call: Call, recording: bytes, utterance: Utterance,
@@ -317,3 +319,21 @@ async def test_no_guess_while_other_calls_wait_for_the_recogniser() -> None:
     stt.pending = 0
     guess = stream.guess(audio)
     assert guess is not None and (await guess).text == "Да."
+
+
+async def test_a_caller_whose_first_frame_is_speech_still_has_the_pre_roll(
+        tmp_path: Path) -> None:
+    """Our greeting played; the caller's side sent nothing until they spoke (a SIP phone
+    that sends no RTP while quiet): their first frame is their word. The 0.3 s before it
+    were silence on the line and are silence on the recording, and so in the turn (Whisper
+    misread a human "Hello" cut at its onset as "Hamal")."""
+    call = Call(tmp_path)
+    call.recorder.secretary(silence(1.0), call.clock.now)  # the greeting, on our side
+    call.clock.now += 1.2
+    call.transport.play(tone(0.6, -20.0), silence(1.0))
+    utterance = await call.listener.next_utterance(5.0, since=call.clock.now)
+    assert utterance is not None
+    recording = call.recording()
+    assert_is_the_recording(call, recording, utterance, utterance.pcm)
+    lead = np.frombuffer(utterance.pcm, dtype="<i2")[: round(PREROLL_S * RATE) - FRAME]
+    assert len(lead) == round(PREROLL_S * RATE) - FRAME and not lead.any()
