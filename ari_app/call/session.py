@@ -435,7 +435,7 @@ class CallSession:
 
     async def _conversation(self, dialogue: Mind) -> None:
         cfg = self.ctx.cfg.turn
-        waits = RestWaits(cfg.digit_wait_ms, cfg.phrase_wait_ms)
+        waits = RestWaits(cfg.digit_wait_ms, cfg.phrase_wait_ms, cfg.end_silence_ms)
         spoken = await self._speak(dialogue.greeting(), timings=TurnTimings(),
                                    protect_s=cfg.protect_greeting_ms / 1000)
         prompted = False

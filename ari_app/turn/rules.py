@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ari_app.mind.intents import is_goodbye
+from ari_app.mind.intents import is_goodbye, only_greeting
 
 _NUMBER_WORDS = {
     # Russian cardinals as Whisper writes them when it does not use digits
@@ -58,6 +58,8 @@ _PHRASE_GOES_ON = {
     "в", "во", "на", "с", "со", "к", "ко", "по", "о", "об", "от", "до", "из", "за", "для",
     "у", "при", "про", "через", "без", "над", "под", "между", "мой", "моя", "мое", "мои",
     "ваш", "ваша", "наш", "это", "ну", "вот", "не", "ни", "очень", "какой", "какая", "какие",
+    # "Здравствуйте, подскажите. [0.4 s] ...": asking to be told needs what to tell
+    "подскажите", "подскажи", "скажите", "скажи", "расскажите", "tell",
     "and", "or", "but", "so", "because", "if", "when", "that", "to", "the", "a", "an", "of",
     "for", "with", "in", "on", "at", "from", "by", "about", "my", "your", "our", "is", "are",
     "was", "um", "uh", "er", "like", "than", "into", "would", "could", "can", "will",
@@ -74,6 +76,14 @@ def ends_mid_phrase(text: str) -> bool:
         return False
     tokens = _TOKEN.findall(stripped.lower().replace("ё", "е"))
     return bool(tokens) and tokens[-1] in _PHRASE_GOES_ON
+
+
+def greets_only(text: str) -> bool:
+    """The words are a greeting and nothing else ("Здравствуйте!", "Добрый день.", "Hello?"):
+    after our own greeting a caller says it and nearly always goes on with what they want,
+    often after a pause the end-of-turn model takes for the end ("Здравствуйте! [0.4 s]
+    Подскажите, ..."), so the turn waits the whole silence rule before it is answered."""
+    return only_greeting(text)
 
 
 def asks_in_full(text: str) -> bool:

@@ -21,7 +21,7 @@ from ari_app.stt.base import Transcript
 from ari_app.stt.turn_stream import Audio, Heard, TurnStream
 from ari_app.turn.endpointing import Utterance
 from ari_app.turn.listener import Listener
-from ari_app.turn.rules import ends_mid_number, ends_mid_phrase
+from ari_app.turn.rules import ends_mid_number, ends_mid_phrase, greets_only
 from ari_app.turn.timings import CallerFigures, TurnTimings
 
 log = logging.getLogger(__name__)
@@ -32,16 +32,21 @@ WENT_ON_WAIT_S = 0.5  # speech resumed while the words were made: how long to wa
 @dataclass(frozen=True)
 class RestWaits:
     """How long after the caller's speech to wait for the rest of words that are not whole
-    (ms; 0 turns the wait off): a number being dictated, a phrase stopped mid way."""
+    (ms; 0 turns the wait off): a number being dictated, a phrase stopped mid way, a bare
+    greeting (the silence that ends a turn, `turn.end_silence_ms`: a turn the end-of-turn
+    model ended sooner waits that long)."""
 
     digit_ms: int
     phrase_ms: int = 0
+    greeting_ms: int = 0
 
     def after(self, text: str) -> int:
         if self.digit_ms and ends_mid_number(text):
             return self.digit_ms
         if self.phrase_ms and ends_mid_phrase(text):
             return self.phrase_ms
+        if self.greeting_ms and greets_only(text):
+            return self.greeting_ms
         return 0
 
 
@@ -138,7 +143,8 @@ class Turn:
             return WENT_ON_WAIT_S
         if wait_ms := self.waits.after(heard.text):
             wait_s = max(0.0, audio.speech_end + wait_ms / 1000 - self.listener.loop.time())
-            log.info("call %s: %r ends mid phrase or number; waiting %.1f s for more",
+            log.info("call %s: %r ends mid phrase or number, or only greets; waiting %.1f s"
+                     " for more",
                      self.call_id, heard.text, wait_s)
             return wait_s
         return None

@@ -182,6 +182,29 @@ async def test_a_turn_that_stops_mid_phrase_waits_for_the_rest(tmp_path: Path) -
     assert_is_the_recording(call, call.recording(), turn, stt.given[1])
 
 
+@pytest.mark.parametrize("greeting_ms", [600, 0])
+async def test_a_bare_greeting_waits_the_silence_for_the_rest(tmp_path: Path,
+                                                              greeting_ms: int) -> None:
+    """"Здравствуйте!" [0.45 s] "подскажите, часы работы?": the model calls the greeting
+    complete at the pause, but a bare greeting waits the silence rule (600 ms from the
+    caller's last word), so the question is in the same turn; without the wait (0) the
+    greeting alone would be answered over the caller."""
+    call = Call(tmp_path)
+    stt = FakeRecogniser(["Здравствуйте!", "Здравствуйте! Подскажите, часы работы?",
+                          "подскажите, часы работы?"])
+    stream = BatchTurnStream(stt, "ru", RATE, "test")  # type: ignore[arg-type]
+    heard = Turn(stream, call.listener, RestWaits(3000, 1500, greeting_ms), "test")
+    call.transport.play(silence(0.3), soft_word(1.0), silence(0.25), soft_word(1.5),
+                        silence(0.8))
+    first = await listen(call, judge(FakeTurnEndModel([0.9])))
+    assert first.detected_at - first.speech_end < 0.4  # the model ended it at the pause
+    transcript = await heard.hear(first)
+    if greeting_ms:
+        assert "часы" in transcript.text and heard.timings.merged
+    else:
+        assert transcript.text == "Здравствуйте!" and not heard.timings.merged
+
+
 def test_a_caller_who_goes_on_soon_after_their_own_words_withdraws_the_reply() -> None:
     """A turn ended early; the reply began 0.5 s after the caller's last word, and they went
     on 0.9 s after it (0.4 s into our audio, past the 0.3 s rule): still their own turn."""

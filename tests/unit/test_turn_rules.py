@@ -4,6 +4,7 @@ from ari_app.turn.rules import (
     asks_in_full,
     ends_mid_number,
     ends_mid_phrase,
+    greets_only,
     says_all,
     says_goodbye,
     trailing_digit_run,
@@ -41,6 +42,8 @@ def test_ends_mid_number() -> None:
         ("I'd like to", True),
         ("Could you tell me the", True),
         ("Здравствуйте!", False),
+        ("Здравствуйте, подскажите.", True),
+        ("Could you tell", True),
         ("Какие у вас часы работы?", False),
         ("Hello.", False),
         ("Меня зовут Иван,", True),
@@ -94,3 +97,14 @@ def test_says_goodbye(text: str, language: str, bye: bool) -> None:
 )
 def test_says_all(text: str, done: bool) -> None:
     assert says_all(text, "ru") is done
+
+
+@pytest.mark.parametrize(
+    ("text", "greets"),
+    [("Здравствуйте!", True), ("Добрый день.", True), ("Алло? Алло?", True),
+     ("Hello?", True), ("Good afternoon.", True),
+     ("Здравствуйте, подскажите, пожалуйста, часы работы?", False),
+     ("Hello, I'd like to leave a message.", False), ("", False)],
+)
+def test_greets_only(text: str, greets: bool) -> None:
+    assert greets_only(text) is greets
