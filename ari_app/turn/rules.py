@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ari_app.mind.intents import is_goodbye, only_greeting
+from ari_app.mind.intents import is_goodbye
 
 _NUMBER_WORDS = {
     # Russian cardinals as Whisper writes them when it does not use digits
@@ -76,14 +76,6 @@ def ends_mid_phrase(text: str) -> bool:
         return False
     tokens = _TOKEN.findall(stripped.lower().replace("ё", "е"))
     return bool(tokens) and tokens[-1] in _PHRASE_GOES_ON
-
-
-def greets_only(text: str) -> bool:
-    """The words are a greeting and nothing else ("Здравствуйте!", "Добрый день.", "Hello?"):
-    after our own greeting a caller says it and nearly always goes on with what they want,
-    often after a pause the end-of-turn model takes for the end ("Здравствуйте! [0.4 s]
-    Подскажите, ..."), so the turn waits the whole silence rule before it is answered."""
-    return only_greeting(text)
 
 
 def asks_in_full(text: str) -> bool:

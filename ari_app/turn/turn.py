@@ -17,11 +17,12 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from ari_app.mind.intents import only_greeting
 from ari_app.stt.base import Transcript
 from ari_app.stt.turn_stream import Audio, Heard, TurnStream
 from ari_app.turn.endpointing import Utterance
 from ari_app.turn.listener import Listener
-from ari_app.turn.rules import ends_mid_number, ends_mid_phrase, greets_only
+from ari_app.turn.rules import ends_mid_number, ends_mid_phrase
 from ari_app.turn.timings import CallerFigures, TurnTimings
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,9 @@ class RestWaits:
     """How long after the caller's speech to wait for the rest of words that are not whole
     (ms; 0 turns the wait off): a number being dictated, a phrase stopped mid way, a bare
     greeting (the silence that ends a turn, `turn.end_silence_ms`: a turn the end-of-turn
-    model ended sooner waits that long)."""
+    model ended sooner waits that long). After our own greeting a caller's "Здравствуйте!"
+    nearly always comes before what they want, often after a pause the model takes for the
+    end ("Здравствуйте! [0.4 s] Подскажите, ...")."""
 
     digit_ms: int
     phrase_ms: int = 0
@@ -45,7 +48,7 @@ class RestWaits:
             return self.digit_ms
         if self.phrase_ms and ends_mid_phrase(text):
             return self.phrase_ms
-        if self.greeting_ms and greets_only(text):
+        if self.greeting_ms and only_greeting(text):
             return self.greeting_ms
         return 0
 

@@ -1,10 +1,10 @@
 import pytest
 
+from ari_app.mind.intents import only_greeting
 from ari_app.turn.rules import (
     asks_in_full,
     ends_mid_number,
     ends_mid_phrase,
-    greets_only,
     says_all,
     says_goodbye,
     trailing_digit_run,
@@ -106,5 +106,5 @@ def test_says_all(text: str, done: bool) -> None:
      ("Здравствуйте, подскажите, пожалуйста, часы работы?", False),
      ("Hello, I'd like to leave a message.", False), ("", False)],
 )
-def test_greets_only(text: str, greets: bool) -> None:
-    assert greets_only(text) is greets
+def test_only_greeting(text: str, greets: bool) -> None:
+    assert only_greeting(text) is greets
