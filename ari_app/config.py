@@ -203,6 +203,11 @@ class TurnConfig(_Section):
     # sentence, so it plays the moment the turn is over (call/draft.py); an answer that a
     # language model writes is not drafted
     draft_reply: bool = True
+    # when the words of a finished turn are not in this long after the caller's last word
+    # (the recogniser is busy: many calls at once), the caller hears the persona's short
+    # "one moment" (phrase `hold_on`) while they wait, then the answer (call/hold_cue.py);
+    # 0: never
+    hold_cue_ms: int = Field(default=2000, ge=0)
     reprompt_after_s: float = Field(default=6.0, gt=0)
     goodbye_after_s: float = Field(default=15.0, gt=0)
     barge_in: bool = True

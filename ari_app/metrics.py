@@ -51,6 +51,9 @@ class Metrics:
         self.record_failures = Counter(
             "secretary_record_write_failures", "Call record writes that failed", ["what"],
             registry=r)
+        self.hold_cues = Counter(
+            "secretary_hold_cues", "Hold cues said while a turn's words were slow to come "
+            "(turn.hold_cue_ms), by line", ["line"], registry=r)
         self.recogniser_queue = Gauge(
             "secretary_recogniser_queue_depth",
             "Transcriptions waiting for or running in the recogniser", registry=r)
@@ -92,6 +95,9 @@ class Metrics:
 
     def record_failed(self, what: str) -> None:
         self.record_failures.labels(what).inc()
+
+    def hold_cue_said(self, line: str) -> None:
+        self.hold_cues.labels(line).inc()
 
     def engine_failed(self, engine: str) -> None:
         self.engine_errors.labels(engine).inc()

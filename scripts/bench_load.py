@@ -4,6 +4,14 @@ other, after the same greeting), then say goodbye. Voice to voice of the questio
 measured on the wire at each caller; `no_reply` counts callers who heard no answer. The
 app's /metrics is scraped meanwhile for the recogniser's deepest queue and calls refused.
 
+When the words are slow to come the caller hears the hold cue ("Секунду.",
+`turn.hold_cue_ms`) before the answer: the wire's first sound is then the cue, not the
+answer. So the answer's voice to voice is also read from the app's record of each call of
+the wave (`v2v_ms` of the reply to the question: the end of the caller's speech as the app
+heard it to the answer's first frame sent), and `concurrent_askers_*` are those; the wire
+figures are `first_sound_*`. With the cue off (`--set turn.hold_cue_ms=0`) both measure the
+answer, which shows how far the app's clock is from the wire's.
+
 Then the drain: 8 calls in progress, SIGTERM to the app; `drain_s` is how long it took to
 hand them all back to the dialplan (the app's own figure), `records_open_after_sigterm`
 how many call records were left without an end.
@@ -12,6 +20,7 @@ how many call records were left without an end.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import sqlite3
@@ -109,6 +118,26 @@ def drain(audio: dict[str, Path], work: Path, settings: dict[str, Any], n: int =
             "records_open_after_sigterm": still_open}
 
 
+def _answers(db: Path, since: float) -> tuple[list[float], int]:
+    """The app's voice to voice of the first answer of each call started after `since`
+    (wall clock), and how many of those answers came after a hold cue."""
+    v2v: list[float] = []
+    cued = 0
+    with sqlite3.connect(db) as con:
+        calls = [r[0] for r in con.execute(
+            "SELECT call_id FROM calls WHERE started_at >= ?", (since,))]
+        for call_id in calls:
+            for (timings,) in con.execute(
+                    "SELECT timings FROM turns WHERE call_id = ? AND who = 'secretary' "
+                    "ORDER BY idx", (call_id,)):
+                t = json.loads(timings or "{}")
+                if "v2v_ms" in t:
+                    v2v.append(t["v2v_ms"])
+                    cued += "hold_cue_ms" in t
+                    break
+    return v2v, cued
+
+
 def run(levels: list[int], write: Callable[[str], None] | None, machine: str,
         pct: Callable[[list[float]], tuple[float, float]], settings: dict[str, Any]
         ) -> dict[str, Any]:
@@ -117,25 +146,32 @@ def run(levels: list[int], write: Callable[[str], None] | None, machine: str,
     summary: dict[str, Any] = {"benchmark": "load", "levels": levels}
     rows = []
     with LocalApp(write_config(work, settings), work / "secretary.log") as app:
+        nan = (float("nan"), float("nan"))
         for n in levels:
-            started = time.monotonic()
+            started, since = time.monotonic(), time.time()
             with Scraper() as scraper:
                 results = asyncio.run(_wave(n, audio, work / f"n{n}"))
             took = time.monotonic() - started
             first = [r.v2v_ms[0] if r.v2v_ms else None for r in results]
             heard = [v for v in first if v is not None]
             no_reply = len(first) - len(heard)
-            p50, p95 = pct(heard) if heard else (float("nan"), float("nan"))
+            s50, s95 = pct(heard) if heard else nan
+            answers, cued = _answers(work / "calls.sqlite3", since)
+            p50, p95 = pct(answers) if answers else nan
             refused = sum(v for k, v in scraper.last.items()
                           if k.startswith("secretary_calls_refused_total"))
             summary[f"concurrent_askers_p50_ms_{n}"] = p50
             summary[f"concurrent_askers_p95_ms_{n}"] = p95
+            summary[f"first_sound_p50_ms_{n}"] = s50
+            summary[f"first_sound_p95_ms_{n}"] = s95
+            summary[f"hold_cues_{n}"] = cued
             summary[f"no_reply_{n}"] = no_reply
             summary[f"recogniser_queue_max_{n}"] = scraper.deepest
-            rows.append(f"| {n} | {p50} | {p95} | {no_reply} | {scraper.deepest:.0f} | "
-                        f"{refused:.0f} | {took:.0f} |")
-            print(f"{n} callers: v2v p50 {p50} p95 {p95} ms, no reply {no_reply}, "
-                  f"recogniser queue max {scraper.deepest:.0f}", flush=True)
+            rows.append(f"| {n} | {p50} | {p95} | {s50} | {s95} | {cued} | {no_reply} | "
+                        f"{scraper.deepest:.0f} | {refused:.0f} | {took:.0f} |")
+            print(f"{n} callers: answer v2v p50 {p50} p95 {p95} ms (app's record), first "
+                  f"sound on the wire p50 {s50} p95 {s95} ms, hold cues {cued}, no reply "
+                  f"{no_reply}, recogniser queue max {scraper.deepest:.0f}", flush=True)
         assert app.proc is not None
     drained = drain(audio, work / "drain", settings)
     summary.update(drained)
@@ -148,10 +184,13 @@ def run(levels: list[int], write: Callable[[str], None] | None, machine: str,
         f"Machine: {machine}. config/testbed.yaml{_settings(settings)}. At each level N real "
         f"SIP calls start within {SPREAD_S * 1000:.0f} ms of each other on the Russian line; "
         "each caller asks for the opening hours after the greeting (so N questions arrive "
-        "within 300 ms), then says goodbye. Voice to voice of the question on the wire at "
-        "each caller; the recogniser's deepest queue from /metrics (scraped every 100 ms).",
-        "", "| callers | v2v p50 ms | v2v p95 ms | no reply | recogniser queue max | "
-        "refused | wave s |", "|---|---|---|---|---|---|---|", *rows, "",
+        "within 300 ms), then says goodbye. Answer: voice to voice of the question's answer "
+        "in the app's record of each call; first sound: the first sound each caller heard "
+        "after the question, on the wire (the hold cue, when one was said); the recogniser's "
+        "deepest queue from /metrics (scraped every 100 ms).",
+        "", "| callers | answer p50 ms | answer p95 ms | first sound p50 ms | first sound "
+        "p95 ms | hold cues | no reply | recogniser queue max | refused | wave s |",
+        "|---|---|---|---|---|---|---|---|---|---|", *rows, "",
         f"Drain: {drained['drain_calls']} calls in progress (greetings playing), SIGTERM: "
         f"every call handed back to the dialplan in {drained['drain_s']} s "
         f"({drained['drain_handed_back']} records `handed_back`), the app exited "

@@ -18,6 +18,7 @@ from ari_app.ari.client import AriClient
 from ari_app.ari.events import HANGUP_EVENTS
 from ari_app.call.draft import ReplyDraft, first_sentence
 from ari_app.call.ending import EndReason
+from ari_app.call.hold_cue import HoldCue
 from ari_app.call.media_leg import MediaLeg
 from ari_app.call.observer import (
     NOBODY,
@@ -598,7 +599,7 @@ class CallSession:
     ) -> tuple[Spoken, Reply]:
         """One turn: hear, answer, speak. `utterance` None: the turn continues one withdrawn
         when the caller seemed to go on (see `withdrawn_unheard`), and no more came."""
-        transcript = await turn.hear(utterance)
+        transcript, cue = await self._hear(turn, utterance, dialogue)
         audio = turn.audio
         assert audio is not None
         self._publish_turn("caller", transcript.text, audio.speech_start, audio.speech_end)
@@ -618,9 +619,12 @@ class CallSession:
         )
         turn.timings.reply_ms = (t_ready - t_reply) * 1000
         turn.timings.mind = answer.figures  # a model writing on fills it in as it speaks
+        lead = await cue.said() if cue is not None else None
+        if lead is not None and lead.first_audio is not None:
+            turn.timings.hold_cue_ms = (lead.first_audio - audio.speech_end) * 1000
         spoken = await self._speak(
             answer.words, timings=turn.timings, reply_ready=t_ready, speech_end=audio.speech_end,
-            voice=draft.voice() if draft is not None else None,
+            voice=draft.voice() if draft is not None else None, lead=lead,
         )
         if draft is not None:
             await draft.drop()  # played; or cut short, and then no more of it is made
@@ -639,6 +643,35 @@ class CallSession:
             answer, spoken.said, interrupted=spoken.interrupted, failed=spoken.failed
         )
         return spoken, reply
+
+    async def _hear(self, turn: Turn, utterance: Utterance | None, dialogue: Mind
+                    ) -> tuple[Transcript, HoldCue | None]:
+        """The turn's words. If the first of them are still awaited `turn.hold_cue_ms` after
+        the caller's last word (a busy recogniser), the caller hears the hold cue meanwhile
+        (call/hold_cue.py); it is returned to be awaited before the answer."""
+        after_ms = self.ctx.cfg.turn.hold_cue_ms
+        cue = None
+        if after_ms and utterance is not None:
+            cue = HoldCue(self._loop, utterance.speech_end + after_ms / 1000,
+                          awaited=lambda: turn.heard is None,
+                          say=lambda: self._say_hold_cue(dialogue),
+                          spawn=lambda work: self.tasks.spawn(work, "hold-cue"))
+        try:
+            transcript = await turn.hear(utterance)
+        except BaseException:
+            if cue is not None:
+                cue.disarm()  # one begun is the call's task: stopped with the call
+            raise
+        if cue is not None:
+            cue.disarm()
+        return transcript, cue
+
+    async def _say_hold_cue(self, dialogue: Mind) -> Spoken:
+        text = dialogue.hold_on()
+        log.info("call %s: the caller's words are slow to come; saying %r meanwhile",
+                 self.call_id, text)
+        self.ctx.metrics.hold_cue_said(self.line)
+        return await self.speaker.say(text, self.ctx.engines.voice(self.language, self.line))
 
     async def _drafted(self, answer: Answer) -> ReplyDraft | None:
         """The draft of the answer's first sentence, when the answer begins with it;
@@ -666,9 +699,11 @@ class CallSession:
         reply_ready: float | None = None,
         speech_end: float | None = None,
         voice: TextToSpeech | None = None,
+        lead: Spoken | None = None,
     ) -> Spoken:
         """Say `text`, interruptible by the caller (after `protect_s`), and record the turn
-        with what was actually said."""
+        with what was actually said; `lead`, the hold cue said just before (its words head
+        the record's row)."""
         turn = self.ctx.cfg.turn
         barge: list[BargeIn] = []
         self.listener.stop_listening()
@@ -691,7 +726,8 @@ class CallSession:
             cut = self.speaker.progress()
             timings.speech.interrupted = True
             await asyncio.shield(self.record.turn(
-                "secretary", cut.said, cut.started, cut.ended, timings.as_record()
+                "secretary", _after(lead, cut.said), lead.started if lead else cut.started,
+                cut.ended, timings.as_record()
             ))
             raise
         finally:
@@ -711,10 +747,11 @@ class CallSession:
                       self.call_id, spoken.error, spoken.said, spoken.unsaid)
         lost = spoken.interrupted or spoken.failed
         said = text if isinstance(text, str) and not lost else spoken.said  # what was heard
-        self._publish_turn("secretary", said, spoken.started, spoken.ended)
+        said = _after(lead, said)
+        started = lead.started if lead is not None else spoken.started
+        self._publish_turn("secretary", said, started, spoken.ended)
         spoken.row = await asyncio.shield(
-            self.record.turn("secretary", said, spoken.started, spoken.ended,
-                             timings.as_record())
+            self.record.turn("secretary", said, started, spoken.ended, timings.as_record())
         )
         return spoken
 
@@ -748,3 +785,10 @@ class CallSession:
         self.watch.ended((self.ended_by or EndReason.ERROR).value, time.time())
         self.ctx.metrics.call_ended(self.line, self.ended_by or EndReason.ERROR)
         log.info("call %s: ended (%s)", self.call_id, self.ended_by)
+
+
+def _after(lead: Spoken | None, said: str) -> str:
+    """What the caller heard of a reply, after the hold cue said before it, if one was."""
+    if lead is None or not lead.said:
+        return said
+    return f"{lead.said} {said}".strip()

@@ -144,6 +144,10 @@ class Dialogue:
         line without them) is asked to call again."""
         return self._said(self.say("handing_back" if to_staff else "call_again"))
 
+    def hold_on(self) -> str:
+        """A short "one moment" while the caller's words are slow to come."""
+        return self.say("hold_on")
+
     def reprompt(self) -> str:
         """Said when the caller has been silent for a while (with the open question)."""
         text = self._text("reprompt")

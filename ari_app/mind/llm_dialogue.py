@@ -151,6 +151,9 @@ class LlmDialogue:
     def reprompt(self) -> str:
         return self.rules.reprompt()
 
+    def hold_on(self) -> str:
+        return self.rules.hold_on()
+
     def handing_back(self, to_staff: bool) -> str:
         return self.rules.handing_back(to_staff)
 

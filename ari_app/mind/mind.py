@@ -85,6 +85,11 @@ class Mind(Protocol[State]):
         line without them) is asked to call again."""
         ...
 
+    def hold_on(self) -> str:
+        """Said when the caller's words are slow to come (the box is busy): they know
+        they were heard. Not part of the conversation's history."""
+        ...
+
     def answer(self, caller_text: str) -> Answer:
         """The answer to what the caller said; its `figures` get the mind's own
         measurements (a model's first token, say) as it is made."""

@@ -15,6 +15,7 @@ PHRASES: dict[str, dict[str, str]] = {
     "hello": {"ru": "Здравствуйте! Чем могу помочь?", "en": "Hello! How can I help you?"},
     "anything_else": {"ru": "Чем ещё могу помочь?", "en": "Is there anything else I can do?"},
     "ok": {"ru": "Хорошо.", "en": "All right."},
+    "hold_on": {"ru": "Секунду.", "en": "One moment."},
     "cant_answer": {
         "ru": "К сожалению, на этот вопрос я ответить не могу.",
         "en": "I'm afraid I can't answer that.",

@@ -106,6 +106,7 @@ class TurnTimings:
     stt_remote: bool = False  # the server heard the turn (else the local engine did)
     merged: bool = False  # two parts of the caller's turn answered as one
     drafted: bool = False  # the reply's first sentence was synthesised at the pause
+    hold_cue_ms: float | None = None  # end of the caller's speech -> the hold cue heard
     mind: MindFigures = field(default_factory=MindFigures)
     speech: SpeechFigures = field(default_factory=SpeechFigures)
     transfer_failed: str | None = None  # why a transfer did not happen, said after it
@@ -115,7 +116,8 @@ class TurnTimings:
                           reply_ms=self.reply_ms, merged_turns=self.merged,
                           stt_streaming=self.heard_by == "stream",
                           stt_speculative=self.heard_by == "guess",
-                          reply_drafted=self.drafted, stt_remote_ms=self.stt_remote_ms,
+                          reply_drafted=self.drafted, hold_cue_ms=self.hold_cue_ms,
+                          stt_remote_ms=self.stt_remote_ms,
                           stt_remote=self.stt_remote)
         if self.transfer_failed is not None:
             record[f"transfer_{self.transfer_failed}"] = 1.0

@@ -161,6 +161,7 @@ class FakeRecogniser:
 
     def __init__(self) -> None:
         self.given: list[bytes] = []
+        self.delay_s = 0.0  # how long each transcription takes (a busy recogniser)
 
     async def load(self) -> None:
         pass
@@ -168,6 +169,7 @@ class FakeRecogniser:
     async def transcribe(self, pcm: bytes, language: str, *, prompt: str | None = None
                          ) -> Transcript:
         self.given.append(pcm)
+        await asyncio.sleep(self.delay_s)
         samples = np.frombuffer(pcm, "<i2").astype(np.float64)
         text = ""
         if samples.size and np.abs(samples).max() > 300:
@@ -246,7 +248,7 @@ class FakeCallStore:
 class Call:
     """One call on the virtual clock: the real session with fake parts."""
 
-    def __init__(self, **channelvars: str) -> None:
+    def __init__(self, turn: dict[str, Any] | None = None, **channelvars: str) -> None:
         self.line = FakeLine()
         self.ari = FakeAri()
         self.store = FakeCallStore()
@@ -255,7 +257,7 @@ class Call:
         cfg = Config.model_validate({
             "ari": {"password": "unit"},
             "turn": {"vad": "energy", "end_of_turn": "silence",
-                     "end_silence_ms": int(END_SILENCE_S * 1000)},
+                     "end_silence_ms": int(END_SILENCE_S * 1000), **(turn or {})},
             "storage": {"record_audio": False},
             "frozen_time": "2026-11-24T11:00:00+03:00",  # a Tuesday, open
         })

@@ -1,0 +1,78 @@
+"""A caller is never left in silence while their words are slow to come.
+
+When many calls share the box, a finished turn can wait seconds for the recogniser (24
+callers asking at once on 2 cores: 4-5 s, docs/benchmarks.md). A person on the phone who
+hears nothing for that long says "hello?" or hangs up. So when the first words of a turn
+are not in `turn.hold_cue_ms` after the caller's last word, the secretary says the
+persona's short "one moment" (`Mind.hold_on`) and the answer follows it.
+
+The cue is played on its own, not through the session's reply path: the turn may still be
+listening for the rest of the caller's words (a number being dictated), so the listener is
+left alone and no barge-in is armed for it; it is short. The answer waits until it has been
+said, and the call's record keeps it at the head of the answer's row, as the caller heard
+them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from ari_app.call.speaker import Spoken
+
+log = logging.getLogger(__name__)
+
+
+class HoldCue:
+    """One turn's hold cue: armed when the turn ends, said at most once, if the turn's words
+    are still awaited at `due` (loop time)."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        due: float,
+        awaited: Callable[[], bool],
+        say: Callable[[], Awaitable[Spoken]],
+        spawn: Callable[[Coroutine[Any, Any, Spoken]], asyncio.Task[Spoken | None] | None],
+    ) -> None:
+        self._awaited = awaited
+        self._say = say
+        self._spawn = spawn
+        self._task: asyncio.Task[Spoken | None] | None = None
+        self._timer = loop.call_at(due, self._due)
+
+    def _due(self) -> None:
+        if self._awaited():
+            self._task = self._spawn(self._said())
+
+    async def _said(self) -> Spoken:
+        return await self._say()
+
+    @property
+    def begun(self) -> bool:
+        return self._task is not None
+
+    def disarm(self) -> None:
+        """The words are in: no cue from now on (one already begun goes on)."""
+        self._timer.cancel()
+
+    async def said(self) -> Spoken | None:
+        """The cue as the caller heard it, once it has been said; None if it was not."""
+        self.disarm()
+        if self._task is None:
+            return None
+        try:
+            spoken = await self._task
+        except Exception as exc:  # the voice failed: the answer still comes
+            log.warning("the hold cue could not be said: %s", exc)
+            return None
+        return spoken
+
+    async def cancel(self) -> None:
+        """The turn is over without an answer (the call ended): stop the cue."""
+        self.disarm()
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
