@@ -16,13 +16,10 @@ them.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from ari_app.call.speaker import Spoken
-
-log = logging.getLogger(__name__)
 
 
 class HoldCue:
@@ -50,29 +47,12 @@ class HoldCue:
     async def _said(self) -> Spoken:
         return await self._say()
 
-    @property
-    def begun(self) -> bool:
-        return self._task is not None
-
     def disarm(self) -> None:
         """The words are in: no cue from now on (one already begun goes on)."""
         self._timer.cancel()
 
     async def said(self) -> Spoken | None:
-        """The cue as the caller heard it, once it has been said; None if it was not."""
+        """The cue as the caller heard it, once it has been said; None if it was not (or
+        its voice failed: the call's task group logged it, and the answer still comes)."""
         self.disarm()
-        if self._task is None:
-            return None
-        try:
-            spoken = await self._task
-        except Exception as exc:  # the voice failed: the answer still comes
-            log.warning("the hold cue could not be said: %s", exc)
-            return None
-        return spoken
-
-    async def cancel(self) -> None:
-        """The turn is over without an answer (the call ended): stop the cue."""
-        self.disarm()
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        return None if self._task is None else await self._task

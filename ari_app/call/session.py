@@ -657,14 +657,10 @@ class CallSession:
                           say=lambda: self._say_hold_cue(dialogue),
                           spawn=lambda work: self.tasks.spawn(work, "hold-cue"))
         try:
-            transcript = await turn.hear(utterance)
-        except BaseException:
+            return await turn.hear(utterance), cue
+        finally:
             if cue is not None:
                 cue.disarm()  # one begun is the call's task: stopped with the call
-            raise
-        if cue is not None:
-            cue.disarm()
-        return transcript, cue
 
     async def _say_hold_cue(self, dialogue: Mind) -> Spoken:
         text = dialogue.hold_on()
