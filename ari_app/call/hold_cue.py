@@ -6,9 +6,13 @@ hears nothing for that long says "hello?" or hangs up. So when the first words o
 are not in `turn.hold_cue_ms` after the caller's last word, the secretary says the
 persona's short "one moment" (`Mind.hold_on`) and the answer follows it.
 
+Never over the caller: the cue is said only if they have been quiet since their turn
+ended (a turn ended at a pause they then went on from is theirs, not a wait), and the
+session stops it, as any reply, the moment they speak; their turn then goes on.
+
 The cue is played on its own, not through the session's reply path: the turn may still be
-listening for the rest of the caller's words (a number being dictated), so the listener is
-left alone and no barge-in is armed for it; it is short. The answer waits until it has been
+listening for the rest of the caller's words (a number being dictated), so the listener
+goes on listening while it plays. The answer waits until it has been
 said, and the call's record keeps it at the head of the answer's row, as the caller heard
 them.
 """
@@ -23,25 +27,27 @@ from ari_app.call.speaker import Spoken
 
 
 class HoldCue:
-    """One turn's hold cue: armed when the turn ends, said at most once, if the turn's words
-    are still awaited at `due` (loop time)."""
+    """One turn's hold cue: armed when the turn ends, said at most once, if at `due` (loop
+    time) the turn's words are still awaited and the caller has said nothing since."""
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
         due: float,
         awaited: Callable[[], bool],
+        quiet: Callable[[], bool],
         say: Callable[[], Awaitable[Spoken]],
         spawn: Callable[[Coroutine[Any, Any, Spoken]], asyncio.Task[Spoken | None] | None],
     ) -> None:
         self._awaited = awaited
+        self._quiet = quiet
         self._say = say
         self._spawn = spawn
         self._task: asyncio.Task[Spoken | None] | None = None
         self._timer = loop.call_at(due, self._due)
 
     def _due(self) -> None:
-        if self._awaited():
+        if self._awaited() and self._quiet():
             self._task = self._spawn(self._said())
 
     async def _said(self) -> Spoken:

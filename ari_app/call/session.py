@@ -72,6 +72,7 @@ HANDOFF_EXTEN = "handoff"  # the line's fallback (staff, then voicemail) when th
 HAND_BACK_S = 6.0  # what saying the hand-back phrase and leaving takes
 HAND_BACK_POLL_S = 0.05
 MID_TURN_MARGIN_S = 0.2  # a caller quiet for the end silence and this long is not mid-turn
+QUIET_MARGIN_S = 0.05  # a voiced frame this long after a turn's last one: the caller went on
 BARGE_LEAD_S = 0.1  # a barge-in's frames count from this long before its detected onset
 CALLER_SPEAKING_HOLD_S = 0.3  # the caller counts as speaking this long after a voiced frame
 
@@ -652,8 +653,10 @@ class CallSession:
         after_ms = self.ctx.cfg.turn.hold_cue_ms
         cue = None
         if after_ms and utterance is not None:
-            cue = HoldCue(self._loop, utterance.speech_end + after_ms / 1000,
+            ended = utterance.speech_end
+            cue = HoldCue(self._loop, ended + after_ms / 1000,
                           awaited=lambda: turn.heard is None,
+                          quiet=lambda: self.listener.last_voiced_at <= ended + QUIET_MARGIN_S,
                           say=lambda: self._say_hold_cue(dialogue),
                           spawn=lambda work: self.tasks.spawn(work, "hold-cue"))
         try:
@@ -667,7 +670,21 @@ class CallSession:
         log.info("call %s: the caller's words are slow to come; saying %r meanwhile",
                  self.call_id, text)
         self.ctx.metrics.hold_cue_said(self.line)
-        return await self.speaker.say(text, self.ctx.engines.voice(self.language, self.line))
+        barge: list[BargeIn] = []
+        if self.ctx.cfg.turn.barge_in:
+            def on_barge_in(event: BargeIn) -> None:
+                barge.append(event)
+                self.speaker.interrupt()
+
+            self.listener.arm_barge_in(on_barge_in, self._loop.time())
+        try:
+            spoken = await self.speaker.say(text, self.ctx.engines.voice(self.language, self.line))
+        finally:
+            self.listener.disarm_barge_in()
+        if barge:
+            spoken.barge_onset = barge[0].onset
+            log.info("call %s: the caller went on over the hold cue", self.call_id)
+        return spoken
 
     async def _drafted(self, answer: Answer) -> ReplyDraft | None:
         """The draft of the answer's first sentence, when the answer begins with it;

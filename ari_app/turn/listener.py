@@ -143,10 +143,12 @@ class Listener:
         callback, self._barge_in = self._barge_in, None
         onset = self._run_onset
         # the interrupting words are the next turn: a streaming recogniser hears them from
-        # just before their onset (the endpointer replays them from the queue, see `since`)
-        self.listening = True
-        if self.on_turn_frame is not None:
-            self.on_turn_frame(self.tape.cut(onset - 0.2, now + 0.02))
+        # just before their onset (the endpointer replays them from the queue, see `since`);
+        # one listening already (a hold cue said mid-turn) has had them frame by frame
+        if not self.listening:
+            self.listening = True
+            if self.on_turn_frame is not None:
+                self.on_turn_frame(self.tape.cut(onset - 0.2, now + 0.02))
         if callback is not None:
             callback(BargeIn(onset=onset, decided=now))
 

@@ -1,8 +1,9 @@
 """The hold cue (call/hold_cue.py): a caller whose words are slow to come (a busy
 recogniser) hears "Секунду." `turn.hold_cue_ms` after their last word, then the
 answer; the record keeps both in the answer's row. Words that come in time, a turn that
-waits for the rest of a dictated number, and the cue turned off say nothing before the
-answer.
+waits for the rest of a dictated number, a caller who went on after their turn seemed
+over, and the cue turned off say nothing before the answer; a caller who speaks over the
+cue stops it, and what they say is the rest of their turn.
 
 Whole calls through the real `CallSession` on a virtual clock, with the fake parts of
 test_session_clock.py (named there): the recogniser's `delay_s` is how long each of its
@@ -10,8 +11,10 @@ transcriptions takes."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from test_session_clock import END_SILENCE_S, PHRASES, Call, on_virtual_clock
+from test_session_clock import END_SILENCE_S, PHRASES, RATE, Call, on_virtual_clock, tone
 
 from ari_app.mind.phrases import PHRASES as STOCK
 
@@ -71,6 +74,53 @@ def test_no_cue_while_the_turn_waits_for_the_rest_of_a_number() -> None:
         await c.line.quiet(after=answered, for_s=1.0)
         assert c.store.said("caller")[-1] == PHRASES[1400]
         assert not any(CUE in row for row in c.store.said("secretary"))
+        c.hangs_up()
+        await c.ended()
+    on_virtual_clock(call)
+
+
+def test_no_cue_when_the_caller_went_on_after_the_turn_ended() -> None:
+    async def call() -> None:
+        c = Call(turn={"hold_cue_ms": CUE_MS})
+        await c.greeted()
+        c.stt.delay_s = 3.5
+        # the turn ends at a pause of 1 s; the caller then goes on, and is quiet again by
+        # the time the cue would be due: the wait was theirs as much as the recogniser's
+        c.line.say(tone(1.2, 440))
+        await c.line.said.wait()
+        stopped = c.line.last_voiced
+        await asyncio.sleep(1.0)
+        c.line.say(tone(0.6, 880))
+        first_sound = await c.line.speaking(after=stopped)
+        assert first_sound - stopped >= 3.5  # the answer, not a cue at 2.0 s
+        await c.line.quiet(after=first_sound, for_s=1.0)
+        assert not c.store.said("secretary")[1].startswith(CUE)
+        c.hangs_up()
+        await c.ended()
+    on_virtual_clock(call)
+
+
+def test_the_caller_speaking_over_the_cue_stops_it_and_their_turn_goes_on() -> None:
+    async def call() -> None:
+        c = Call(turn={"hold_cue_ms": CUE_MS})
+        await c.greeted()
+        c.stt.delay_s = 3.5
+        stopped, cue_start = await c.ask(1.2, 440)
+        assert cue_start - stopped == pytest.approx(CUE_MS / 1000, abs=0.1)
+        went_on = c.now()
+        c.line.say(tone(2.5, 880))  # over the cue, and on past the time the words are in
+        await c.line.said.wait()
+        cue_end = c.line.replies(after=stopped)[0][1]
+        assert cue_end <= went_on + 0.3  # a whole cue lasts 0.48 s
+        # nothing more is said while the caller speaks: the answer waits for their turn
+        answered = await c.line.speaking(after=cue_end + 0.1)
+        assert answered > c.line.last_voiced
+        await c.line.quiet(after=answered, for_s=1.0)
+        # one turn, both parts of it heard; one answer to it, no answer to its first part
+        assert len(c.store.said("caller")) == 1
+        assert len(c.stt.given[-1]) / 2 / RATE >= 2.5  # what they said over the cue
+        assert len(c.store.said("secretary")) == 2  # the greeting and the one answer
+        assert c.store.timings("secretary")[1]["merged_turns"]
         c.hangs_up()
         await c.ended()
     on_virtual_clock(call)

@@ -53,3 +53,21 @@ async def test_an_unsure_word_does_not_interrupt_us(tmp_path: Path) -> None:
     sure.transport.play(silence(0.2), tone(0.6, -25.0), silence(0.3))
     await sure.settle()
     assert len(barged) == 1
+
+
+async def test_words_said_over_a_hold_cue_reach_a_streaming_recogniser_once(
+    tmp_path: Path,
+) -> None:
+    # the hold cue is said while the turn is still listened to: a barge-in on it must not
+    # give a streaming recogniser the frames it has already had one by one
+    call = Call(tmp_path, vad=FakeUnsureVad(0.9))
+    fed: list[bytes] = []
+    call.listener.listening = True
+    call.listener.on_turn_frame = fed.append
+    barged: list[BargeIn] = []
+    call.listener.arm_barge_in(barged.append, not_before=0.0)
+    played = silence(0.2) + tone(0.6, -25.0) + silence(0.3)
+    call.transport.play(played)
+    await call.settle()
+    assert len(barged) == 1
+    assert b"".join(fed) == played
