@@ -621,6 +621,15 @@ class CallSession:
         turn.timings.reply_ms = (t_ready - t_reply) * 1000
         turn.timings.mind = answer.figures  # a model writing on fills it in as it speaks
         lead = await cue.said() if cue is not None else None
+        if lead is not None and lead.barge_onset is not None and (
+            lead.barge_onset > audio.speech_end
+        ):  # the caller spoke over the cue once their words were in: the turn goes on
+            if draft is not None:
+                await draft.drop()
+            dialogue.restore(before)
+            turn.withdraw([caller_row] if caller_row is not None else [])
+            self._held = turn
+            return lead, Reply("", "caller_went_on")
         if lead is not None and lead.first_audio is not None:
             turn.timings.hold_cue_ms = (lead.first_audio - audio.speech_end) * 1000
         spoken = await self._speak(

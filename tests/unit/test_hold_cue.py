@@ -124,3 +124,34 @@ def test_the_caller_speaking_over_the_cue_stops_it_and_their_turn_goes_on() -> N
         c.hangs_up()
         await c.ended()
     on_virtual_clock(call)
+
+
+def test_the_caller_speaking_over_the_cue_after_their_words_came_is_not_talked_over() -> None:
+    async def call() -> None:
+        # no guess at a pause: the words come 0.6 + 1.5 s after the question, as the cue plays
+        c = Call(turn={"hold_cue_ms": CUE_MS, "speculate_after_ms": 0})
+        await c.greeted()
+        c.stt.delay_s = 1.5
+        stopped, cue_start = await c.ask(1.2, 440)
+        assert cue_start - stopped == pytest.approx(CUE_MS / 1000, abs=0.1)
+        await asyncio.sleep(0.2)
+        went_on = c.now()
+        c.line.say(tone(1.5, 880))  # over the cue, the answer ready and waiting for its end
+        c.stt.delay_s = 0.0  # the rest's words come at once
+        await c.line.said.wait()
+        cue_end = c.line.replies(after=stopped)[0][1]
+        assert cue_end <= went_on + 0.3
+        # the answer to the first part is not begun over them (not even to be cut by a
+        # barge-in at once); their turn goes on, and is answered once they stop
+        assert not [text for at, text in c.tts.asked if went_on <= at <= c.line.last_voiced]
+        answered = await c.line.speaking(after=cue_end + 0.1)
+        assert answered > c.line.last_voiced
+        await c.line.quiet(after=answered, for_s=1.0)
+        assert len(c.store.said("caller")) == 1
+        assert len(c.store.said("secretary")) == 2
+        assert c.store.timings("secretary")[1]["merged_turns"]
+        # the rest was heard from before the caller's onset over the cue
+        assert len(c.stt.given[-1]) / 2 / RATE >= c.line.last_voiced - went_on
+        c.hangs_up()
+        await c.ended()
+    on_virtual_clock(call)
