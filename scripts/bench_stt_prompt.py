@@ -11,7 +11,9 @@ under each prompt variant:
   greeting before a first turn, its "take a message?" offer before a short answer, its "what
   number should we call you back on?" before a dictated number;
 - `question+words`: the same after the persona's names and words (company, secretary, staff,
-  departments, services: `ari_app.stt.prompt`).
+  departments, services: `ari_app.stt.prompt`);
+- `question-if-short`: the question for clips under 1.5 s only, none for the others (measured
+  against a prompt on every short turn: docs/decisions.md).
 
 Figures per variant, human announcers and RHVoice clips apart: word error rate (number clips
 left to the digits; number words count as their digits, so "пять" and "5" are one word) per
@@ -58,7 +60,7 @@ MODEL = REPO / "models" / "whisper-base"
 CLIPS = REPO / "var" / "human-speech"
 SHORT_S = 1.5
 PRE_S, POST_S = 0.3, 0.6
-VARIANTS = ("none", "question", "question+words")
+VARIANTS = ("none", "question", "question+words", "question-if-short")
 SETS = ("human", "rhvoice")
 
 
@@ -114,6 +116,7 @@ def cases(clips: list[HumanClip], persona: Persona) -> list[Case]:
             "none": None,
             "question": recogniser_prompt(asked),
             "question+words": recogniser_prompt(asked, words),
+            "question-if-short": recogniser_prompt(asked) if clip.duration_s < SHORT_S else None,
         }
         out.append(Case(clip, phone_path(clip.pcm()), prompts))
     return out

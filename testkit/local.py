@@ -27,11 +27,12 @@ SHORT_GREETING = {"ru": "«Ромашка», Анна, здравствуйте!
 
 def write_config(
     directory: Path, overrides: Mapping[str, Mapping[str, Any]] | None = None,
-    greeting: Mapping[str, str] | None = None,
+    greeting: Mapping[str, str] | None = None, persona: Mapping[str, Any] | None = None,
 ) -> Path:
     """The testbed config with storage inside `directory` and per-section overrides.
-    `greeting`: the personas greet with it instead (copies of them in `directory`, made
-    from the personas_dir the overrides name, if they name one)."""
+    `greeting`: the personas greet with it instead; `persona`: fields set in every persona
+    (copies of them in `directory`, made from the personas_dir the overrides name, if they
+    name one)."""
     data: dict[str, Any] = yaml.safe_load(TESTBED_CONFIG.read_text())
     data.setdefault("storage", {})
     data["storage"]["database"] = str(directory / "calls.sqlite3")
@@ -44,19 +45,20 @@ def write_config(
             data.setdefault(section, {}).update(values)
         else:
             data[section] = values
-    if greeting is not None:
-        data["paths"]["personas_dir"] = str(_greeting_personas(
-            Path(data["paths"]["personas_dir"]), directory / "personas-greeted", greeting))
+    fields = {**(persona or {}), **({"greeting": dict(greeting)} if greeting else {})}
+    if fields:
+        data["paths"]["personas_dir"] = str(_persona_copies(
+            Path(data["paths"]["personas_dir"]), directory / "personas-set", fields))
     path = directory / "secretary.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     return path
 
 
-def _greeting_personas(personas: Path, directory: Path, greeting: Mapping[str, str]) -> Path:
+def _persona_copies(personas: Path, directory: Path, fields: Mapping[str, Any]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for source in sorted(personas.glob("*.yaml")):
         persona = yaml.safe_load(source.read_text())
-        persona["greeting"] = dict(greeting)
+        persona.update(fields)
         (directory / source.name).write_text(
             yaml.safe_dump(persona, allow_unicode=True, sort_keys=False))
     return directory

@@ -8,7 +8,8 @@ persona's short "one moment" (`Mind.hold_on`) and the answer follows it.
 
 Never over the caller: the cue is said only if they have been quiet since their turn
 ended (a turn ended at a pause they then went on from is theirs, not a wait), and the
-session stops it, as any reply, the moment they speak; their turn then goes on.
+session stops it, as any reply, the moment they speak; their turn then goes on, and a cue
+is armed again for the end of what they said (a cut cue told them nothing).
 
 The cue is played on its own, not through the session's reply path: the turn may still be
 listening for the rest of the caller's words (a number being dictated), so the listener
@@ -52,6 +53,16 @@ class HoldCue:
 
     async def _said(self) -> Spoken:
         return await self._say()
+
+    def spent(self) -> bool:
+        """Said, or being said, and not stopped by the caller: the turn has had its cue."""
+        task = self._task
+        if task is None:
+            return False
+        if not task.done():
+            return True
+        spoken = None if task.cancelled() or task.exception() else task.result()
+        return spoken is not None and spoken.barge_onset is None
 
     def disarm(self) -> None:
         """The words are in: no cue from now on (one already begun goes on)."""

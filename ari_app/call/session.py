@@ -621,15 +621,15 @@ class CallSession:
         turn.timings.reply_ms = (t_ready - t_reply) * 1000
         turn.timings.mind = answer.figures  # a model writing on fills it in as it speaks
         lead = await cue.said() if cue is not None else None
-        if lead is not None and lead.barge_onset is not None and (
-            lead.barge_onset > audio.speech_end
-        ):  # the caller spoke over the cue once their words were in: the turn goes on
-            if draft is not None:
-                await draft.drop()
-            dialogue.restore(before)
-            turn.withdraw([caller_row] if caller_row is not None else [])
-            self._held = turn
-            return lead, Reply("", "caller_went_on")
+        if lead is not None and lead.barge_onset is not None:
+            # the caller spoke over the cue. Once their words were in: the turn goes on, and
+            # nothing of its answer is begun. Before: the turn took in what they said, and
+            # the cue, cut before their last word, is no lead of the answer
+            if lead.barge_onset > audio.speech_end:
+                if draft is not None:
+                    await draft.drop()
+                return self._withdraw(turn, dialogue, before, [caller_row], lead)
+            lead = None
         if lead is not None and lead.first_audio is not None:
             turn.timings.hold_cue_ms = (lead.first_audio - audio.speech_end) * 1000
         spoken = await self._speak(
@@ -641,10 +641,7 @@ class CallSession:
         if withdrawn_unheard(spoken, audio.speech_end):
             log.info("call %s: the caller went on before hearing the reply to %r",
                      self.call_id, transcript.text)
-            dialogue.restore(before)
-            turn.withdraw([row for row in (caller_row, spoken.row) if row is not None])
-            self._held = turn
-            return spoken, Reply("", "caller_went_on")
+            return self._withdraw(turn, dialogue, before, [caller_row, spoken.row], spoken)
         # counted as the record keeps it: a withdrawn turn is counted with the one it joins
         self.ctx.metrics.reply_spoken(self.line, turn.timings)
         if self.ctx.capacity is not None:
@@ -654,38 +651,52 @@ class CallSession:
         )
         return spoken, reply
 
+    def _withdraw(self, turn: Turn, dialogue: Mind, before: Any, rows: list[int | None],
+                  spoken: Spoken) -> tuple[Spoken, Reply]:
+        """The caller went on before hearing the answer to `turn`: the mind forgets it,
+        its rows leave the record, and the next turn continues it (`Turn.replaces`)."""
+        dialogue.restore(before)
+        turn.withdraw([row for row in rows if row is not None])
+        self._held = turn
+        return spoken, Reply("", "caller_went_on")
+
     async def _hear(self, turn: Turn, utterance: Utterance | None, dialogue: Mind
                     ) -> tuple[Transcript, HoldCue | None]:
         """The turn's words. If the first of them are still awaited `turn.hold_cue_ms` after
         the caller's last word (a busy recogniser), the caller hears the hold cue meanwhile
         (call/hold_cue.py); it is returned to be awaited before the answer."""
         after_ms = self.ctx.cfg.turn.hold_cue_ms
-        cue = None
-        if after_ms and utterance is not None:
-            ended = utterance.speech_end
-            cue = HoldCue(self._loop, ended + after_ms / 1000,
-                          awaited=lambda: turn.heard is None,
-                          quiet=lambda: self.listener.last_voiced_at <= ended + QUIET_MARGIN_S,
-                          say=lambda: self._say_hold_cue(dialogue),
-                          spawn=lambda work: self.tasks.spawn(work, "hold-cue"))
+        if not after_ms or utterance is None:
+            return await turn.hear(utterance), None
+        cues: list[HoldCue] = []
+
+        def arm(speech: Utterance) -> None:
+            """A cue for the words of `speech` (the turn's first, or more the caller went
+            on with), unless the turn has had one said in full."""
+            if cues:
+                if cues[-1].spent():
+                    return
+                cues[-1].disarm()
+            ended = speech.speech_end
+            cues.append(HoldCue(
+                self._loop, ended + after_ms / 1000, awaited=lambda: turn.words_awaited,
+                quiet=lambda: self.listener.last_voiced_at <= ended + QUIET_MARGIN_S,
+                say=lambda: self._say_hold_cue(dialogue),
+                spawn=lambda work: self.tasks.spawn(work, "hold-cue"),
+            ))
+
+        arm(utterance)
         try:
-            return await turn.hear(utterance), cue
+            return await turn.hear(utterance, on_more=arm), cues[-1]
         finally:
-            if cue is not None:
-                cue.disarm()  # one begun is the call's task: stopped with the call
+            cues[-1].disarm()  # one begun is the call's task: stopped with the call
 
     async def _say_hold_cue(self, dialogue: Mind) -> Spoken:
         text = dialogue.hold_on()
         log.info("call %s: the caller's words are slow to come; saying %r meanwhile",
                  self.call_id, text)
         self.ctx.metrics.hold_cue_said(self.line)
-        barge: list[BargeIn] = []
-        if self.ctx.cfg.turn.barge_in:
-            def on_barge_in(event: BargeIn) -> None:
-                barge.append(event)
-                self.speaker.interrupt()
-
-            self.listener.arm_barge_in(on_barge_in, self._loop.time())
+        barge = self._arm_barge_in(self._loop.time())
         try:
             spoken = await self.speaker.say(text, self.ctx.engines.voice(self.language, self.line))
         finally:
@@ -726,16 +737,8 @@ class CallSession:
         """Say `text`, interruptible by the caller (after `protect_s`), and record the turn
         with what was actually said; `lead`, the hold cue said just before (its words head
         the record's row)."""
-        turn = self.ctx.cfg.turn
-        barge: list[BargeIn] = []
         self.listener.stop_listening()
-        if turn.barge_in:
-            def on_barge_in(event: BargeIn) -> None:
-                barge.append(event)
-                self.speaker.interrupt()
-                self.watch.barge_in(self.record.wall(event.onset))
-
-            self.listener.arm_barge_in(on_barge_in, self._loop.time() + protect_s)
+        barge = self._arm_barge_in(self._loop.time() + protect_s)
         if self._operator is not None:  # an operator's transfer waits: say nothing more
             self._loop.call_soon(self.speaker.interrupt)  # runs once `say` has begun
         try:
@@ -776,6 +779,20 @@ class CallSession:
             self.record.turn("secretary", said, started, spoken.ended, timings.as_record())
         )
         return spoken
+
+    def _arm_barge_in(self, after: float) -> list[BargeIn]:
+        """The caller's speech from `after` (loop time) on stops what the speaker is saying
+        and is shown to the console; returns the barge-ins as they come (the listener is
+        disarmed by the caller of this once the speaker is done)."""
+        barge: list[BargeIn] = []
+        if self.ctx.cfg.turn.barge_in:
+            def on_barge_in(event: BargeIn) -> None:
+                barge.append(event)
+                self.speaker.interrupt()
+                self.watch.barge_in(self.record.wall(event.onset))
+
+            self.listener.arm_barge_in(on_barge_in, after)
+        return barge
 
     # --- record and teardown -------------------------------------------------------------
     async def _teardown(self) -> None:

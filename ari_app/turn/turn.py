@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ari_app.mind.intents import only_greeting
@@ -76,6 +77,7 @@ class Turn:
         self.timings = TurnTimings()
         self.rows: list[int] = []  # this turn's rows in the call record
         self.withdrawn = False
+        self.words_awaited = False  # the recogniser is making the words of speech it has
 
     @property
     def replaces(self) -> list[int]:
@@ -102,16 +104,22 @@ class Turn:
         )
         return more if before is None else self._join(before, more)
 
-    async def hear(self, utterance: Utterance | None) -> Transcript:
+    async def hear(self, utterance: Utterance | None,
+                   on_more: Callable[[Utterance], None] | None = None) -> Transcript:
         """The turn's words. `utterance` is the speech that ended it; None when nothing more
-        came after the turn this one continues (its own words stand)."""
+        came after the turn this one continues (its own words stand). `on_more` is told of
+        each further speech the turn takes in (the caller went on), once it has ended."""
         started = self.listener.loop.time()
         prior = self.continues
         if utterance is None:
             assert prior is not None, "a turn with no speech continues a withdrawn one"
             self.audio, self.heard = prior.audio, prior.heard
         elif prior is None:
-            self.audio, self.heard = utterance, await self.stream.words(_audio(utterance))
+            self.words_awaited = True
+            try:
+                self.audio, self.heard = utterance, await self.stream.words(_audio(utterance))
+            finally:
+                self.words_awaited = False
         else:
             assert prior.audio is not None and prior.heard is not None
             await self._take_in(prior.heard, prior.audio, utterance)
@@ -119,6 +127,8 @@ class Turn:
             more = await self.listener.next_utterance(wait_s, on_pause=self.at_pause)
             if more is None:
                 break
+            if on_more is not None:
+                on_more(more)
             assert self.audio is not None and self.heard is not None
             await self._take_in(self.heard, self.audio, more)
         audio, heard = self.audio, self.heard
@@ -133,7 +143,11 @@ class Turn:
     async def _take_in(self, first: Heard, before: Utterance, more: Utterance) -> None:
         """The caller went on: the turn is now its first part and `more`, heard as one."""
         whole = self._join(before, more)
-        self.heard = await self.stream.extend(first, _audio(more), _audio(whole))
+        self.words_awaited = True
+        try:
+            self.heard = await self.stream.extend(first, _audio(more), _audio(whole))
+        finally:
+            self.words_awaited = False
         self.audio = whole
         self.timings.merged = True
 

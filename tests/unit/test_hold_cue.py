@@ -1,9 +1,10 @@
 """The hold cue (call/hold_cue.py): a caller whose words are slow to come (a busy
 recogniser) hears "Секунду." `turn.hold_cue_ms` after their last word, then the
 answer; the record keeps both in the answer's row. Words that come in time, a turn that
-waits for the rest of a dictated number, a caller who went on after their turn seemed
-over, and the cue turned off say nothing before the answer; a caller who speaks over the
-cue stops it, and what they say is the rest of their turn.
+waits for the rest of a dictated number, and the cue turned off say nothing before the
+answer; a caller who went on after their turn seemed over hears it 2 s after their last
+word, not their first part's; a caller who speaks over the cue stops it, and what they
+say is the rest of their turn.
 
 Whole calls through the real `CallSession` on a virtual clock, with the fake parts of
 test_session_clock.py (named there): the recogniser's `delay_s` is how long each of its
@@ -79,22 +80,51 @@ def test_no_cue_while_the_turn_waits_for_the_rest_of_a_number() -> None:
     on_virtual_clock(call)
 
 
-def test_no_cue_when_the_caller_went_on_after_the_turn_ended() -> None:
+def test_the_cue_waits_from_the_last_word_of_a_caller_who_went_on() -> None:
     async def call() -> None:
         c = Call(turn={"hold_cue_ms": CUE_MS})
         await c.greeted()
         c.stt.delay_s = 3.5
         # the turn ends at a pause of 1 s; the caller then goes on, and is quiet again by
-        # the time the cue would be due: the wait was theirs as much as the recogniser's
+        # the time the cue would be due: the wait was theirs as much as the recogniser's.
+        # The cue comes 2 s after their last word, the words of the whole still awaited
         c.line.say(tone(1.2, 440))
         await c.line.said.wait()
         stopped = c.line.last_voiced
         await asyncio.sleep(1.0)
         c.line.say(tone(0.6, 880))
+        await c.line.said.wait()
+        last_word = c.line.last_voiced
         first_sound = await c.line.speaking(after=stopped)
-        assert first_sound - stopped >= 3.5  # the answer, not a cue at 2.0 s
-        await c.line.quiet(after=first_sound, for_s=1.0)
-        assert not c.store.said("secretary")[1].startswith(CUE)
+        assert first_sound - last_word == pytest.approx(CUE_MS / 1000, abs=0.1)
+        answered = await c.line.speaking(after=first_sound + 0.6)  # a whole cue: 0.48 s
+        await c.line.quiet(after=answered, for_s=1.0)
+        assert len(c.store.said("caller")) == 1  # one turn, both parts
+        row, timings = c.store.said("secretary")[1], c.store.timings("secretary")[1]
+        assert row.startswith(CUE) and timings["merged_turns"], (row, timings)
+        assert timings["hold_cue_ms"] == pytest.approx(CUE_MS, abs=100), timings
+        c.hangs_up()
+        await c.ended()
+    on_virtual_clock(call)
+
+
+def test_a_turn_hears_one_whole_cue_at_most() -> None:
+    async def call() -> None:
+        c = Call(turn={"hold_cue_ms": CUE_MS})
+        await c.greeted()
+        c.stt.delay_s = 3.5
+        _, cue_start = await c.ask(1.2, 440)
+        cue_end = await c.line.quiet(after=cue_start, for_s=0.3)
+        await asyncio.sleep(0.3)
+        c.line.say(tone(0.6, 880))  # after the whole cue: the caller goes on, then waits
+        await c.line.said.wait()
+        last_word = c.line.last_voiced
+        answered = await c.line.speaking(after=cue_end + 0.1)
+        # the words of the whole are slow again, but the caller was told to wait already
+        assert answered - last_word > CUE_MS / 1000 + 0.5
+        await c.line.quiet(after=answered, for_s=1.0)
+        row = c.store.said("secretary")[1]
+        assert row.startswith(CUE) and row.count(CUE) == 1, row
         c.hangs_up()
         await c.ended()
     on_virtual_clock(call)
@@ -112,15 +142,22 @@ def test_the_caller_speaking_over_the_cue_stops_it_and_their_turn_goes_on() -> N
         await c.line.said.wait()
         cue_end = c.line.replies(after=stopped)[0][1]
         assert cue_end <= went_on + 0.3  # a whole cue lasts 0.48 s
-        # nothing more is said while the caller speaks: the answer waits for their turn
-        answered = await c.line.speaking(after=cue_end + 0.1)
-        assert answered > c.line.last_voiced
+        assert len(c.console.barge_ins) == 1  # the console sees them stop it
+        # nothing more is said while the caller speaks; the words of the whole turn are
+        # slow again, and the cue, cut before it told them anything, is said again then
+        again = await c.line.speaking(after=cue_end + 0.1)
+        assert again - c.line.last_voiced == pytest.approx(CUE_MS / 1000, abs=0.1)
+        answered = await c.line.speaking(after=again + 0.6)  # a whole cue lasts 0.48 s
         await c.line.quiet(after=answered, for_s=1.0)
         # one turn, both parts of it heard; one answer to it, no answer to its first part
         assert len(c.store.said("caller")) == 1
         assert len(c.stt.given[-1]) / 2 / RATE >= 2.5  # what they said over the cue
         assert len(c.store.said("secretary")) == 2  # the greeting and the one answer
-        assert c.store.timings("secretary")[1]["merged_turns"]
+        timings = c.store.timings("secretary")[1]
+        assert timings["merged_turns"]
+        # the cue that leads the answer in the record is the one said after their last word
+        assert c.store.said("secretary")[1].startswith(CUE), c.store.said("secretary")
+        assert timings["hold_cue_ms"] == pytest.approx(CUE_MS, abs=100), timings
         c.hangs_up()
         await c.ended()
     on_virtual_clock(call)

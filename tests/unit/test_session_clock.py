@@ -245,6 +245,23 @@ class FakeCallStore:
         return [t["timings"] for t in self.turns if t["who"] == who and not t.get("dropped")]
 
 
+class FakeConsole:
+    """A fake console (call/observer.CallObserver and its CallWatch): keeps the barge-ins
+    it is shown, unix times."""
+
+    def __init__(self) -> None:
+        self.barge_ins: list[float] = []
+
+    def call_started(self, call: Any, control: Any) -> FakeConsole:
+        return self
+
+    def barge_in(self, at: float) -> None:
+        self.barge_ins.append(at)
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None  # turns, speaking, audio: not kept
+
+
 class Call:
     """One call on the virtual clock: the real session with fake parts."""
 
@@ -254,6 +271,7 @@ class Call:
         self.store = FakeCallStore()
         self.stt = FakeRecogniser()
         self.tts = FakeTts()
+        self.console = FakeConsole()
         cfg = Config.model_validate({
             "ari": {"password": "unit"},
             "turn": {"vad": "energy", "end_of_turn": "silence",
@@ -266,7 +284,7 @@ class Call:
             engines=Engines(stt=self.stt, tts={"ru": self.tts, "en": self.tts}),  # type: ignore[dict-item]
             store=self.store,  # type: ignore[arg-type]
             personas=Personas(PERSONAS), route=lambda channel_id, session: None,
-            parts=CallParts(media_leg=self._leg),
+            parts=CallParts(media_leg=self._leg), observer=self.console,
         )
         self.session = CallSession(ctx, {
             "id": CHANNEL, "name": "PJSIP/alice-00000001", "caller": {"number": "+79161234567"},
