@@ -44,14 +44,15 @@ class RestWaits:
     phrase_ms: int = 0
     greeting_ms: int = 0
 
-    def after(self, text: str) -> int:
+    def after(self, text: str) -> tuple[int, str]:
+        """How long to wait for more after words `text` (ms; 0: they are whole), and why."""
         if self.digit_ms and ends_mid_number(text):
-            return self.digit_ms
+            return self.digit_ms, "ends mid number"
         if self.phrase_ms and ends_mid_phrase(text):
-            return self.phrase_ms
+            return self.phrase_ms, "ends mid phrase"
         if self.greeting_ms and only_greeting(text):
-            return self.greeting_ms
-        return 0
+            return self.greeting_ms, "only greets"
+        return 0, ""
 
 
 class Turn:
@@ -158,11 +159,11 @@ class Turn:
         if self.listener.last_voiced_at > audio.detected_at:
             log.info("call %s: caller went on after %r", self.call_id, heard.text)
             return WENT_ON_WAIT_S
-        if wait_ms := self.waits.after(heard.text):
+        wait_ms, why = self.waits.after(heard.text)
+        if wait_ms:
             wait_s = max(0.0, audio.speech_end + wait_ms / 1000 - self.listener.loop.time())
-            log.info("call %s: %r ends mid phrase or number, or only greets; waiting %.1f s"
-                     " for more",
-                     self.call_id, heard.text, wait_s)
+            log.info("call %s: %r %s; waiting %.1f s for more",
+                     self.call_id, heard.text, why, wait_s)
             return wait_s
         return None
 

@@ -309,3 +309,14 @@ async def test_words_guessed_at_another_pause_do_not_hold_the_model() -> None:
     await asyncio.sleep(0.01)
     assert model.heard == [pause.pcm] and j.finished(2.0)
     await j.close()
+
+
+@pytest.mark.parametrize(("text", "wait_ms", "why"), [
+    ("Мой номер восемь, девятьсот шестнадцать, 123", 3000, "ends mid number"),
+    ("Я хотел бы записаться на", 1500, "ends mid phrase"),
+    ("Здравствуйте!", 600, "only greets"),
+    ("Какие у вас часы работы?", 0, ""),
+])
+def test_the_wait_for_the_rest_of_a_turn_says_why(text: str, wait_ms: int, why: str) -> None:
+    """The log tells an admin which of the three waits a turn is in."""
+    assert RestWaits(3000, 1500, 600).after(text) == (wait_ms, why)
