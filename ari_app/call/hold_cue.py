@@ -28,8 +28,10 @@ from ari_app.call.speaker import Spoken
 
 
 class HoldCue:
-    """One turn's hold cue: armed when the turn ends, said at most once, if at `due` (loop
-    time) the turn's words are still awaited and the caller has said nothing since."""
+    """A hold cue for one speech of a turn: armed when it ends, said at most once, if at
+    `due` (loop time) the turn's words are still awaited and the caller has said nothing
+    since. The session arms another for more speech the turn takes in, unless this one
+    is `spent`."""
 
     def __init__(
         self,

@@ -662,9 +662,10 @@ class CallSession:
 
     async def _hear(self, turn: Turn, utterance: Utterance | None, dialogue: Mind
                     ) -> tuple[Transcript, HoldCue | None]:
-        """The turn's words. If the first of them are still awaited `turn.hold_cue_ms` after
-        the caller's last word (a busy recogniser), the caller hears the hold cue meanwhile
-        (call/hold_cue.py); it is returned to be awaited before the answer."""
+        """The turn's words. If they are still awaited `turn.hold_cue_ms` after the caller's
+        last word (a busy recogniser), the caller hears the hold cue meanwhile
+        (call/hold_cue.py), armed again from each further speech the turn takes in unless
+        one was heard whole; the last is returned to be awaited before the answer."""
         after_ms = self.ctx.cfg.turn.hold_cue_ms
         if not after_ms or utterance is None:
             return await turn.hear(utterance), None
